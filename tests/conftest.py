@@ -1,0 +1,29 @@
+"""Shared pytest fixtures: the read-only ../shared data beside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The ../shared folder; a test that needs it fails loudly when it is missing."""
+    if not (SHARED_DIR / "data").is_dir():
+        pytest.fail(f"../shared/data is missing (looked in {SHARED_DIR}); tests need the shared data")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def benchmarks_dir(shared_dir: Path) -> Path:
+    """Local copies of the six benchmarks as <name>.jsonl."""
+    return shared_dir / "data" / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def tokenizers_dir(shared_dir: Path) -> Path:
+    """Offline Qwen2.5 / R1-distill tokenizers (qwen2.5-7b_assembled, deepseek-r1-distill-qwen_assembled, ...)."""
+    return shared_dir / "data" / "tokenizers"
