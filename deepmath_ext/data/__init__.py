@@ -1,0 +1,28 @@
+"""Datasets: the DeepMath-103K loader, the benchmark registry, and preparation into verl's format."""
+
+from deepmath_ext.data.benchmarks import (
+    BENCHMARKS,
+    BenchmarkMismatchError,
+    BenchmarkProblem,
+    BenchmarkSpec,
+    get_benchmark,
+    load_benchmark,
+)
+from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
+
+# verl's `data_source` column: training rows say TRAIN_DATA_SOURCE, validation rows their benchmark's name.
+TRAIN_DATA_SOURCE = "deepmath-103k"
+KNOWN_DATA_SOURCES: tuple[str, ...] = (TRAIN_DATA_SOURCE, *BENCHMARKS)
+
+__all__ = [
+    "BENCHMARKS",
+    "DEEPMATH_HF_ID",
+    "KNOWN_DATA_SOURCES",
+    "TRAIN_DATA_SOURCE",
+    "BenchmarkMismatchError",
+    "BenchmarkProblem",
+    "BenchmarkSpec",
+    "get_benchmark",
+    "iter_deepmath",
+    "load_benchmark",
+]
