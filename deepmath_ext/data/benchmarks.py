@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.verify.extract import extract
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +74,11 @@ def _answer_list(value: Any) -> str:
 
 
 def _last_boxed_answer(value: Any) -> str:
-    from deepmath_ext.verify import last_boxed_content
-
-    boxed = last_boxed_content(str(value))
-    if boxed is None:
-        raise ValueError("solution has no \\boxed{...} answer")
-    return boxed.strip()
+    # The verifier's own extraction, so the gold is the box a correct response would have to match.
+    found = extract(str(value), require_think=False)
+    if not found.answers:
+        raise ValueError(f"solution has no usable \\boxed{{...}} answer ({found.detail})")
+    return found.answers[-1].strip()
 
 
 # answer_kind in benchmarks.json -> how the gold string is made from the answer field's value.
