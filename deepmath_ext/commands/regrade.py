@@ -1,0 +1,30 @@
+"""Re-grade the stored generations of an evaluation run (`deepmath regrade RUN_DIR`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath regrade`."""
+    parser.add_argument("run_dir", type=Path, help="a directory written by `deepmath eval`")
+    parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
+    parser.add_argument("--grading-timeout", type=float, default=2.0, help="seconds per symbolic check")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade again with the installed verifier; rewrite grades, metrics, report; note it in the manifest."""
+    from deepmath_ext.evaluate.manifest import record_regrade
+    from deepmath_ext.evaluate.report import accuracy_table
+    from deepmath_ext.evaluate.runner import finalize_run
+
+    try:
+        metrics = finalize_run(args.run_dir, workers=args.grading_workers, timeout_s=args.grading_timeout)
+        record_regrade(args.run_dir, list(sys.argv))
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"deepmath regrade: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(accuracy_table([metrics])))
+    return 0

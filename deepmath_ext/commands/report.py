@@ -1,0 +1,40 @@
+"""Side-by-side table and plots of evaluation runs (`deepmath report RUN_DIR...`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath report`."""
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="directories written by `deepmath eval`")
+    parser.add_argument("--baseline", help="published rows to add: `paper`, or a JSON file of the same shape")
+    parser.add_argument(
+        "--out", type=Path, help="folder for report.md and the PNG plots (default: print only)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the comparison table; with --out also write it and the plots there."""
+    from deepmath_ext.evaluate.baselines import load_baselines
+    from deepmath_ext.evaluate.files import read_json, write_text_atomic
+    from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
+    from deepmath_ext.evaluate.report import REPORT_FILE, render_comparison
+    from deepmath_ext.evaluate.runner import METRICS_FILE
+
+    try:
+        runs = [read_json(d / METRICS_FILE) for d in args.run_dirs]
+        baselines = load_baselines(args.baseline) if args.baseline else []
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"deepmath report: error: {exc}", file=sys.stderr)
+        return 2
+    text = render_comparison(runs, baselines)
+    print(text)
+    if args.out:
+        write_text_atomic(args.out / REPORT_FILE, text)
+        plot_accuracy(runs, baselines, args.out / "accuracy.png")
+        plot_pass_at_k(runs, args.out / "pass_at_k.png")
+        print(f"Wrote {args.out}/{REPORT_FILE}, accuracy.png, pass_at_k.png")
+    return 0

@@ -1,0 +1,79 @@
+"""The interface every generation backend implements, and the records it exchanges."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+FINISH_REASONS = ("stop", "length")
+
+
+@dataclass(frozen=True, order=True)
+class SampleKey:
+    """One generated sample: sample `index` of problem `problem_id` in `benchmark`."""
+
+    benchmark: str
+    problem_id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """Sampling parameters shared by every request of a run."""
+
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = -1
+    max_tokens: int = 32768
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for manifests and fingerprints."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A rendered prompt to sample once with its own seed."""
+
+    key: SampleKey
+    prompt: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a backend returns for one request."""
+
+    text: str
+    finish_reason: str
+    response_tokens: int
+    prompt_tokens: int
+
+    def __post_init__(self) -> None:
+        if self.finish_reason not in FINISH_REASONS:
+            raise ValueError(f"finish_reason must be one of {FINISH_REASONS}, got {self.finish_reason!r}")
+
+
+class Backend(abc.ABC):
+    """Turns rendered prompts into sampled completions, one per request, in request order."""
+
+    name: str = "base"
+
+    @property
+    @abc.abstractmethod
+    def tokenizer(self) -> Any:
+        """The tokenizer prompts are rendered with (a transformers tokenizer)."""
+
+    @abc.abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
+        """Sample one completion per request, seeded by `request.seed`."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Engine facts for the manifest: engine versions, dtype, parallelism, maximum model length."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release engines, threads and memory."""

@@ -1,0 +1,155 @@
+"""OpenAI-compatible HTTP backend (`vllm serve`, sglang, ...): bounded concurrency and retries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from deepmath_ext.evaluate.backends.base import Backend, Generation, GenerationRequest, SamplingSettings
+from deepmath_ext.evaluate.backends.vllm import prompt_token_ids
+
+log = logging.getLogger(__name__)
+
+# Statuses a healthy server may answer while overloaded or restarting; anything else is our bug.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class RetryableError(RuntimeError):
+    """A failure worth retrying: a connection problem or an overload status."""
+
+
+def completion_body(
+    request: GenerationRequest, sampling: SamplingSettings, model: str, prompt_ids: list[int]
+) -> dict[str, Any]:
+    """The /v1/completions body; token ids are sent so the server adds no second BOS."""
+    body: dict[str, Any] = {
+        "model": model,
+        "prompt": prompt_ids,
+        "n": 1,
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "seed": request.seed,
+    }
+    if sampling.top_k > 0:
+        body["top_k"] = sampling.top_k  # vLLM/sglang extension; omitted when unused for plain servers
+    return body
+
+
+def generation_from_response(response: dict[str, Any]) -> Generation:
+    """Map a /v1/completions response with one choice to a `Generation`."""
+    try:
+        choice = response["choices"][0]
+        usage = response["usage"]
+        return Generation(
+            text=choice["text"],
+            finish_reason=choice["finish_reason"],
+            response_tokens=int(usage["completion_tokens"]),
+            prompt_tokens=int(usage["prompt_tokens"]),
+        )
+    except (KeyError, IndexError, TypeError) as exc:
+        raise RuntimeError(f"malformed completion response (missing {exc}): {str(response)[:300]}") from exc
+
+
+class OpenAIBackend(Backend):
+    """Sends each request to a running server; prompts are rendered and tokenized locally."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = "http://127.0.0.1:8000/v1",
+        served_model_name: str | None = None,
+        tokenizer: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 32,
+        max_retries: int = 5,
+        retry_backoff_s: float = 1.0,
+        request_timeout_s: float = 3600.0,
+        trust_remote_code: bool = False,
+        **_: Any,
+    ) -> None:
+        from transformers import AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(
+            tokenizer or model, trust_remote_code=trust_remote_code
+        )
+        self.base_url = base_url.rstrip("/")
+        self.model = served_model_name or model
+        self.api_key = api_key or os.environ.get("OPENAI_API_KEY", "EMPTY")
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.retry_backoff_s = retry_backoff_s
+        self.request_timeout_s = request_timeout_s
+        self.retries = 0
+
+    @property
+    def tokenizer(self) -> Any:
+        """The local tokenizer prompts are rendered and tokenized with."""
+        return self._tokenizer
+
+    def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
+        """Send up to `concurrency` requests at a time; results come back in request order."""
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda request: self._complete(request, sampling), requests))
+
+    def _complete(self, request: GenerationRequest, sampling: SamplingSettings) -> Generation:
+        body = completion_body(
+            request, sampling, self.model, prompt_token_ids(request.prompt, self._tokenizer)
+        )
+        for attempt in range(self.max_retries + 1):
+            try:
+                return generation_from_response(self._call("POST", "/completions", body))
+            except RetryableError as exc:
+                if attempt == self.max_retries:
+                    raise RuntimeError(f"{request.key}: gave up after {attempt + 1} attempts: {exc}") from exc
+                self.retries += 1
+                log.warning("%s: %s; retry %d/%d", request.key, exc, attempt + 1, self.max_retries)
+                time.sleep(self.retry_backoff_s * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.request_timeout_s) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:300]
+            if exc.code in RETRY_STATUSES:
+                raise RetryableError(f"HTTP {exc.code}: {detail}") from exc
+            raise RuntimeError(f"{method} {self.base_url + path}: HTTP {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        """Nothing to release: each batch's thread pool is closed when the batch ends."""
+
+    def describe(self) -> dict[str, Any]:
+        """Server facts: its URL and what /v1/models says about the served model."""
+        try:
+            models = self._call("GET", "/models").get("data", [])
+        except (RetryableError, RuntimeError) as exc:
+            models = [{"error": str(exc)}]
+        served = next((m for m in models if m.get("id") == self.model), {})
+        return {
+            "engine": "openai-compatible server",
+            "base_url": self.base_url,
+            "served_model": self.model,
+            "server_model_info": served or models,
+            "max_model_len": served.get("max_model_len"),
+        }

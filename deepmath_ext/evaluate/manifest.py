@@ -1,0 +1,76 @@
+"""`manifest.json`: everything that moves a published number, recorded per run."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.evaluate.files import read_json, write_json_atomic
+
+MANIFEST_FILE = "manifest.json"
+# Distributions whose versions change generations or grades.
+VERSIONED_PACKAGES = ("deepmath", "math-verify", "sympy", "vllm", "torch", "transformers")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of each package that matters, None when absent."""
+    versions: dict[str, str | None] = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def verifier_version() -> str:
+    """The verifier's own version string if it declares one, else the package version."""
+    from deepmath_ext import verify
+
+    declared = getattr(verify, "VERIFIER_VERSION", None) or getattr(verify, "__version__", None)
+    return str(declared or f"deepmath {importlib.metadata.version('deepmath')}")
+
+
+def effective_max_tokens(max_tokens: int, max_model_len: int | None, longest_prompt: int) -> int:
+    """The longest response any prompt could get: max_tokens, capped by the context left after the prompt."""
+    if not max_model_len:
+        return max_tokens
+    return min(max_tokens, max_model_len - longest_prompt)
+
+
+def environment() -> dict[str, Any]:
+    """Versions and platform facts."""
+    return {
+        "versions": package_versions(),
+        "verifier": verifier_version(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any]) -> dict[str, Any]:
+    """Write `manifest`, keeping the history of earlier invocations of the same run directory."""
+    path = run_dir / MANIFEST_FILE
+    history = read_json(path).get("invocations", []) if path.exists() else []
+    invocation = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}
+    full = {**manifest, "invocations": [*history, invocation]}
+    write_json_atomic(path, full)
+    return full
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest of a run directory."""
+    path = run_dir / MANIFEST_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: {run_dir} is not an evaluation run directory")
+    return read_json(path)
+
+
+def record_regrade(run_dir: Path, command: list[str]) -> None:
+    """Note a re-grade in the manifest, with the verifier and package versions it used."""
+    manifest = {k: v for k, v in load_manifest(run_dir).items() if k != "invocations"}
+    write_manifest(run_dir, {**manifest, **environment()}, {"command": command, "regraded": True})

@@ -1,0 +1,83 @@
+"""PNG plots of evaluation runs (matplotlib, headless Agg backend)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.evaluate.baselines import BaselineRow
+from deepmath_ext.evaluate.report import PAPER_COLUMNS, ordered_benchmarks
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Save through a temporary file so a crash never leaves a half-written PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow], path: Path) -> None:
+    """Grouped bars of avg@n per benchmark with 95% intervals; published numbers as markers."""
+    plt = _pyplot()
+    names = ordered_benchmarks(sorted({b for r in runs for b in r["benchmarks"]}))
+    width = 0.8 / max(len(runs), 1)
+    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
+    for i, run in enumerate(runs):
+        xs = [
+            j + (i - (len(runs) - 1) / 2) * width for j, name in enumerate(names) if name in run["benchmarks"]
+        ]
+        benches = [run["benchmarks"][name] for name in names if name in run["benchmarks"]]
+        acc = [100 * b["avg@n"] for b in benches]
+        err = [
+            [a - 100 * b["ci95"][0] for a, b in zip(acc, benches, strict=True)],
+            [100 * b["ci95"][1] - a for a, b in zip(acc, benches, strict=True)],
+        ]
+        ax.bar(xs, acc, width, yerr=err, capsize=3, label=run["run"]["label"])
+    for base in baselines:
+        points = [(j, base.scores[name]) for j, name in enumerate(names) if name in base.scores]
+        if points:
+            ax.plot(
+                *zip(*points, strict=True), marker="D", linestyle="none", label=f"{base.model} (published)"
+            )
+    ax.set_xticks(range(len(names)), [PAPER_COLUMNS.get(n, n) for n in names])
+    ax.set_ylabel("avg@n accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
+    """pass@k against k (log scale), one panel per benchmark, one line per run."""
+    plt = _pyplot()
+    names = ordered_benchmarks(sorted({b for r in runs for b in r["benchmarks"]}))
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for run in runs:
+            if name in run["benchmarks"]:
+                curve = sorted((int(k), 100 * v) for k, v in run["benchmarks"][name]["pass@k"].items())
+                ax.plot(*zip(*curve, strict=True), marker="o", label=run["run"]["label"])
+        ax.set_xscale("log", base=2)
+        ax.set_title(PAPER_COLUMNS.get(name, name))
+        ax.set_xlabel("k")
+    axes[0][0].set_ylabel("pass@k (%)")
+    axes[0][-1].legend(fontsize=7)
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,184 @@
+"""Markdown reports: the DeepMath paper's table layout with intervals, details, and baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.evaluate.baselines import BaselineRow
+from deepmath_ext.evaluate.files import write_text_atomic
+
+REPORT_FILE = "report.md"
+# The DeepMath paper's column order and names.
+PAPER_COLUMNS: dict[str, str] = {
+    "math500": "MATH500",
+    "amc23": "AMC23",
+    "olympiadbench": "OlympiadBench",
+    "minerva": "Minerva",
+    "aime24": "AIME24",
+    "aime25": "AIME25",
+}
+FLAG = "†"
+
+
+def ordered_benchmarks(names: Sequence[str]) -> list[str]:
+    """Paper columns first, in the paper's order, then any other benchmark alphabetically."""
+    return [b for b in PAPER_COLUMNS if b in names] + sorted(set(names) - set(PAPER_COLUMNS))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _cell(bench: dict[str, Any]) -> str:
+    lo, hi = bench["ci95"]
+    return f"{_pct(bench['avg@n'])} [{_pct(lo)}, {_pct(hi)}]"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+
+
+def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow]) -> list[str]:
+    """One line per (run, published row, benchmark) where the published number is outside the run's interval."""
+    flags = []
+    for run in runs:
+        label = run["run"]["label"]
+        for base in (b for b in baselines if b.matches(label)):
+            for name in ordered_benchmarks([b for b in base.scores if b in run["benchmarks"]]):
+                lo, hi = (100 * x for x in run["benchmarks"][name]["ci95"])
+                if not lo <= base.scores[name] <= hi:
+                    col = PAPER_COLUMNS.get(name, name)
+                    flags.append(
+                        f"{label} {col}: {_pct(run['benchmarks'][name]['avg@n'])} [{lo:.1f}, {hi:.1f}] "
+                        f"vs {base.scores[name]:.1f} published ({base.source})"
+                    )
+    return flags
+
+
+def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow] = ()) -> list[str]:
+    """Rows of runs (avg@n with 95% interval) then published rows, in the paper's column order."""
+    columns = ordered_benchmarks(
+        sorted({b for r in runs for b in r["benchmarks"]} | {b for x in baselines for b in x.scores})
+    )
+    rows = []
+    for run in runs:
+        label = run["run"]["label"]
+        matched = [b for b in baselines if b.matches(label)]
+        cells = [f"{label} (n={run['run']['n']})"]
+        for name in columns:
+            bench = run["benchmarks"].get(name)
+            if bench is None:
+                cells.append("–")
+                continue
+            lo, hi = (100 * x for x in bench["ci95"])
+            off = any(name in b.scores and not lo <= b.scores[name] <= hi for b in matched)
+            cells.append(_cell(bench) + (f" {FLAG}" if off else ""))
+        rows.append(cells)
+    for base in baselines:
+        rows.append(
+            [
+                f"{base.model} (published)",
+                *(f"{base.scores[c]:.1f}" if c in base.scores else "–" for c in columns),
+            ]
+        )
+    return _table(["Model", *(PAPER_COLUMNS.get(c, c) for c in columns)], rows)
+
+
+def _details(metrics: dict[str, Any]) -> list[str]:
+    benches = metrics["benchmarks"]
+    ks = sorted({int(k) for b in benches.values() for k in b["pass@k"]})
+    rows = []
+    for name in ordered_benchmarks(list(benches)):
+        b = benches[name]
+        rows.append(
+            [
+                PAPER_COLUMNS.get(name, name),
+                str(b["problems"]),
+                *(_pct(b["pass@k"][str(k)]) if str(k) in b["pass@k"] else "–" for k in ks),
+                *(_pct(b["maj@k"][str(k)]) if str(k) in b["maj@k"] else "–" for k in ks),
+                _pct(b["truncation_rate"]),
+                f"{b['mean_response_tokens']:.0f}",
+                ", ".join(f"{s} {c}" for s, c in b["status_counts"].items()),
+            ]
+        )
+    header = ["Benchmark", "problems", *(f"pass@{k}" for k in ks), *(f"maj@{k}" for k in ks)]
+    return _table([*header, "truncated %", "mean tokens", "grade statuses"], rows)
+
+
+def _categories(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in ordered_benchmarks(list(metrics["benchmarks"])):
+        for key, values in metrics["benchmarks"][name]["categories"].items():
+            rows = [[value, str(v["problems"]), _pct(v["avg@n"])] for value, v in values.items()]
+            lines += [
+                "",
+                f"### {PAPER_COLUMNS.get(name, name)} by {key}",
+                "",
+                *_table([key, "problems", "avg@n"], rows),
+            ]
+    return lines
+
+
+def render_run_report(metrics: dict[str, Any]) -> str:
+    """The markdown report of one run."""
+    run = metrics["run"]
+    sampling = ", ".join(f"{k}={run[k]}" for k in ("temperature", "top_p", "top_k", "max_tokens", "seed"))
+    lines = [
+        f"# Evaluation of {run['label']}",
+        "",
+        f"Model `{run['model']}`, backend {run['backend']} ({run['dtype']}), template `{run['template']}` "
+        f"({run['template_fingerprint']}), n={run['n']}, {sampling}; verifier {run['verifier']}; "
+        f"settings {run['fingerprint']}.",
+        "",
+        "## Accuracy: avg@n in % (the papers' pass@1), 95% bootstrap interval over problems",
+        "",
+        *accuracy_table([metrics]),
+        "",
+        "## Details (%, truncated = finish_reason length)",
+        "",
+        *_details(metrics),
+        *_categories(metrics),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow] = ()) -> str:
+    """Side-by-side markdown of several runs and published rows, with out-of-interval differences flagged."""
+    flags = baseline_flags(runs, baselines)
+    lines = [
+        "# Evaluation comparison",
+        "",
+        "avg@n in % with 95% bootstrap intervals over problems. "
+        f"{FLAG}: a published number for the same model lies outside the run's interval.",
+        "",
+        *accuracy_table(runs, baselines),
+    ]
+    if baselines:
+        lines += [
+            "",
+            "## Differences larger than the interval",
+            "",
+            *([f"- {f}" for f in flags] or ["None."]),
+        ]
+    lines += ["", "## Runs", ""]
+    lines += [
+        f"- {r['run']['label']}: `{r['run']['model']}`, settings {r['run']['fingerprint']}" for r in runs
+    ]
+    if baselines:
+        lines += ["", "## Published rows", "", *(f"- {b.model}: {b.source}" for b in baselines)]
+    return "\n".join(lines) + "\n"
+
+
+def write_run_report(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """Write `report.md` and the plots of one run."""
+    from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
+
+    write_text_atomic(run_dir / REPORT_FILE, render_run_report(metrics))
+    plot_accuracy([metrics], [], run_dir / "accuracy.png")
+    plot_pass_at_k([metrics], run_dir / "pass_at_k.png")

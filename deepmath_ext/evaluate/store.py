@@ -1,0 +1,130 @@
+"""Append-only, crash-safe store of generations keyed by (benchmark, problem id, sample index)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.evaluate.backends.base import Generation, GenerationRequest, SampleKey
+from deepmath_ext.evaluate.files import read_jsonl, write_jsonl_atomic
+
+log = logging.getLogger(__name__)
+
+GENERATIONS_FILE = "generations.jsonl"
+PROBLEMS_FILE = "problems.jsonl"
+LOCK_FILE = ".lock"
+
+
+def key_of(record: dict[str, Any]) -> SampleKey:
+    """The sample key of a stored record."""
+    return SampleKey(str(record["benchmark"]), str(record["problem_id"]), int(record["index"]))
+
+
+class GenerationStore:
+    """`generations.jsonl`: one line per sample, appended and fsynced per batch, never rewritten.
+
+    A crash can only leave a partial last line; it is dropped (and logged) when the store opens.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: dict[SampleKey, dict[str, Any]] = {}
+        if path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            log.warning(
+                "%s: dropping a partial last line of %d bytes left by a crash", self.path, len(data) - end
+            )
+            with self.path.open("r+b") as f:
+                f.truncate(end)
+        for lineno, line in enumerate(data[:end].splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key = key_of(record)
+            except (json.JSONDecodeError, KeyError, ValueError) as exc:
+                raise ValueError(f"{self.path}:{lineno}: not a generation record ({exc})") from exc
+            if key in self.records:
+                raise ValueError(f"{self.path}:{lineno}: duplicate sample {key}")
+            self.records[key] = record
+
+    def __contains__(self, key: SampleKey) -> bool:
+        return key in self.records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def append(
+        self, requests: Sequence[GenerationRequest], generations: Sequence[Generation], fingerprint: str
+    ) -> None:
+        """Append one batch of results, then flush and fsync before returning."""
+        if len(requests) != len(generations):
+            raise ValueError(f"{len(requests)} requests but {len(generations)} generations")
+        records = [_record(req, gen, fingerprint) for req, gen in zip(requests, generations, strict=True)]
+        for req in requests:
+            if req.key in self.records:
+                raise ValueError(f"sample {req.key} is already stored")
+        with self.path.open("a", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            f.flush()
+            os.fsync(f.fileno())
+        for req, record in zip(requests, records, strict=True):
+            self.records[req.key] = record
+
+
+def _record(request: GenerationRequest, generation: Generation, fingerprint: str) -> dict[str, Any]:
+    return {
+        "benchmark": request.key.benchmark,
+        "problem_id": request.key.problem_id,
+        "index": request.key.index,
+        "seed": request.seed,
+        "settings": fingerprint,
+        "finish_reason": generation.finish_reason,
+        "response_tokens": generation.response_tokens,
+        "prompt_tokens": generation.prompt_tokens,
+        "text": generation.text,
+    }
+
+
+def save_problems(run_dir: Path, problems: Sequence[dict[str, Any]]) -> None:
+    """Keep the graded problems (ids, golds, categories) in the run, merged with earlier benchmarks."""
+    path = run_dir / PROBLEMS_FILE
+    new_benchmarks = {p["benchmark"] for p in problems}
+    kept = (
+        [p for p in load_problems(run_dir) if p["benchmark"] not in new_benchmarks] if path.exists() else []
+    )
+    write_jsonl_atomic(path, [*kept, *problems])
+
+
+def load_problems(run_dir: Path) -> list[dict[str, Any]]:
+    """The problems stored in a run directory."""
+    path = run_dir / PROBLEMS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: {run_dir} is not an evaluation run directory")
+    return read_jsonl(path)
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run directory so two processes never append to one store."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / LOCK_FILE).open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RuntimeError(f"{run_dir} is in use by another deepmath process") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
