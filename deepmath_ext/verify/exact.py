@@ -1,0 +1,140 @@
+"""Exact decisions on normalised answers: string equality and rational arithmetic, no tolerance."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from fractions import Fraction
+
+from deepmath_ext.verify.status import GradeStatus
+
+# Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
+MAX_NUMERAL_CHARS = 400
+MAX_POWER_OF_TEN = 400
+
+_SIGN = r"[+-]?"
+_DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN = re.compile(rf"{_SIGN}{_DECIMAL}")
+_SLASH = re.compile(rf"({_SIGN}\d+)/(\d+)")
+_FRAC = re.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
+_MIXED = re.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
+_SCIENTIFIC = re.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
+_ASSIGNMENT = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?=(?P<rhs>[^=<>]+)")
+_RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
+_WORDS = re.compile(r"[a-z]*[a-z]{3}[a-z ]*")
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _fraction(numerator: str, denominator: str) -> Fraction | None:
+    return None if int(denominator) == 0 else Fraction(int(numerator), int(denominator))
+
+
+def parse_rational(text: str) -> Fraction | None:
+    """The exact value of an integer, decimal, a/b, \\frac{a}{b}, mixed number or a×10^k; else None."""
+    if len(text) > MAX_NUMERAL_CHARS:
+        return None
+    if _PLAIN.fullmatch(text):
+        return Fraction(text)
+    if match := _SLASH.fullmatch(text):
+        return _fraction(match[1], match[2])
+    if match := _FRAC.fullmatch(text):
+        value = _fraction(match[2], match[3])
+        return -value if value is not None and match[1] == "-" else value
+    if match := _MIXED.fullmatch(text):
+        # A whole number directly before a fraction is a mixed number: 3\frac12 = 7/2.
+        value = _fraction(match[3], match[4])
+        value = None if value is None else int(match[2]) + value
+        return -value if value is not None and match[1] == "-" else value
+    if match := _SCIENTIFIC.fullmatch(text):
+        exponent = int(match[2] or match[3])
+        return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_OF_TEN else None
+    return None
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on commas that are not inside brackets or braces."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _collection(text: str) -> tuple[str, list[str]]:
+    """(kind, elements): kind "set" for \\{...\\} and bare lists (unordered), else its bracket pair."""
+    if text.startswith("\\{") and text.endswith("\\}"):
+        return "set", split_top_level(text[2:-2])
+    if len(text) > 1 and text[0] in "([" and text[-1] in ")]":
+        inner = split_top_level(text[1:-1])
+        if len(inner) > 1:
+            return text[0] + text[-1], inner
+    return "set", split_top_level(text)
+
+
+def strip_assignment(text: str) -> str:
+    """`x=3` -> `3` for each element of a list; a single symbol on the left is only a label."""
+    return ",".join(
+        match["rhs"] if (match := _ASSIGNMENT.fullmatch(part)) else part for part in split_top_level(text)
+    )
+
+
+def _is_numeral(digits: str, base: int) -> bool:
+    """True for digits valid in a base 2..36 other than 10, with at least one decimal digit."""
+    if base == 10 or not 2 <= base <= 36 or not any(c.isdigit() for c in digits):
+        return False
+    try:
+        int(digits, base)
+    except ValueError:
+        return False
+    return True
+
+
+def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
+    """A gold written in base b (`1011_2`) is matched digit for digit, subscript optional."""
+    gold_match = _BASE_NUMERAL.fullmatch(gold)
+    if not gold_match or not _is_numeral(gold_match[1], int(gold_match[2])):
+        return None
+    pred_match = _BASE_NUMERAL.fullmatch(pred)
+    pred_digits = pred_match[1] if pred_match and pred_match[2] == gold_match[2] else pred
+    return GradeStatus.CORRECT_EXACT if pred_digits.upper() == gold_match[1].upper() else GradeStatus.WRONG
+
+
+def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
+    """Element-wise exact comparison when every element on both sides is a rational."""
+    pred_kind, pred_items = _collection(pred)
+    gold_kind, gold_items = _collection(gold)
+    pred_values = [parse_rational(item) for item in pred_items]
+    gold_values = [parse_rational(item) for item in gold_items]
+    if None in pred_values or None in gold_values or pred_kind != gold_kind:
+        return None
+    unordered = gold_kind == "set"
+    same = Counter(pred_values) == Counter(gold_values) if unordered else pred_values == gold_values
+    return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
+
+
+def decide_exact(pred: str, gold: str) -> GradeStatus | None:
+    """A final status for two normalised answers when one is certain without sympy, else None."""
+    if pred == gold:
+        return GradeStatus.CORRECT_EXACT
+    base_status = _decide_base_numeral(pred, gold)
+    if base_status is not None:
+        return base_status
+    if not _RELATION.search(gold):
+        pred = strip_assignment(pred)
+    elif not _RELATION.search(pred):
+        gold = strip_assignment(gold)
+    if pred == gold:
+        return GradeStatus.CORRECT_EXACT
+    status = _decide_collections(pred, gold)
+    if status is not None:
+        return status
+    if _WORDS.fullmatch(pred) and _WORDS.fullmatch(gold):
+        return GradeStatus.WRONG
+    return None

@@ -1,0 +1,59 @@
+"""Guards that keep answers sympy would choke on (towers, huge factorials, deep nesting) away from it."""
+
+from __future__ import annotations
+
+import re
+
+MAX_ANSWER_CHARS = 600
+MAX_NESTING = 24
+MAX_EXPONENT = 10**5
+MAX_FACTORIAL_ARGUMENT = 2000
+
+_EXPONENT_LITERAL = re.compile(r"\^\s*\{?\s*(\d+)")
+_FACTORIAL = re.compile(r"(\d+)\s*!")
+_BINOMIAL = re.compile(r"\\(?:binom|dbinom|tbinom|choose)\s*\{\s*(\d+)")
+_HYPER_OPERATORS = re.compile(r"\\uparrow|\\Uparrow|↑")
+_UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
+_MACRO = re.compile(r"\\[a-zA-Z]+")
+_VARIABLE = re.compile(r"[a-df-zA-Z]")
+
+
+def _nesting_and_tower(text: str) -> tuple[int, bool]:
+    """Deepest bracket nesting, and whether an exponent group contains another power."""
+    depth = deepest = 0
+    exponent_depths: list[int] = []
+    previous = ""
+    for char in text:
+        if char in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+            if previous == "^":
+                exponent_depths.append(depth)
+        elif char in ")}]":
+            if exponent_depths and exponent_depths[-1] == depth:
+                exponent_depths.pop()
+            depth -= 1
+        elif char == "^" and exponent_depths:
+            return deepest, True
+        if not char.isspace():
+            previous = char
+    return deepest, False
+
+
+def guard_reason(answer: str) -> str | None:
+    """Why a normalised answer must not reach sympy, or None when it is safe."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        return f"answer longer than {MAX_ANSWER_CHARS} characters"
+    deepest, tower = _nesting_and_tower(answer)
+    if deepest > MAX_NESTING:
+        return f"nesting deeper than {MAX_NESTING}"
+    # A tower of numbers is astronomically large; with a variable in it (e^{x^2}) it is just a formula.
+    numeric = not _VARIABLE.search(_MACRO.sub("", answer))
+    if (numeric and (tower or _UNBRACED_TOWER.search(answer))) or _HYPER_OPERATORS.search(answer):
+        return "exponent tower"
+    if any(int(m[1]) > MAX_EXPONENT for m in _EXPONENT_LITERAL.finditer(answer)):
+        return f"exponent above {MAX_EXPONENT}"
+    arguments = [int(m[1]) for m in (*_FACTORIAL.finditer(answer), *_BINOMIAL.finditer(answer))]
+    if any(value > MAX_FACTORIAL_ARGUMENT for value in arguments):
+        return f"factorial or binomial of more than {MAX_FACTORIAL_ARGUMENT}"
+    return None

@@ -1,0 +1,113 @@
+"""`VerifierPool`: cheap checks in the caller's thread, symbolic ones in worker processes, memoised."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from tqdm.auto import tqdm
+
+from deepmath_ext.verify.pipeline import PendingCheck, decide_answer, decide_response
+from deepmath_ext.verify.status import Grade
+from deepmath_ext.verify.workers import DEFAULT_MEMORY_MB, SymbolicExecutor, SymbolicOutcome
+
+MAX_DEFAULT_WORKERS = 8
+MEMO_SIZE = 200_000
+
+
+def default_workers() -> int:
+    """One worker per available CPU, at most MAX_DEFAULT_WORKERS."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_WORKERS, cpus))
+
+
+class VerifierPool:
+    """A thread-safe grader; usable from any thread, event loop or Ray actor (no signals used)."""
+
+    def __init__(
+        self, workers: int | None = None, timeout_s: float = 2.0, memory_mb: int | None = DEFAULT_MEMORY_MB
+    ) -> None:
+        self.workers = workers or default_workers()
+        self.timeout_s = timeout_s
+        self._executor = SymbolicExecutor(self.workers, timeout_s, memory_mb)
+        self._lock = threading.Lock()
+        # (pred_norm, gold_norm) -> outcome of its symbolic check, finished or still running.
+        self._memo: OrderedDict[tuple[str, str], Future[SymbolicOutcome]] = OrderedDict()
+
+    def submit(self, response: str, gold: str, *, require_think: bool = True) -> Future[Grade]:
+        """Grade one response; cheap cases are already done when this returns."""
+        return self._finish(decide_response(response, gold, require_think))
+
+    def submit_answer(self, pred: str, gold: str) -> Future[Grade]:
+        """Grade an already extracted answer (no `</think>` or box needed)."""
+        return self._finish(decide_answer(pred, gold))
+
+    def grade_batch(
+        self,
+        responses: Sequence[str],
+        golds: Sequence[str],
+        *,
+        require_think: bool = True,
+        progress: bool = False,
+    ) -> list[Grade]:
+        """Grade responses[i] against golds[i] for every i, in order."""
+        if len(responses) != len(golds):
+            raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
+        futures = [
+            self.submit(response, gold, require_think=require_think)
+            for response, gold in zip(responses, golds, strict=True)
+        ]
+        return [f.result() for f in tqdm(futures, desc="grading", disable=not progress, unit="item")]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many symbolic checks timed out and how many workers died, since start."""
+        return dict(self._executor.counts)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live worker processes."""
+        return self._executor.worker_pids()
+
+    def close(self) -> None:
+        """Stop the worker processes; pending symbolic checks still finish first."""
+        self._executor.close()
+
+    def __enter__(self) -> VerifierPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _finish(self, decision: Grade | PendingCheck) -> Future[Grade]:
+        result: Future[Grade] = Future()
+        if isinstance(decision, Grade):
+            result.set_result(decision)
+            return result
+        outcome = self._symbolic(decision.pred_norm, decision.gold_norm)
+
+        def deliver(done: Future[SymbolicOutcome]) -> None:
+            error = done.exception()
+            if error is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(Grade.of(done.result().status, decision.pred, done.result().detail))
+
+        outcome.add_done_callback(deliver)
+        return result
+
+    def _symbolic(self, pred_norm: str, gold_norm: str) -> Future[SymbolicOutcome]:
+        """The (shared) future of one symbolic check; identical pairs are checked once."""
+        key = (pred_norm, gold_norm)
+        with self._lock:
+            outcome = self._memo.get(key)
+            if outcome is not None:
+                self._memo.move_to_end(key)
+                return outcome
+            outcome = self._executor.submit(pred_norm, gold_norm)
+            self._memo[key] = outcome
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return outcome

@@ -1,0 +1,56 @@
+"""Entry point of one verifier worker process: `python -m deepmath_ext.verify.worker MEMORY_MB`.
+
+Workers are plain subprocesses (not multiprocessing children), so they never re-import the caller's
+`__main__`: grading works from scripts without a main guard, notebooks, stdin and Ray actors alike.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from multiprocessing.connection import Connection
+
+from deepmath_ext.verify.status import GradeStatus
+from deepmath_ext.verify.symbolic import symbolic_status
+
+
+def _cap_memory(memory_mb: int) -> None:
+    """Cap this process's address space so a runaway sympy call fails with MemoryError."""
+    if memory_mb > 0:
+        import resource
+
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def check(pred: str, gold: str) -> tuple[str, str | None]:
+    """(status, detail) of one symbolic check; errors grade the item, they never end the worker."""
+    try:
+        status, detail = symbolic_status(pred, gold)
+    except (MemoryError, RecursionError) as error:
+        status, detail = GradeStatus.GUARDED, f"{type(error).__name__} in symbolic check"
+    except Exception as error:
+        status, detail = GradeStatus.WRONG, f"symbolic check failed: {type(error).__name__}"
+    return status.value, detail
+
+
+def main() -> None:
+    """Serve (pred, gold) -> (status, detail) over stdin/stdout until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The protocol owns the original stdout; anything a library prints goes to stderr instead.
+    protocol_out = os.dup(1)
+    os.dup2(2, 1)
+    requests, replies = Connection(0, writable=False), Connection(protocol_out, readable=False)
+    _cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    replies.send("ready")
+    while True:
+        try:
+            job = requests.recv()
+        except EOFError:
+            return
+        replies.send(check(*job))
+
+
+if __name__ == "__main__":
+    main()

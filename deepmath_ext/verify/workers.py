@@ -1,0 +1,172 @@
+"""Worker processes for the symbolic check, with a hard per-item deadline enforced by kill and respawn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections import Counter
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from deepmath_ext.verify.status import GradeStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MEMORY_MB = 3072
+WORKER_START_TIMEOUT_S = 120.0
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class SymbolicOutcome:
+    """The result of one symbolic check."""
+
+    status: GradeStatus
+    detail: str | None = None
+
+
+class _WorkerLost(Exception):
+    """The worker process died while checking an item."""
+
+
+class _Worker:
+    """One worker subprocess and the pipes to it; it starts in the background."""
+
+    def __init__(self, memory_mb: int | None) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deepmath_ext.verify.worker", str(memory_mb or 0)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        # Connection objects frame and pickle messages over the two pipes.
+        self._requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self._replies = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self._ready = False
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        try:
+            ready = self._replies.poll(WORKER_START_TIMEOUT_S) and self._replies.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.kill()
+            raise RuntimeError(f"verifier worker did not start (exit code {self.process.poll()})")
+        self._ready = True
+
+    def check(self, pred: str, gold: str, timeout_s: float) -> SymbolicOutcome | None:
+        """The outcome, or None when the deadline passed (the caller must then kill this worker)."""
+        self._wait_ready()
+        try:
+            self._requests.send((pred, gold))
+            if not self._replies.poll(timeout_s):
+                return None
+            status, detail = self._replies.recv()
+        except (EOFError, OSError) as error:
+            raise _WorkerLost from error
+        return SymbolicOutcome(GradeStatus(status), detail)
+
+    def kill(self) -> None:
+        """Stop the process at once (SIGKILL) and release the pipes."""
+        self.process.kill()
+        self.process.wait()
+        self._requests.close()
+        self._replies.close()
+
+    def stop(self) -> None:
+        """Close its input so it exits; kill it if it does not."""
+        self._requests.close()
+        try:
+            self.process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._replies.close()
+
+
+class SymbolicExecutor:
+    """A pool of worker processes; each one is served by a thread that enforces the deadline."""
+
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int | None = DEFAULT_MEMORY_MB) -> None:
+        if workers < 1 or timeout_s <= 0:
+            raise ValueError(f"need workers >= 1 and timeout_s > 0, got {workers} and {timeout_s}")
+        self.timeout_s = timeout_s
+        self.counts: Counter[str] = Counter()
+        self._memory_mb = memory_mb
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        # Started now, in the background: their imports overlap with the caller's own work.
+        self._workers = [_Worker(memory_mb) for _ in range(workers)]
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._serve, args=(slot,), name=f"deepmath-verifier-{slot}", daemon=True)
+            for slot in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, pred: str, gold: str) -> Future[SymbolicOutcome]:
+        """Queue one check of two normalised answers."""
+        if self._closed:
+            raise RuntimeError("the verifier pool is closed")
+        future: Future[SymbolicOutcome] = Future()
+        self._jobs.put((future, pred, gold))
+        return future
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for monitoring and fault tests)."""
+        return [w.process.pid for w in self._workers if w.process.poll() is None]
+
+    def close(self) -> None:
+        """Stop the serving threads and their worker processes."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self, slot: int) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            future, pred, gold = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._check_with_retry(slot, pred, gold))
+                except Exception as error:
+                    future.set_exception(error)
+        self._workers[slot].stop()
+
+    def _check_with_retry(self, slot: int, pred: str, gold: str) -> SymbolicOutcome:
+        """Check on this slot's worker; a worker that dies gets one replacement try."""
+        for _attempt in range(2):
+            worker = self._workers[slot]
+            try:
+                outcome = worker.check(pred, gold, self.timeout_s)
+            except _WorkerLost:
+                self._replace(slot, "worker_deaths")
+                continue
+            if outcome is None:
+                self._replace(slot, "timeouts")
+                return SymbolicOutcome(GradeStatus.TIMEOUT, f"symbolic check exceeded {self.timeout_s:g} s")
+            return outcome
+        return SymbolicOutcome(GradeStatus.TIMEOUT, "verifier worker died twice on this item")
+
+    def _replace(self, slot: int, reason: str) -> None:
+        """Kill this slot's worker and start its replacement in the background."""
+        with self._lock:
+            self.counts[reason] += 1
+        self._workers[slot].kill()
+        self._workers[slot] = _Worker(self._memory_mb)
+        logger.info("verifier worker %d replaced (%s)", slot, reason)
