@@ -1,0 +1,65 @@
+"""Turn DeepMath-103K and the benchmarks into verl parquet files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deepmath_ext.data import BENCHMARKS, DEEPMATH_HF_ID
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath prepare`."""
+    parser.add_argument("--out", required=True, help="output folder for train.parquet, val.parquet, report")
+    parser.add_argument("--template", default="orz", help="prompt template name (see deepmath_ext.templates)")
+    parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
+    parser.add_argument("--no-train", action="store_true", help="write only val.parquet")
+    parser.add_argument("--val", type=_names, default=list(BENCHMARKS), help="comma-separated benchmarks")
+    parser.add_argument("--no-val", action="store_true", help="write only train.parquet")
+    parser.add_argument("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")
+    parser.add_argument("--difficulty-min", type=float)
+    parser.add_argument("--difficulty-max", type=float)
+    parser.add_argument("--topics", type=_names, default=[], help="keep topics containing any of these")
+    parser.add_argument(
+        "--max-prompt-tokens", type=int, help="drop prompts longer than this (needs --tokenizer)"
+    )
+    parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count prompt tokens")
+    parser.add_argument("--limit", type=int, help="read at most this many training rows")
+    parser.add_argument("--strict", action="store_true", help="fail on any missing/empty/wrong-typed row")
+    parser.add_argument("--allow-benchmark-mismatch", action="store_true", help="load benchmarks that differ")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare the data and print what was written, dropped and flagged."""
+    from deepmath_ext.data.prepare import RowSelection, prepare_dataset
+    from deepmath_ext.data.validation import DataValidationError
+
+    selection = RowSelection(args.difficulty_min, args.difficulty_max, tuple(args.topics))
+    try:
+        result = prepare_dataset(
+            args.out,
+            template=args.template,
+            train=None if args.no_train else args.train,
+            val=() if args.no_val else args.val,
+            data_dir=args.data_dir,
+            selection=selection,
+            max_prompt_tokens=args.max_prompt_tokens,
+            tokenizer=args.tokenizer,
+            limit=args.limit,
+            strict=args.strict,
+            allow_benchmark_mismatch=args.allow_benchmark_mismatch,
+        )
+    except (DataValidationError, ValueError, FileNotFoundError) as err:
+        print(f"deepmath prepare: {err}", file=sys.stderr)
+        return 1
+    for name, report in result.reports.items():
+        flagged = {reason: len(ids) for reason, ids in report.flagged.items()}
+        print(
+            f"{name}: read {report.read}, wrote {report.written}, dropped {report.dropped_counts}, flagged {flagged}"
+        )
+    print(f"wrote {result.train_path or '-'} and {result.val_path or '-'}; report: {result.report_path}")
+    return 0

@@ -1,0 +1,250 @@
+"""DeepMath-103K and the benchmarks into verl's train.parquet / val.parquet, with a validation report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.data import TRAIN_DATA_SOURCE
+from deepmath_ext.data.benchmarks import BENCHMARKS, load_benchmark
+from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
+from deepmath_ext.data.rowfiles import write_json_atomic
+from deepmath_ext.data.validation import (
+    DataValidationError,
+    QuestionDeduplicator,
+    SplitReport,
+    answer_in_question,
+    row_defects,
+)
+from deepmath_ext.data.verl_format import AtomicParquetWriter, verl_row, verl_schema
+from deepmath_ext.templates import PromptTemplate, get_template
+
+logger = logging.getLogger(__name__)
+
+REPORT_FILE = "prepare_report.json"
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """Which training rows to keep: a difficulty range and topics (any given string inside the topic)."""
+
+    difficulty_min: float | None = None
+    difficulty_max: float | None = None
+    topics: tuple[str, ...] = ()
+
+    def rejection(self, row: dict[str, Any]) -> str | None:
+        """Why a valid row is not selected, or None when it is."""
+        difficulty = row.get("difficulty")
+        if self.difficulty_min is not None or self.difficulty_max is not None:
+            if difficulty is None:
+                return "difficulty_missing"
+            if self.difficulty_min is not None and difficulty < self.difficulty_min:
+                return "difficulty_out_of_range"
+            if self.difficulty_max is not None and difficulty > self.difficulty_max:
+                return "difficulty_out_of_range"
+        topic = (row.get("topic") or "").lower()
+        if self.topics and not any(wanted.lower() in topic for wanted in self.topics):
+            return "topic_not_selected"
+        return None
+
+
+class PromptLengthLimit:
+    """Counts prompt tokens exactly as verl's `filter_overlong_prompts` does (template applied)."""
+
+    def __init__(self, tokenizer: Any, template: PromptTemplate, max_tokens: int) -> None:
+        if isinstance(tokenizer, str | Path):
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        self.tokenizer, self.template, self.max_tokens = tokenizer, template, max_tokens
+
+    def too_long(self, question: str) -> bool:
+        """True when the rendered prompt has more than `max_tokens` tokens."""
+        text = self.template.render(self.tokenizer, question)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) > self.max_tokens
+
+
+@dataclass
+class PrepareResult:
+    """Paths written by `prepare_dataset` and the per-split reports."""
+
+    out_dir: Path
+    train_path: Path | None
+    val_path: Path | None
+    report_path: Path
+    reports: dict[str, SplitReport] = field(default_factory=dict)
+
+
+def _progress(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]:
+    if not enabled:
+        return rows
+    from tqdm import tqdm
+
+    return tqdm(rows, desc=desc, unit=" rows", file=sys.stderr, mininterval=2.0)
+
+
+def _drop_defective(row: dict[str, Any], row_id: str, report: SplitReport) -> bool:
+    """Record each defect of the row; True when it has any (and so is dropped)."""
+    defects = row_defects(row)
+    for defect in defects:
+        report.drop(defect, row_id)
+    return bool(defects)
+
+
+def _keep(row: dict[str, Any], row_id: str, report: SplitReport, length: PromptLengthLimit | None) -> bool:
+    """Last checks before writing: prompt length (dropped) and the answer-leak flag (kept)."""
+    if length is not None and length.too_long(row["question"]):
+        report.drop("prompt_too_long", row_id)
+        return False
+    if answer_in_question(row["question"], row["final_answer"]):
+        report.flag("answer_in_question", row_id)
+    return True
+
+
+def _train_rows(
+    source: str | Path,
+    template: PromptTemplate,
+    selection: RowSelection,
+    length: PromptLengthLimit | None,
+    report: SplitReport,
+    limit: int | None,
+    progress: bool,
+) -> Iterator[dict[str, Any]]:
+    dedup = QuestionDeduplicator()
+    rows = iter_deepmath(source, with_solutions=False, limit=limit)
+    for source_index, row in enumerate(_progress(rows, "prepare train", progress)):
+        report.read += 1
+        row_id = str(source_index)
+        if _drop_defective(row, row_id, report):
+            continue
+        rejection = selection.rejection(row) or dedup.duplicate_kind(row["question"])
+        if rejection:
+            report.drop(rejection, row_id)
+            continue
+        if not _keep(row, row_id, report, length):
+            continue
+        yield verl_row(
+            template,
+            question=row["question"],
+            answer=row["final_answer"].strip(),
+            data_source=TRAIN_DATA_SOURCE,
+            index=report.written,
+            split="train",
+            problem_id=row_id,
+            difficulty=row["difficulty"],
+            topic=row["topic"],
+        )
+        report.written += 1
+
+
+def _val_rows(
+    names: Sequence[str],
+    data_dir: str | Path | None,
+    template: PromptTemplate,
+    length: PromptLengthLimit | None,
+    report: SplitReport,
+    allow_mismatch: bool,
+) -> Iterator[dict[str, Any]]:
+    # Benchmarks are not deduplicated: their rows must stay comparable with published numbers.
+    for name in names:
+        for problem in load_benchmark(name, data_dir=data_dir, allow_mismatch=allow_mismatch):
+            report.read += 1
+            row_id = f"{name}:{problem.id}"
+            row = {"question": problem.problem, "final_answer": problem.answer}
+            if _drop_defective(row, row_id, report) or not _keep(row, row_id, report, length):
+                continue
+            yield verl_row(
+                template,
+                question=problem.problem,
+                answer=problem.answer,
+                data_source=name,
+                index=report.written,
+                split="test",
+                problem_id=problem.id,
+                topic=problem.categories.get("subject") or problem.categories.get("subfield"),
+            )
+            report.written += 1
+
+
+def _write_split(path: Path, rows: Iterable[dict[str, Any]], template: PromptTemplate) -> Path:
+    metadata = {"deepmath.template": template.name, "deepmath.template_fingerprint": template.fingerprint()}
+    with AtomicParquetWriter(path, verl_schema(), metadata) as writer:
+        for row in rows:
+            writer.write(row)
+    return path
+
+
+def _check_strict(report: SplitReport, strict: bool) -> None:
+    invalid = report.invalid_ids
+    if strict and invalid:
+        listing = "; ".join(f"{reason}: {', '.join(ids[:10])}" for reason, ids in sorted(invalid.items()))
+        raise DataValidationError(f"{report.source}: invalid rows ({listing}); fix them or drop --strict")
+
+
+def _validate_val_names(val: Sequence[str]) -> None:
+    unknown = [name for name in val if name not in BENCHMARKS]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+
+
+def prepare_dataset(
+    out_dir: str | Path,
+    *,
+    template: str = "orz",
+    train: str | Path | None = DEEPMATH_HF_ID,
+    val: Sequence[str] = tuple(BENCHMARKS),
+    data_dir: str | Path | None = None,
+    selection: RowSelection = RowSelection(),
+    max_prompt_tokens: int | None = None,
+    tokenizer: Any = None,
+    limit: int | None = None,
+    strict: bool = False,
+    allow_benchmark_mismatch: bool = False,
+    progress: bool = True,
+) -> PrepareResult:
+    """Write train.parquet (from `train`) and val.parquet (from the `val` benchmarks) plus a report."""
+    prompt_template = get_template(template)
+    _validate_val_names(val)
+    if max_prompt_tokens is not None and tokenizer is None:
+        raise ValueError("max_prompt_tokens needs a tokenizer (path or object) to count tokens")
+    length = PromptLengthLimit(tokenizer, prompt_template, max_prompt_tokens) if max_prompt_tokens else None
+    out = Path(out_dir)
+    result = PrepareResult(out, None, None, out / REPORT_FILE)
+    if train is not None:
+        report = result.reports.setdefault("train", SplitReport(source=str(train)))
+        rows = _train_rows(train, prompt_template, selection, length, report, limit, progress)
+        result.train_path = _write_split(
+            out / "train.parquet", _strict_rows(rows, report, strict), prompt_template
+        )
+    if val:
+        report = result.reports.setdefault("val", SplitReport(source=str(data_dir or "hub")))
+        rows = _val_rows(val, data_dir, prompt_template, length, report, allow_benchmark_mismatch)
+        result.val_path = _write_split(
+            out / "val.parquet", _strict_rows(rows, report, strict), prompt_template
+        )
+    write_json_atomic(result.report_path, _report_payload(prompt_template, result))
+    return result
+
+
+def _strict_rows(
+    rows: Iterable[dict[str, Any]], report: SplitReport, strict: bool
+) -> Iterator[dict[str, Any]]:
+    # Checked after the last row too, so an invalid final row still aborts the (atomic) write.
+    for row in rows:
+        _check_strict(report, strict)
+        yield row
+    _check_strict(report, strict)
+
+
+def _report_payload(template: PromptTemplate, result: PrepareResult) -> dict[str, Any]:
+    return {
+        "template": template.name,
+        "template_fingerprint": template.fingerprint(),
+        "thinking": template.thinking,
+        "outputs": {"train": str(result.train_path or ""), "val": str(result.val_path or "")},
+        "splits": {name: report.to_dict() for name, report in result.reports.items()},
+    }
