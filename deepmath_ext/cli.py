@@ -6,9 +6,9 @@ import argparse
 import importlib
 import sys
 
-# Subcommand name -> module under deepmath_ext.commands. Each module exposes
-# `add_arguments(parser)` and `run(args) -> int`, and its docstring's first line is the help text.
-# Modules are imported only when their subcommand runs, so `deepmath grade` never imports torch or verl.
+# Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
+# `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
+# imported, so `deepmath grade` never pays for torch, ray or verl.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("quickstart", "Grade, prepare and score the bundled samples end to end (CPU, offline)."),
     "grade": ("grade", "Grade a JSONL file of responses against gold answers."),
@@ -23,21 +23,35 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand's options."""
-    parser = argparse.ArgumentParser(prog="deepmath", description=__doc__)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(f"deepmath_ext.commands.{module_name}")
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(p)
-        p.set_defaults(_module=module)
+def _top_level_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepmath",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n"
+        + "\n".join(f"  {name:<15}{help_text}" for name, (_, help_text) in SUBCOMMANDS.items())
+        + "\n\nRun `deepmath COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("command", choices=sorted(SUBCOMMANDS), metavar="COMMAND")
+    return parser
+
+
+def build_command_parser(name: str) -> argparse.ArgumentParser:
+    """The argument parser of one subcommand, with its module attached as `_module`."""
+    module_name, help_text = SUBCOMMANDS[name]
+    module = importlib.import_module(f"deepmath_ext.commands.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"deepmath {name}", description=help_text)
+    module.add_arguments(parser)
+    parser.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the `deepmath` command line."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in SUBCOMMANDS:
+        _top_level_parser().parse_args(argv[:1] or ["--help"])
+    args = build_command_parser(argv[0]).parse_args(argv[1:])
     return int(args._module.run(args) or 0)
 
 
