@@ -1,0 +1,28 @@
+"""Compose the packaged Hydra recipes over verl's config, validate them on CPU, and launch verl's trainer."""
+
+from deepmath_ext.launch.checks import CHECKS, check_gpus, load_verl_plugins, validate_recipe
+from deepmath_ext.launch.command import format_command, launch_command, summarize
+from deepmath_ext.launch.errors import LaunchError
+from deepmath_ext.launch.recipes import (
+    RECIPES_MODULE,
+    RecipeSource,
+    compose_recipe,
+    find_recipe,
+    list_recipes,
+)
+
+__all__ = [
+    "CHECKS",
+    "RECIPES_MODULE",
+    "LaunchError",
+    "RecipeSource",
+    "check_gpus",
+    "compose_recipe",
+    "find_recipe",
+    "format_command",
+    "launch_command",
+    "list_recipes",
+    "load_verl_plugins",
+    "summarize",
+    "validate_recipe",
+]

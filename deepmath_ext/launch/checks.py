@@ -1,0 +1,143 @@
+"""Checks a composed recipe must pass before any GPU or Ray process starts, in the order they run."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from deepmath_ext.launch.errors import LaunchError
+
+PLUGIN_MODULE = "deepmath_ext.plugin"
+# Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
+TEMPLATE_RESOLVER = "deepmath.template"
+# Building its dataclass loads the tokenizer and HF config from the model path (local or the hub).
+MODEL_SECTION = "actor_rollout_ref.model"
+# The dataclass sections of verl's config that `omega_conf_to_dataclass` builds (and so checks).
+DATACLASS_SECTIONS = (
+    "algorithm",
+    "actor_rollout_ref.actor",
+    "actor_rollout_ref.rollout",
+    MODEL_SECTION,
+)
+
+
+def load_verl_plugins() -> None:
+    """Import verl (which loads its plug-ins) and fail if ours did not load, with the reason."""
+    import verl  # noqa: F401  (importing verl loads every `verl.plugins` entry point)
+
+    if OmegaConf.has_resolver(TEMPLATE_RESOLVER):
+        return
+    try:
+        importlib.import_module(PLUGIN_MODULE)
+    except Exception as error:
+        raise LaunchError(
+            f"the deepmath verl plug-in ({PLUGIN_MODULE}) fails to import: {error!r}"
+        ) from error
+    raise LaunchError(
+        "verl did not load the deepmath plug-in: install the package (pip install -e .) so its `verl.plugins` "
+        f"entry point exists, check VERL_USE_EXTERNAL_PLUGINS, or set VERL_USE_EXTERNAL_MODULES={PLUGIN_MODULE}"
+    )
+
+
+def validate_recipe(cfg: DictConfig) -> None:
+    """Run every check on the composed config; the first failure raises LaunchError."""
+    for check in CHECKS:
+        check(cfg)
+
+
+def check_resolves(cfg: DictConfig) -> None:
+    """Every interpolation resolves: environment variables, ${deepmath.template:NAME}, cross references."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except Exception as error:
+        raise LaunchError(f"config does not resolve: {_one_line(error)}") from error
+
+
+def check_verl_rules(cfg: DictConfig) -> None:
+    """verl's own `validate_config` (batch sizes, micro batches, critic, KL, LoRA...)."""
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    try:
+        validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    except Exception as error:
+        raise LaunchError(f"verl rejects the config: {_one_line(error)}") from error
+
+
+def check_dataclass_sections(cfg: DictConfig) -> None:
+    """Build verl's dataclasses for each section; the model section loads the tokenizer and HF config."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    for section in DATACLASS_SECTIONS:
+        try:
+            omega_conf_to_dataclass(OmegaConf.select(cfg, section))
+        except Exception as error:
+            where = (
+                f"{section} (path={cfg.actor_rollout_ref.model.path})"
+                if section == MODEL_SECTION
+                else section
+            )
+            raise LaunchError(f"{where}: {_one_line(error)}") from error
+
+
+def check_reward(cfg: DictConfig) -> None:
+    """The reward manager resolves and accepts the config (its reward_kwargs), as a reward worker builds it."""
+    from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
+
+    manager = cfg.reward.reward_manager
+    where = f"reward.reward_manager {manager.source}:{manager.name}"
+    try:
+        manager_cls = resolve_reward_manager_cls(cfg)
+        manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
+    except Exception as error:
+        raise LaunchError(f"{where}: {_one_line(error)}") from error
+
+
+def check_data_files(cfg: DictConfig) -> None:
+    """Every local train and validation file exists (remote URIs such as hdfs:// are left to verl)."""
+    for key in ("data.train_files", "data.val_files"):
+        for path in _as_list(OmegaConf.select(cfg, key)):
+            if "://" not in path and not Path(path).expanduser().is_file():
+                raise LaunchError(f"{key}: file not found: {path} (create it with `deepmath prepare`)")
+
+
+def check_gpus(cfg: DictConfig) -> None:
+    """A local launch needs this machine's GPUs; with RAY_ADDRESS set, verl checks the cluster's."""
+    if os.environ.get("RAY_ADDRESS"):
+        return
+    import torch
+
+    found = torch.cuda.device_count()
+    wanted = cfg.trainer.n_gpus_per_node
+    if found == 0:
+        raise LaunchError(
+            f"no GPU: torch sees no CUDA device and the recipe needs {wanted} per node "
+            "(--dry-run validates without GPUs; set RAY_ADDRESS to submit to a Ray cluster)"
+        )
+    if cfg.trainer.nnodes == 1 and found < wanted:
+        raise LaunchError(f"trainer.n_gpus_per_node={wanted} but this machine has {found} GPU(s)")
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, ListConfig | list | tuple):
+        return [str(v) for v in value]
+    return [] if value is None else [str(value)]
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 400 else text[:400] + "..."
+
+
+# Cheap checks first, so a typo is reported before the model's tokenizer is loaded.
+CHECKS: tuple[Callable[[DictConfig], None], ...] = (
+    check_resolves,
+    check_data_files,
+    check_reward,
+    check_verl_rules,
+    check_dataclass_sections,
+)

@@ -1,0 +1,104 @@
+"""Find recipes (packaged or a user's YAML file) and compose them with Hydra's compose API."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir, initialize_config_module
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+
+from deepmath_ext.launch.errors import LaunchError
+
+RECIPES_MODULE = "deepmath_ext.recipes"
+
+# Hydra's wording for an override whose key is not in the composed config.
+_MISSING_KEY = re.compile(
+    r"Could not override '([^']+)'|Could not append to config\. An item is already at '([^']+)'"
+)
+
+
+@dataclass(frozen=True)
+class RecipeSource:
+    """Where a recipe lives, in the form verl's main_ppo takes on its command line."""
+
+    name: str
+    config_path: str
+
+    def hydra_arguments(self) -> list[str]:
+        """`--config-path` and `--config-name` for `python -m verl.trainer.main_ppo`."""
+        return [f"--config-path={self.config_path}", f"--config-name={self.name}"]
+
+
+def list_recipes() -> list[str]:
+    """Names of the packaged recipes (YAML files not starting with an underscore)."""
+    files = resources.files(RECIPES_MODULE).iterdir()
+    return sorted(
+        f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml") and not f.name.startswith("_")
+    )
+
+
+def find_recipe(name_or_path: str) -> RecipeSource:
+    """A packaged recipe by name, or a recipe YAML file by path; LaunchError when neither exists."""
+    if name_or_path.endswith((".yaml", ".yml")):
+        path = Path(name_or_path).expanduser().resolve()
+        if not path.is_file():
+            raise LaunchError(f"recipe file not found: {path}")
+        return RecipeSource(name=path.stem, config_path=str(path.parent))
+    known = list_recipes()
+    if name_or_path not in known:
+        hint = difflib.get_close_matches(name_or_path, known, n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise LaunchError(f"unknown recipe {name_or_path!r}{did_you_mean}; known recipes: {', '.join(known)}")
+    return RecipeSource(name=name_or_path, config_path=f"pkg://{RECIPES_MODULE}")
+
+
+def compose_recipe(source: RecipeSource, overrides: list[str]) -> DictConfig:
+    """The recipe merged over verl's ppo_trainer with the overrides applied, unresolved."""
+    try:
+        return _compose(source, overrides)
+    except HydraException as error:
+        raise LaunchError(_explain_compose_error(source, overrides, error)) from error
+
+
+def _compose(source: RecipeSource, overrides: list[str]) -> DictConfig:
+    if source.config_path.startswith("pkg://"):
+        context = initialize_config_module(config_module=RECIPES_MODULE, version_base=None)
+    else:
+        context = initialize_config_dir(config_dir=source.config_path, version_base=None)
+    with context:
+        return compose(config_name=source.name, overrides=overrides)
+
+
+def _explain_compose_error(source: RecipeSource, overrides: list[str], error: HydraException) -> str:
+    """One line naming the bad override and, for a misspelt key, the nearest real keys."""
+    message = " ".join(str(error).split())
+    match = _MISSING_KEY.search(message)
+    if match is None:
+        return f"recipe {source.name!r}: {message}"
+    key = match.group(1) or match.group(2)
+    bad = next((o for o in overrides if o.lstrip("+~").startswith(f"{key}=")), key)
+    known_keys = _dotted_keys(_compose(source, []))
+    hints = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.75)
+    did_you_mean = f"; did you mean {', '.join(hints)}?" if hints else "; prefix it with '+' to add a new key"
+    return f"override {bad!r}: {key!r} is not a key of recipe {source.name!r}{did_you_mean}"
+
+
+def _dotted_keys(cfg: DictConfig) -> list[str]:
+    """Every leaf and section of the config as a dotted path."""
+    container = OmegaConf.to_container(cfg, resolve=False)
+    keys: list[str] = []
+    stack: list[tuple[str, object]] = [("", container)]
+    while stack:
+        prefix, node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for child_key, child in node.items():
+            dotted = f"{prefix}{child_key}"
+            keys.append(dotted)
+            stack.append((f"{dotted}.", child))
+    return keys
