@@ -8,6 +8,8 @@ from fractions import Fraction
 
 from deepmath_ext.verify.status import GradeStatus
 
+# A decimal stands for a value with no finite decimal expansion (1/12) when it agrees this closely.
+APPROXIMATION_PRECISION = Fraction(1, 10**10)
 # Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
 MAX_NUMERAL_CHARS = 400
 MAX_POWER_OF_TEN = 400
@@ -23,7 +25,10 @@ _BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
 _ASSIGNMENT = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?=(?P<rhs>[^=<>]+)")
 _RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
 _WORDS = re.compile(r"[a-z]*[a-z]{3}[a-z ]*")
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CONNECTIVE = re.compile(
+    r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
+)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
 def _fraction(numerator: str, denominator: str) -> Fraction | None:
@@ -52,6 +57,28 @@ def parse_rational(text: str) -> Fraction | None:
     return None
 
 
+def _terminates(value: Fraction) -> bool:
+    """True when the value has a finite decimal expansion (denominator 2^a 5^b)."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
+
+
+def same_rational(pred: str, gold: str, pred_value: Fraction, gold_value: Fraction) -> bool:
+    """Exact equality; a long decimal may stand for a value whose expansion never ends (1/12)."""
+    if pred_value == gold_value:
+        return True
+    candidates = ((pred, pred_value, gold_value), (gold, gold_value, pred_value))
+    return any(
+        "." in decimal
+        and not _terminates(exact)
+        and abs(approx - exact) <= APPROXIMATION_PRECISION * abs(exact)
+        for decimal, approx, exact in candidates
+    )
+
+
 def split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets or braces."""
     parts, depth, start = [], 0, 0
@@ -67,11 +94,24 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
-def _collection(text: str) -> tuple[str, list[str]]:
-    """(kind, elements): kind "set" for \\{...\\} and bare lists (unordered), else its bracket pair."""
+def _closes_at_end(text: str) -> bool:
+    """True when the bracket opening the text is the one closing it: `(1,2)` but not `(1,2),(3,4)`."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth == 0:
+            return index == len(text) - 1
+    return False
+
+
+def collection(text: str) -> tuple[str, list[str]]:
+    """(kind, elements): kind "set" for \\{...\\}, {...} and bare lists (unordered), else its brackets."""
     if text.startswith("\\{") and text.endswith("\\}"):
         return "set", split_top_level(text[2:-2])
-    if len(text) > 1 and text[0] in "([" and text[-1] in ")]":
+    if text.startswith("{") and text.endswith("}") and len(inner := split_top_level(text[1:-1])) > 1:
+        return "set", inner
+    if len(text) > 1 and text[0] in "([" and text[-1] in ")]" and _closes_at_end(text):
         inner = split_top_level(text[1:-1])
         if len(inner) > 1:
             return text[0] + text[-1], inner
@@ -106,16 +146,33 @@ def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
     return GradeStatus.CORRECT_EXACT if pred_digits.upper() == gold_match[1].upper() else GradeStatus.WRONG
 
 
+def _is_derivation(pred: str, gold: str) -> bool:
+    """A chain of equations or implications is working, not an answer (unless the gold is one)."""
+    if _CONNECTIVE.search(pred) and not _CONNECTIVE.search(gold):
+        return True
+    allowed = max(1, gold.count("="))
+    return any(part.count("=") > allowed for part in split_top_level(pred))
+
+
+def _is_decimal_comma_of(text: str, decimal: str) -> bool:
+    """`1,22` read as the decimal `1.22`: only when the other side is that decimal, digit for digit."""
+    return bool(_DECIMAL_COMMA.fullmatch(text)) and text.replace(",", ".") == decimal
+
+
 def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
     """Element-wise exact comparison when every element on both sides is a rational."""
-    pred_kind, pred_items = _collection(pred)
-    gold_kind, gold_items = _collection(gold)
+    pred_kind, pred_items = collection(pred)
+    gold_kind, gold_items = collection(gold)
     pred_values = [parse_rational(item) for item in pred_items]
     gold_values = [parse_rational(item) for item in gold_items]
     if None in pred_values or None in gold_values or pred_kind != gold_kind:
         return None
-    unordered = gold_kind == "set"
-    same = Counter(pred_values) == Counter(gold_values) if unordered else pred_values == gold_values
+    if len(pred_items) == 1 == len(gold_items):
+        same = same_rational(pred_items[0], gold_items[0], pred_values[0], gold_values[0])
+    elif gold_kind == "set":
+        same = Counter(pred_values) == Counter(gold_values)
+    else:
+        same = pred_values == gold_values
     return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
 
 
@@ -123,6 +180,8 @@ def decide_exact(pred: str, gold: str) -> GradeStatus | None:
     """A final status for two normalised answers when one is certain without sympy, else None."""
     if pred == gold:
         return GradeStatus.CORRECT_EXACT
+    if _is_derivation(pred, gold):
+        return GradeStatus.WRONG
     base_status = _decide_base_numeral(pred, gold)
     if base_status is not None:
         return base_status
@@ -132,6 +191,8 @@ def decide_exact(pred: str, gold: str) -> GradeStatus | None:
         gold = strip_assignment(gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT
+    if _is_decimal_comma_of(pred, gold) or _is_decimal_comma_of(gold, pred):
+        return GradeStatus.CORRECT_NUMERIC
     status = _decide_collections(pred, gold)
     if status is not None:
         return status

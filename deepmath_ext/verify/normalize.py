@@ -48,6 +48,8 @@ _TEXT_MACROS = r"text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|maths
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        (r",\\!\s*", ","),  # MATH's thousands separator: 32,\! 349
+        (r"\\[hv]?phantom\s*\{[^{}]*\}", ""),
         (r"\\[dt]frac", r"\\frac"),
         (r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*", ""),
         (r"\\(?:displaystyle|textstyle|limits)(?![a-zA-Z])", ""),
@@ -72,12 +74,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _WRAPPER = re.compile(rf"\\(?:{_TEXT_MACROS}|boxed|fbox)\s*\{{([^{{}}]*)\}}")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:(,|\s)\d{3})+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:(,|\s)\d{3})+(?:\.\d+)?")
 _UNIT_WORDS = (
     "cm|mm|km|m|in|inch|inches|ft|foot|feet|yd|yard|yards|mi|mile|miles|meter|meters|metre|metres|"
     "centimeter|centimeters|kilometer|kilometers|kg|g|gram|grams|lb|lbs|pound|pounds|oz|ounce|ounces|"
     "sec|second|seconds|min|minute|minutes|hr|hrs|hour|hours|day|days|week|weeks|month|months|year|years|"
-    "degree|degrees|dollar|dollars|cent|cents|unit|units|square units|sq units|cubic units|percent|"
+    "degree|degrees|dollar|dollars|cent|cents|unit|units|square units|sq units|cubic units|percent|percentage|pct|"
     "mph|liters|litres|liter|ml|people|students|ways|rad|radians"
 )
 _TRAILING_UNIT = re.compile(rf"(?<=[\d}})])\s+(?:{_UNIT_WORDS})(?:\s*\^\s*\{{?[23]\}}?)?$", re.IGNORECASE)

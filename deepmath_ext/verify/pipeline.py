@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepmath_ext.verify.exact import decide_exact, split_top_level
+from deepmath_ext.verify.exact import collection, decide_exact
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
@@ -35,21 +35,20 @@ def _same_answer(first: str, second: str) -> bool:
 
 
 def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, str | None]:
-    """(normalised answer to grade, or None with the hedging detail) from all boxed answers."""
+    """(normalised answer to grade, or None with the hedging detail) from the distinct boxed answers."""
     last = answers[-1]
     others = [answer for answer in answers[:-1] if not _same_answer(answer, last)]
     if not others:
         return last, None
     # Several boxes are one answer only when the gold is a list and the boxes spell it out.
-    distinct = list(dict.fromkeys(answers))
-    if len(split_top_level(gold_norm)) == len(distinct) > 1:
-        return ",".join(distinct), None
+    if len(collection(gold_norm)[1]) == len(answers) > 1:
+        return ",".join(answers), None
     return None, f"{len(others) + 1} different boxed answers"
 
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
     """Grade one extracted answer against the gold, or say that a symbolic check is needed."""
-    return _decide(pred.strip(), [normalize_answer(pred)], normalized_gold(gold))
+    return _decide([pred.strip()], normalized_gold(gold))
 
 
 def decide_response(response: str, gold: str, require_think: bool = True) -> Grade | PendingCheck:
@@ -60,17 +59,22 @@ def decide_response(response: str, gold: str, require_think: bool = True) -> Gra
     extraction = extract(response, require_think)
     if extraction.status is not None:
         return Grade.of(extraction.status, None, extraction.detail)
-    answers = [normalize_answer(answer) for answer in extraction.answers]
-    return _decide(extraction.answers[-1].strip(), answers, gold_norm)
+    return _decide([answer.strip() for answer in extraction.answers], gold_norm)
 
 
-def _decide(pred: str, answers: list[str], gold_norm: str) -> Grade | PendingCheck:
-    if not answers[-1]:
+def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
+    pred = raw_answers[-1]
+    norms = [normalize_answer(raw) for raw in raw_answers]
+    if not norms[-1]:
         return Grade.of(GradeStatus.NO_ANSWER, pred, "empty box")
-    answers = [answer for answer in answers if answer]
+    last_index = {norm: index for index, norm in enumerate(norms)}
+    # Distinct non-empty answers, each at its last position, so the final box stays last.
+    answers = [norm for index, norm in enumerate(norms) if norm and last_index[norm] == index]
     pred_norm, hedge_detail = _final_answer(answers, gold_norm)
     if pred_norm is None:
         return Grade.of(GradeStatus.HEDGED, pred, hedge_detail)
+    if len(answers) > 1 and pred_norm not in last_index:
+        pred = ", ".join(raw_answers[last_index[answer]] for answer in answers)  # boxes form a list
     status = decide_exact(pred_norm, gold_norm)
     if status is not None:
         return Grade.of(status, pred)
