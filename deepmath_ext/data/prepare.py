@@ -62,9 +62,9 @@ class PromptLengthLimit:
             tokenizer = AutoTokenizer.from_pretrained(tokenizer)
         self.tokenizer, self.template, self.max_tokens = tokenizer, template, max_tokens
 
-    def too_long(self, question: str) -> bool:
-        """True when the rendered prompt has more than `max_tokens` tokens."""
-        text = self.template.render(self.tokenizer, question)
+    def too_long(self, question: str, completion: str = "") -> bool:
+        """True when the rendered prompt (plus `completion`) has more than `max_tokens` tokens."""
+        text = self.template.render(self.tokenizer, question) + completion
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) > self.max_tokens
 
 
@@ -79,7 +79,8 @@ class PrepareResult:
     reports: dict[str, SplitReport] = field(default_factory=dict)
 
 
-def _progress(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]:
+def progress_bar(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]:
+    """`rows` with a tqdm bar on stderr when enabled."""
     if not enabled:
         return rows
     from tqdm import tqdm
@@ -116,7 +117,7 @@ def _train_rows(
 ) -> Iterator[dict[str, Any]]:
     dedup = QuestionDeduplicator()
     rows = iter_deepmath(source, with_solutions=False, limit=limit)
-    for source_index, row in enumerate(_progress(rows, "prepare train", progress)):
+    for source_index, row in enumerate(progress_bar(rows, "prepare train", progress)):
         report.read += 1
         row_id = str(source_index)
         if _drop_defective(row, row_id, report):

@@ -1,0 +1,49 @@
+"""Export verified r1 solutions as a chat-format SFT parquet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deepmath_ext.data import DEEPMATH_HF_ID
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath export-sft`."""
+    parser.add_argument("--out", required=True, help="output folder for sft.parquet and sft_report.json")
+    parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
+    parser.add_argument("--template", default="r1-distill", help="prompt template for the user turn")
+    parser.add_argument(
+        "--max-tokens", type=int, help="drop prompt+solution longer than this (needs --tokenizer)"
+    )
+    parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count tokens")
+    parser.add_argument(
+        "--no-require-think", action="store_true", help="grade whole solutions without </think>"
+    )
+    parser.add_argument("--limit", type=int, help="read at most this many rows")
+    parser.add_argument("--workers", type=int, help="verifier worker processes (default: CPU count)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade every r1 solution against final_answer and write the accepted ones."""
+    from deepmath_ext.data.sft_export import export_sft
+
+    try:
+        result = export_sft(
+            args.train,
+            args.out,
+            template=args.template,
+            require_think=not args.no_require_think,
+            max_tokens=args.max_tokens,
+            tokenizer=args.tokenizer,
+            limit=args.limit,
+            workers=args.workers,
+        )
+    except (ValueError, FileNotFoundError) as err:
+        print(f"deepmath export-sft: {err}", file=sys.stderr)
+        return 1
+    report = result.report
+    print(f"rows read {report.read}; solutions kept {report.written}; dropped {report.dropped_counts}")
+    print(f"verifier statuses: {dict(result.grade_statuses)}")
+    print(f"wrote {result.path}; report: {result.report_path}")
+    return 0

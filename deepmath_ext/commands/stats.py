@@ -1,0 +1,34 @@
+"""Counts by difficulty and topic, with plots, for a dataset."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath stats`."""
+    parser.add_argument(
+        "data", help="DeepMath-shaped parquet/JSONL file or folder, or a prepared train.parquet"
+    )
+    parser.add_argument(
+        "--out", help="folder for stats.json, difficulty.png, topics.png (default: DATA_stats)"
+    )
+    parser.add_argument("--topic-depth", type=int, default=2, help="topic levels to group by (default 2)")
+    parser.add_argument("--top", type=int, default=15, help="topics to print")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Count, print and plot."""
+    from deepmath_ext.data.stats import compute_stats, write_stats
+
+    stats = compute_stats(args.data, topic_depth=args.topic_depth)
+    out = Path(args.out) if args.out else Path(f"{Path(args.data).with_suffix('')}_stats")
+    paths = write_stats(stats, out)
+    summary = stats.to_dict()
+    print(f"{stats.rows} rows in {args.data}")
+    print("difficulty: " + ", ".join(f"{k}: {v}" for k, v in summary["difficulty"].items()))
+    for topic, count in stats.topic.most_common(args.top):
+        print(f"{count:8d}  {topic}")
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

@@ -1,0 +1,120 @@
+"""Counts by difficulty and topic for raw DeepMath-shaped data or a prepared parquet, with plots."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.data.deepmath import iter_deepmath
+from deepmath_ext.data.rowfiles import iter_row_file, write_json_atomic
+
+UNKNOWN = "(unknown)"
+TOPIC_ROOT = "Mathematics"
+TOPIC_SEPARATOR = " -> "
+
+
+@dataclass
+class DatasetStats:
+    """Row count and counts per difficulty value and per topic prefix."""
+
+    source: str
+    rows: int = 0
+    difficulty: Counter = field(default_factory=Counter)
+    topic: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary, difficulties in ascending order and topics by count."""
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "difficulty": {
+                str(k): v for k, v in sorted(self.difficulty.items(), key=lambda kv: _sort_key(kv[0]))
+            },
+            "topic": dict(self.topic.most_common()),
+        }
+
+
+def _sort_key(value: Any) -> tuple[int, float]:
+    return (1, 0.0) if value == UNKNOWN else (0, float(value))
+
+
+def topic_prefix(topic: Any, depth: int) -> str:
+    """The first `depth` levels of a DeepMath topic path, without the common 'Mathematics' root."""
+    if not isinstance(topic, str) or not topic.strip():
+        return UNKNOWN
+    parts = [p.strip() for p in topic.split(TOPIC_SEPARATOR.strip())]
+    if parts[0] == TOPIC_ROOT and len(parts) > 1:
+        parts = parts[1:]
+    return TOPIC_SEPARATOR.join(parts[:depth])
+
+
+def _rows(path: str | Path) -> Iterator[dict[str, Any]]:
+    """(difficulty, topic) dicts from a prepared verl parquet (extra_info) or from raw rows."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        if "extra_info" in pq.ParquetFile(path).schema_arrow.names:
+            for row in iter_row_file(path, columns=["extra_info"]):
+                yield row["extra_info"] or {}
+            return
+    yield from iter_deepmath(path, with_solutions=False)
+
+
+def compute_stats(path: str | Path, topic_depth: int = 2) -> DatasetStats:
+    """Stream `path` once and count rows by difficulty and topic."""
+    stats = DatasetStats(source=str(path))
+    for row in _rows(path):
+        stats.rows += 1
+        difficulty = row.get("difficulty")
+        stats.difficulty[UNKNOWN if difficulty is None else difficulty] += 1
+        stats.topic[topic_prefix(row.get("topic"), topic_depth)] += 1
+    return stats
+
+
+def _save_atomic(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _plot_difficulty(stats: DatasetStats, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    items = sorted(stats.difficulty.items(), key=lambda kv: _sort_key(kv[0]))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar([str(k) for k, _ in items], [v for _, v in items], color="tab:blue")
+    ax.set(xlabel="difficulty", ylabel="rows", title=f"Difficulty ({stats.rows} rows)")
+    _save_atomic(fig, path)
+
+
+def _plot_topics(stats: DatasetStats, path: Path, top: int = 25) -> None:
+    import matplotlib.pyplot as plt
+
+    items = stats.topic.most_common(top)[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(items) + 1.5))
+    ax.barh([k for k, _ in items], [v for _, v in items], color="tab:green")
+    ax.set(xlabel="rows", title=f"Topics (top {len(items)} of {len(stats.topic)})")
+    _save_atomic(fig, path)
+
+
+def write_stats(stats: DatasetStats, out_dir: str | Path) -> dict[str, Path]:
+    """Write stats.json, difficulty.png and topics.png into `out_dir`; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "stats.json", "difficulty": out / "difficulty.png", "topics": out / "topics.png"}
+    write_json_atomic(paths["json"], stats.to_dict())
+    _plot_difficulty(stats, paths["difficulty"])
+    _plot_topics(stats, paths["topics"])
+    return paths
