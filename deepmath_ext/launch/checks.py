@@ -14,6 +14,10 @@ from deepmath_ext.launch.errors import LaunchError
 PLUGIN_MODULE = "deepmath_ext.plugin"
 # Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
 TEMPLATE_RESOLVER = "deepmath.template"
+DEEPMATH_MANAGER = "deepmath"
+DATA_KEYS = ("data.train_files", "data.val_files")
+# Parquet schema metadata written by `deepmath prepare`: the template the prompts were built with.
+PREPARED_TEMPLATE_KEY = b"deepmath.template"
 # Building its dataclass loads the tokenizer and HF config from the model path (local or the hub).
 MODEL_SECTION = "actor_rollout_ref.model"
 # The dataclass sections of verl's config that `omega_conf_to_dataclass` builds (and so checks).
@@ -85,24 +89,70 @@ def check_dataclass_sections(cfg: DictConfig) -> None:
 
 
 def check_reward(cfg: DictConfig) -> None:
-    """The reward manager resolves and accepts the config (its reward_kwargs), as a reward worker builds it."""
+    """The reward manager and custom reward function resolve, and our manager accepts its reward_kwargs."""
     from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
 
     manager = cfg.reward.reward_manager
     where = f"reward.reward_manager {manager.source}:{manager.name}"
     try:
-        manager_cls = resolve_reward_manager_cls(cfg)
-        manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
+        resolve_reward_manager_cls(cfg)
+        get_custom_reward_fn(cfg)
+        if manager.name == DEEPMATH_MANAGER:
+            _check_deepmath_reward_kwargs(cfg)
     except Exception as error:
         raise LaunchError(f"{where}: {_one_line(error)}") from error
 
 
+def _check_deepmath_reward_kwargs(cfg: DictConfig) -> None:
+    # The settings the manager builds in each reward worker; building the manager itself would start
+    # its verifier worker processes.
+    from deepmath_ext.reward import RewardSettings
+
+    RewardSettings.from_kwargs(cfg.reward.get("reward_kwargs"), where="reward.reward_kwargs")
+
+
 def check_data_files(cfg: DictConfig) -> None:
     """Every local train and validation file exists (remote URIs such as hdfs:// are left to verl)."""
-    for key in ("data.train_files", "data.val_files"):
+    for key in DATA_KEYS:
         for path in _as_list(OmegaConf.select(cfg, key)):
             if "://" not in path and not Path(path).expanduser().is_file():
                 raise LaunchError(f"{key}: file not found: {path} (create it with `deepmath prepare`)")
+
+
+def check_data_template(cfg: DictConfig) -> None:
+    """Files written by `deepmath prepare` record their template: it must match the recipe's."""
+    from deepmath_ext.templates import get_template
+
+    chat_template = OmegaConf.select(cfg, f"{MODEL_SECTION}.custom_chat_template")
+    require_think = OmegaConf.select(cfg, "reward.reward_kwargs.require_think", default=None)
+    for key, path, name in _prepared_templates(cfg):
+        template = get_template(name)
+        if template.chat_template != chat_template:
+            raise LaunchError(
+                f"{key}: {path} was prepared with template {name!r} but the recipe uses another chat template; "
+                f"run `deepmath prepare --template` with the recipe's template or set "
+                f"{MODEL_SECTION}.custom_chat_template='${{deepmath.template:{name}}}'"
+            )
+        if require_think and not template.thinking:
+            raise LaunchError(
+                f"{key}: {path} was prepared with template {name!r}, which has no </think> section, but "
+                "reward.reward_kwargs.require_think=true would score every response as a format error"
+            )
+
+
+def _prepared_templates(cfg: DictConfig) -> list[tuple[str, str, str]]:
+    """(config key, path, template name) for each local parquet file that records its template."""
+    import pyarrow.parquet as pq
+
+    found = []
+    for key in DATA_KEYS:
+        for path in _as_list(OmegaConf.select(cfg, key)):
+            if path.endswith(".parquet") and "://" not in path:
+                metadata = pq.read_schema(Path(path).expanduser()).metadata or {}
+                name = metadata.get(PREPARED_TEMPLATE_KEY)
+                if name is not None:
+                    found.append((key, path, name.decode()))
+    return found
 
 
 def check_gpus(cfg: DictConfig) -> None:
@@ -137,6 +187,7 @@ def _one_line(error: BaseException) -> str:
 CHECKS: tuple[Callable[[DictConfig], None], ...] = (
     check_resolves,
     check_data_files,
+    check_data_template,
     check_reward,
     check_verl_rules,
     check_dataclass_sections,
