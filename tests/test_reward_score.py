@@ -1,0 +1,157 @@
+"""compute_score, settings, routing, overlong shaping and telemetry, through verl's in-process managers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from reward_support import Rollout, rollout_batch, verl_config
+
+from deepmath_ext.reward import SCORE_KEYS, RewardSettings, compute_score
+from deepmath_ext.reward.telemetry import difficulty_bucket, summarize_reward_infos
+from deepmath_ext.verify import GradeStatus, grade
+
+THINK = "<think>\nLet me work it out carefully.\n</think>\n"
+ROLLOUTS = [
+    Rollout(
+        "Compute 1/2 + 0.",
+        THINK + r"The answer is $\boxed{\frac{1}{2}}$.",
+        "0.5",
+        extra_info={"difficulty": 4.5},
+    ),
+    Rollout("Compute 2 + 3.", THINK + r"So $\boxed{6}$.", "5", extra_info={"difficulty": 6.0}),
+    Rollout("Compute 3 * 3.", r"<think>\boxed{9} maybe, out of time", "9", extra_info={"difficulty": 6.5}),
+    Rollout("Compute 2 + 2.", THINK + r"$\boxed{4}$ or possibly $\boxed{5}$", "4", data_source="math500"),
+    # Long enough to be cut at max_resp_len=160 tokens, after its answer.
+    Rollout(
+        "Compute 7 - 3.",
+        THINK + r"So $\boxed{4}$. " + "Check: 7 - 3 = 4. " * 40,
+        "4",
+        extra_info={"difficulty": 9},
+    ),
+    Rollout("Solve x + 1 = 3.", THINK + "I am not sure.", "2", data_source="aime24"),
+]
+OVERLONG = ["+reward.reward_kwargs.max_resp_len=160", "+reward.reward_kwargs.overlong_buffer_cfg.enable=true"]
+OVERLONG += [
+    "+reward.reward_kwargs.overlong_buffer_cfg.len=64",
+    "+reward.reward_kwargs.overlong_buffer_cfg.penalty_factor=1.0",
+    "+reward.reward_kwargs.overlong_buffer_cfg.log=true",
+]
+OURS = "reward.custom_reward_function.path=pkg://deepmath_ext.reward"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from reward_support import TOKENIZER_DIR
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+
+
+@pytest.fixture(scope="module")
+def batch(tokenizer):
+    return rollout_batch(tokenizer, ROLLOUTS, max_response_len=160)
+
+
+def run_manager(overrides, tokenizer, batch) -> list[dict]:
+    """Load a manager through verl's `load_reward_manager` and run its `run_single` over the batch."""
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    manager = load_reward_manager(verl_config(overrides), tokenizer)
+
+    async def score_all():
+        return await asyncio.gather(*(manager.run_single(batch[i : i + 1]) for i in range(len(batch))))
+
+    return manager.loop.run_until_complete(score_all())  # verl managers keep the loop they were built on
+
+
+def expected_grades(tokenizer, batch):
+    """Direct `grade` on exactly the text verl's managers decode."""
+    texts = []
+    for i in range(len(batch)):
+        ids, mask = (
+            batch.batch["responses"][i],
+            batch.batch["attention_mask"][i, -batch.batch["responses"].shape[1] :],
+        )
+        texts.append(tokenizer.decode(ids[: int(mask.sum())], skip_special_tokens=True))
+    return [grade(text, r.gold, require_think=True) for text, r in zip(texts, ROLLOUTS, strict=True)]
+
+
+def test_compute_score_has_fixed_keys_and_reference_scores():
+    results = [compute_score(r.data_source, r.response, r.gold, r.extra_info) for r in ROLLOUTS]
+    assert all(tuple(result) == SCORE_KEYS for result in results)
+    assert [result["score"] for result in results] == [1.0, -1.0, -1.0, -1.0, 1.0, -1.0]
+    assert [result["status"] for result in results][2:4] == ["format_error", "hedged"]
+    assert results[2]["format_ok"] is False and results[0]["pred"] != ""
+
+
+def test_compute_score_kwargs_change_scores_and_think_requirement():
+    truncated = ROLLOUTS[2]
+    lenient = compute_score(truncated.data_source, truncated.response, truncated.gold, require_think=False)
+    assert lenient["score"] == 1.0 and lenient["acc"] == 1.0
+    wrong = compute_score("math500", ROLLOUTS[1].response, "5", correct_score=1.0, wrong_score=0.0)
+    assert wrong["score"] == 0.0 and wrong["acc"] == 0.0
+
+
+def test_misspelt_reward_kwarg_is_an_error_naming_it():
+    with pytest.raises(ValueError, match="requier_think"):
+        compute_score("math500", ROLLOUTS[0].response, "0.5", requier_think=False)
+    with pytest.raises(ValueError, match=r"lenght.*overlong_buffer_cfg"):
+        RewardSettings.from_kwargs({"overlong_buffer_cfg": {"lenght": 4}})
+    with pytest.raises(ValueError, match="max_resp_len is required"):
+        RewardSettings.from_kwargs({"overlong_buffer_cfg": {"enable": True, "len": 4}})
+
+
+def test_unknown_data_source_names_it_and_lists_known():
+    with pytest.raises(ValueError, match=r"'openai/gsm8k'.*deepmath-103k.*math500"):
+        compute_score("openai/gsm8k", ROLLOUTS[0].response, "0.5")
+
+
+def test_naive_manager_threads_give_verifier_scores(tokenizer, batch):
+    """verl's core `naive` manager runs compute_score in asyncio's thread pool: no crash, no silent zeros."""
+    outputs = run_manager(["reward.reward_manager.name=naive", OURS], tokenizer, batch)
+    grades = expected_grades(tokenizer, batch)
+    assert [o["reward_score"] for o in outputs] == [1.0 if g.correct else -1.0 for g in grades]
+    assert [o["reward_extra_info"]["status"] for o in outputs] == [g.status for g in grades]
+    assert sum(o["reward_score"] == 1.0 for o in outputs) == 2
+
+
+def test_deepmath_manager_matches_verl_dapo_overlong_shaping(tokenizer, batch):
+    """Same batch, same keys: verl's `dapo` manager (with our compute_score) and ours give equal rewards."""
+    ours = run_manager(["reward.reward_manager.name=deepmath", *OVERLONG], tokenizer, batch)
+    dapo = run_manager(["reward.reward_manager.name=dapo", OURS, *OVERLONG], tokenizer, batch)
+    for mine, theirs in zip(ours, dapo, strict=True):
+        assert mine["reward_score"] == pytest.approx(float(theirs["reward_score"]))
+        assert mine["reward_extra_info"]["overlong_reward"] == pytest.approx(
+            float(theirs["reward_extra_info"]["overlong_reward"])
+        )
+    lengths = [o["reward_extra_info"]["response_len"] for o in ours]
+    # Only the long response passes max_resp_len - len = 96 tokens; it is cut at 160, so the penalty is -1.
+    assert (
+        [o["reward_extra_info"]["overlong"] for o in ours] == [n > 96 for n in lengths] == [0, 0, 0, 0, 1, 0]
+    )
+    assert ours[4]["reward_extra_info"]["overlong_reward"] == -1.0 and ours[4]["reward_score"] == 0.0
+
+
+def test_deepmath_manager_extra_info_is_fixed_and_feeds_telemetry(tokenizer, batch):
+    from deepmath_ext.reward.manager import EXTRA_INFO_KEYS
+
+    outputs = run_manager(["reward.reward_manager.name=deepmath"], tokenizer, batch)
+    infos = [o["reward_extra_info"] for o in outputs]
+    assert all(tuple(info) == EXTRA_INFO_KEYS for info in infos)
+    assert [info["difficulty_bucket"] for info in infos] == ["lt5", "5to7", "5to7", "", "ge9", ""]
+    metrics = summarize_reward_infos(infos)
+    rates = {k.rsplit("/", 1)[1]: v for k, v in metrics.items() if k.startswith("reward/status_rate/")}
+    assert set(rates) == {s.value for s in GradeStatus} and sum(rates.values()) == pytest.approx(1.0)
+    assert rates["format_error"] == rates["hedged"] == pytest.approx(1 / 6)
+    assert metrics["reward/acc_by_difficulty/5to7"] == 0.0 and metrics["reward/acc_by_difficulty/ge9"] == 1.0
+    assert metrics["reward/count_by_difficulty/5to7"] == 2.0
+
+
+def test_difficulty_bucket_edges_and_bad_values():
+    edges = (5.0, 7.0, 9.0)
+    assert [difficulty_bucket(d, edges) for d in (3, 5, 6.5, 7, 9, 10, None, "")] == [
+        "lt5", "5to7", "5to7", "7to9", "ge9", "ge9", "", "",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="difficulty"):
+        difficulty_bucket("hard", edges)
