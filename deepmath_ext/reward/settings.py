@@ -28,7 +28,7 @@ class RewardSettings:
     correct_score: float = 1.0
     wrong_score: float = -1.0
     require_think: bool = True
-    verifier_workers: int | None = None
+    verifier_workers: int | None = 2  # per reward actor; verl starts reward.num_workers (8) actors
     verifier_timeout_s: float = 2.0
     difficulty_buckets: tuple[float, ...] = (5.0, 7.0, 9.0)
     max_resp_len: int | None = None
