@@ -20,7 +20,9 @@ from deepmath_ext.evaluate.metrics import (
 )
 
 
-def _sample(correct: bool, pred: str | None = None, status: str | None = None, finish: str = "stop", tokens: int = 10):
+def _sample(
+    correct: bool, pred: str | None = None, status: str | None = None, finish: str = "stop", tokens: int = 10
+):
     return ScoredSample(correct, status or ("correct_exact" if correct else "wrong"), pred, finish, tokens)
 
 
@@ -98,17 +100,23 @@ def test_benchmark_metrics_by_hand():
         {"level": "1"},
     )
     p2 = ProblemResult(
-        "b", tuple(_sample(False, "9", tokens=20) for _ in range(3)) + (_sample(False, None, "hedged"),), {"level": "2"}
+        "b",
+        (*(_sample(False, "9", tokens=20) for _ in range(3)), _sample(False, None, "hedged")),
+        {"level": "2"},
     )
     m = benchmark_metrics([p1, p2], 4)
     assert m["problems"] == 2 and m["samples"] == 8
     assert m["avg@n"] == pytest.approx((2 / 4 + 0) / 2)
     assert m["pass@k"] == pytest.approx({"1": 0.25, "2": (1 - 1 / 6) / 2, "4": 0.5})
-    assert m["maj@k"] == pytest.approx({"1": 0.5, "2": 0.5, "4": 0.5})  # p1's majority "4" is right, p2's "9" wrong
+    assert m["maj@k"] == pytest.approx(
+        {"1": 0.5, "2": 0.5, "4": 0.5}
+    )  # p1's majority "4" is right, p2's "9" wrong
     assert m["truncation_rate"] == pytest.approx(1 / 8)
     assert m["mean_response_tokens"] == pytest.approx((10 + 30 + 10 + 20 + 20 * 3 + 10) / 8)
     assert m["status_counts"] == {"correct_exact": 2, "hedged": 1, "no_answer": 1, "wrong": 4}
-    assert m["categories"] == {"level": {"1": {"problems": 1, "avg@n": 0.5}, "2": {"problems": 1, "avg@n": 0.0}}}
+    assert m["categories"] == {
+        "level": {"1": {"problems": 1, "avg@n": 0.5}, "2": {"problems": 1, "avg@n": 0.0}}
+    }
     lo, hi = m["ci95"]
     assert lo == 0.0 and hi == 0.5  # two problems: resampled means are 0, 0.25 or 0.5
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def grade_run(
     """Grade samples 0..n-1 of every stored problem, write `grades.jsonl`, return results per benchmark."""
     from tqdm import tqdm
 
-    from deepmath_ext.verify import grade_batch
+    from deepmath_ext.verify import grade_batch, normalize_answer
 
     problems = load_problems(run_dir)
     store = GenerationStore(run_dir / GENERATIONS_FILE)
@@ -56,7 +57,7 @@ def grade_run(
         for k, g in zip(keys, grades, strict=True)
     ]
     write_jsonl_atomic(run_dir / GRADES_FILE, rows)
-    return _group(problems, store, rows, n)
+    return _group(problems, store, rows, normalize_answer)
 
 
 def _key_fields(key: SampleKey) -> dict[str, Any]:
@@ -64,7 +65,10 @@ def _key_fields(key: SampleKey) -> dict[str, Any]:
 
 
 def _group(
-    problems: list[dict[str, Any]], store: GenerationStore, rows: list[dict[str, Any]], n: int
+    problems: list[dict[str, Any]],
+    store: GenerationStore,
+    rows: list[dict[str, Any]],
+    normalize: Callable[[str], str],
 ) -> dict[str, list[ProblemResult]]:
     samples: dict[tuple[str, str], list[ScoredSample]] = defaultdict(list)
     for row in rows:  # rows are in (problem, index) order, so each list comes out index-ordered
@@ -73,7 +77,8 @@ def _group(
             ScoredSample(
                 correct=row["correct"],
                 status=row["status"],
-                pred=row["pred"],
+                # Majority votes count presentation variants (\\dfrac vs \\frac) as one answer.
+                pred=None if row["pred"] is None else normalize(row["pred"]),
                 finish_reason=record["finish_reason"],
                 response_tokens=record["response_tokens"],
             )

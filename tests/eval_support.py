@@ -1,0 +1,94 @@
+"""Helpers for the evaluator tests: a tiny random Qwen2 model and a small benchmark folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from deepmath_ext.commands import evaluate as evaluate_command
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+TOKENIZER = "qwen2.5-7b_assembled"
+# Benchmark -> rows kept in the small local copy (first rows of the real file).
+SUBSET_ROWS = {"math500": 3, "aime24": 2}
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared that must exist (tests fail loudly without it)."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the evaluator tests need ../shared")
+    return path
+
+
+def build_tiny_model(out_dir: Path) -> Path:
+    """Save a randomly initialised 1-layer Qwen2 with the real Qwen2.5 tokenizer; return its folder."""
+    import torch
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(shared_path("data", "tokenizers", TOKENIZER))
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=[tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id],
+    )
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(config).to(torch.float32)
+    model.generation_config.eos_token_id = config.eos_token_id
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def build_data_dir(out_dir: Path) -> Path:
+    """A local benchmark folder holding the first rows of a few real benchmark files."""
+    from deepmath_ext.data.benchmarks import get_benchmark
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, rows in SUBSET_ROWS.items():
+        local_file = get_benchmark(name).local_file
+        lines = shared_path("data", "benchmarks", local_file).read_text(encoding="utf-8").splitlines()[:rows]
+        (out_dir / local_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def eval_argv(model: Path, data_dir: Path, out: Path, *extra: str) -> list[str]:
+    """`deepmath eval` arguments for a fast hf run on the small benchmark folder."""
+    return [
+        "--model", str(model), "--out", str(out), "--data-dir", str(data_dir), "--allow-mismatch",
+        "--benchmarks", ",".join(SUBSET_ROWS), "--template", "qwen-boxed", "--backend", "hf",
+        "--dtype", "float32", "--device", "cpu", "--n", "2", "--max-tokens", "16", "--seed", "7", "--top-p", "1.0",
+        "--grading-workers", "1", *extra,
+    ]  # fmt: skip
+
+
+def single_threaded_torch() -> None:
+    """Use one torch thread: on a small shared CPU, thread contention makes sampling ~5x slower."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def parse_eval_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `deepmath eval` arguments with the command's own parser."""
+    parser = argparse.ArgumentParser()
+    evaluate_command.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def read_generations(run_dir: Path) -> dict[tuple[str, str, int], dict]:
+    """Stored generations by (benchmark, problem id, sample index), failing on duplicates."""
+    records = {}
+    for line in (run_dir / "generations.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        key = (r["benchmark"], r["problem_id"], r["index"])
+        assert key not in records, f"duplicate {key}"
+        records[key] = r
+    return records

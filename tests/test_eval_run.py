@@ -1,0 +1,241 @@
+"""`deepmath eval` / `regrade` / `report` end to end with the hf backend on a tiny random Qwen2."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from eval_support import (
+    SUBSET_ROWS,
+    build_data_dir,
+    build_tiny_model,
+    eval_argv,
+    parse_eval_args,
+    read_generations,
+    single_threaded_torch,
+)
+
+from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.commands import regrade as regrade_command
+from deepmath_ext.commands import report as report_command
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    single_threaded_torch()
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return build_data_dir(tmp_path_factory.mktemp("benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def reference_run(tiny_model, data_dir, tmp_path_factory) -> Path:
+    """One uninterrupted run that the other tests inspect or compare against."""
+    out = tmp_path_factory.mktemp("runs") / "reference"
+    assert evaluate_command.run(parse_eval_args(eval_argv(tiny_model, data_dir, out))) == 0
+    return out
+
+
+def _problems(data_dir: Path):
+    from deepmath_ext.data.benchmarks import load_benchmark
+
+    return {name: load_benchmark(name, data_dir, allow_mismatch=True) for name in SUBSET_ROWS}
+
+
+def test_run_writes_every_key_once_with_its_seed(reference_run, data_dir):
+    problems = _problems(data_dir)
+    expected = {(b, p.id, i) for b, ps in problems.items() for p in ps for i in range(2)}
+    records = read_generations(reference_run)
+    assert set(records) == expected
+    for (_, _, index), record in records.items():
+        assert record["seed"] == 7 + index  # sample i uses seed + i
+        assert record["finish_reason"] in ("stop", "length")
+        assert 1 <= record["response_tokens"] <= 16
+    grades = [json.loads(line) for line in (reference_run / "grades.jsonl").read_text().splitlines()]
+    assert {(g["benchmark"], g["problem_id"], g["index"]) for g in grades} == expected
+    for name in ("accuracy.png", "pass_at_k.png"):
+        assert (reference_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_manifest_records_what_moves_the_numbers(reference_run, tiny_model, data_dir):
+    import torch
+    import transformers
+
+    from deepmath_ext.data.benchmarks import content_hash
+    from deepmath_ext.templates import get_template
+
+    manifest = json.loads((reference_run / "manifest.json").read_text())
+    template = get_template("qwen-boxed")
+    assert manifest["model"] == str(tiny_model)
+    assert manifest["engine"]["engine"] == "transformers"
+    assert manifest["engine"]["engine_version"] == transformers.__version__
+    assert manifest["versions"]["torch"] == torch.__version__
+    assert manifest["versions"]["vllm"] is None  # not installed here, and recorded as such
+    assert manifest["dtype"] == "float32" and manifest["engine"]["dtype"] == "float32"
+    assert manifest["sampling"] == {
+        "temperature": 0.6, "top_p": 1.0, "top_k": -1, "max_tokens": 16, "n": 2, "seed": 7,
+        "seed_rule": "sample i: seed + i",
+    }  # fmt: skip
+    assert manifest["effective_max_tokens"] == 16  # the 2048-token context leaves room for all 16
+    assert manifest["template"]["fingerprint"] == template.fingerprint()
+    assert manifest["template"]["system_prompt"] == template.system_prompt
+    for name, problems in _problems(data_dir).items():
+        assert manifest["benchmarks"][name]["content_hash"] == content_hash(problems)
+        assert manifest["benchmarks"][name]["rows"] == SUBSET_ROWS[name]
+    assert isinstance(manifest["invocations"][0]["command"], list)
+    assert manifest["invocations"][0]["generated"] == 2 * sum(SUBSET_ROWS.values())
+
+
+def test_metrics_and_report_layout(reference_run):
+    metrics = json.loads((reference_run / "metrics.json").read_text())
+    assert metrics["run"]["n"] == 2 and metrics["run"]["label"] == "tiny-qwen20"  # the model folder's name
+    for name, rows in SUBSET_ROWS.items():
+        bench = metrics["benchmarks"][name]
+        assert bench["problems"] == rows and bench["samples"] == 2 * rows
+        assert sum(bench["status_counts"].values()) == 2 * rows
+        assert set(bench["pass@k"]) == {"1", "2"}
+        assert bench["ci95"][0] <= bench["avg@n"] <= bench["ci95"][1]
+    assert set(metrics["benchmarks"]["math500"]["categories"]) == {"level", "subject"}
+    report = (reference_run / "report.md").read_text()
+    assert "| Model | MATH500 | AIME24 |" in report  # the paper's column order: MATH500 ... AIME24
+    assert "### MATH500 by level" in report and "### MATH500 by subject" in report
+
+
+def test_rerun_generates_nothing_and_refuses_changed_settings(reference_run, tiny_model, data_dir, capsys):
+    before = (reference_run / "generations.jsonl").read_bytes()
+    assert evaluate_command.run(parse_eval_args(eval_argv(tiny_model, data_dir, reference_run))) == 0
+    assert (reference_run / "generations.jsonl").read_bytes() == before
+    manifest = json.loads((reference_run / "manifest.json").read_text())
+    assert [i["generated"] for i in manifest["invocations"]][-1] == 0
+    assert manifest["engine"]["engine"] == "transformers"  # kept from the run that generated
+
+    capsys.readouterr()
+    changed = eval_argv(tiny_model, data_dir, reference_run, "--temperature", "0.7", "--template", "default")
+    assert evaluate_command.run(parse_eval_args(changed)) == 2
+    err = capsys.readouterr().err
+    assert "temperature: 0.6 (stored) != 0.7 (now)" in err
+    assert "template: 'qwen-boxed' (stored) != 'default' (now)" in err
+    assert (reference_run / "generations.jsonl").read_bytes() == before
+
+
+def test_benchmark_mismatch_stops_the_run(tiny_model, data_dir, tmp_path, capsys):
+    argv = [a for a in eval_argv(tiny_model, data_dir, tmp_path / "run") if a != "--allow-mismatch"]
+    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    err = capsys.readouterr().err
+    assert "math500" in err and "3 rows, expected 500" in err
+    assert not (tmp_path / "run" / "generations.jsonl").exists()
+
+
+def _regraded_copy(reference_run: Path, dest: Path) -> Path:
+    """A copy of the run whose sample 0 answers every problem right and sample 1 wrong."""
+    shutil.copytree(reference_run, dest)
+    golds = {
+        (p["benchmark"], p["id"]): p["answer"] for p in map(json.loads, (dest / "problems.jsonl").open())
+    }
+    lines = []
+    for record in read_generations(dest).values():
+        gold = golds[(record["benchmark"], record["problem_id"])]
+        record["text"] = (
+            f"So the answer is \\boxed{{{gold}}}." if record["index"] == 0 else "\\boxed{\\text{none}}"
+        )
+        lines.append(json.dumps(record))
+    (dest / "generations.jsonl").write_text("\n".join(lines) + "\n")
+    return dest
+
+
+def test_regrade_scores_stored_generations(reference_run, tmp_path):
+    run = _regraded_copy(reference_run, tmp_path / "edited")
+    assert regrade_command.run(regrade_command_args(run)) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in SUBSET_ROWS:
+        bench = metrics["benchmarks"][name]
+        assert bench["avg@n"] == 0.5 and bench["ci95"] == [0.5, 0.5]  # every problem: 1 of 2 right
+        assert bench["pass@k"] == {"1": 0.5, "2": 1.0}
+        assert bench["maj@k"]["1"] == 1.0  # the first sample alone is the majority, and it is right
+        assert bench["status_counts"]["wrong"] == SUBSET_ROWS[name]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["invocations"][-1]["regraded"] is True
+
+
+def regrade_command_args(run: Path):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    regrade_command.add_arguments(parser)
+    return parser.parse_args([str(run), "--grading-workers", "1"])
+
+
+def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys):
+    import argparse
+
+    run = _regraded_copy(reference_run, tmp_path / "edited")
+    assert regrade_command.run(regrade_command_args(run)) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["run"]["label"] = "DeepMath-1.5B"  # pretend it is the published model: 50% is far off
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    parser = argparse.ArgumentParser()
+    report_command.add_arguments(parser)
+    args = parser.parse_args(
+        [str(reference_run), str(run), "--baseline", "paper", "--out", str(tmp_path / "cmp")]
+    )
+    assert report_command.run(args) == 0
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert "| Model | MATH500 | AMC23 | OlympiadBench | Minerva | AIME24 | AIME25 |" in text
+    assert "| DeepMath-Zero-7B (published) | 85.5 | 64.7 | 51.0 | 45.3 | 20.4 | 17.5 |" in text
+    assert "| DeepMath-1.5B (n=2) | 50.0 [50.0, 50.0] † | – | – | – | 50.0 [50.0, 50.0] † | – |" in text
+    assert "- DeepMath-1.5B MATH500: 50.0 [50.0, 50.0] vs 89.9 published" in text
+    assert "- DeepMath-1.5B AIME24: 50.0 [50.0, 50.0] vs 39.8 published" in text
+    assert text.count("- DeepMath-1.5B ") == 4  # two benchmarks x two published rows of that model
+    for name in ("accuracy.png", "pass_at_k.png"):
+        assert (tmp_path / "cmp" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+# The subprocess parses `deepmath eval` arguments with the command's own parser and runs it.
+_EVAL_SCRIPT = """
+import argparse, sys
+from deepmath_ext.commands import evaluate
+parser = argparse.ArgumentParser()
+evaluate.add_arguments(parser)
+sys.exit(evaluate.run(parser.parse_args(sys.argv[1:])))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(reference_run, tiny_model, data_dir, tmp_path):
+    out = tmp_path / "crashed"
+    argv = eval_argv(tiny_model, data_dir, out, "--batch-size", "1")  # fsync after every sample
+    total = 2 * sum(SUBSET_ROWS.values())
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", _EVAL_SCRIPT, *argv], stderr=subprocess.PIPE, env=env)
+    gens = out / "generations.jsonl"
+    deadline = time.monotonic() + 240
+    while not (gens.exists() and gens.read_bytes().count(b"\n") >= 3):
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_at_kill = gens.read_bytes().count(b"\n")
+    assert 3 <= done_at_kill < total, "the kill must land mid-run"
+    assert not (out / "metrics.json").exists()
+
+    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    resumed, reference = read_generations(out), read_generations(reference_run)
+    assert set(resumed) == set(reference)  # read_generations fails on duplicates
+    for key, record in reference.items():
+        assert resumed[key]["text"] == record["text"], key
+        assert resumed[key]["finish_reason"] == record["finish_reason"], key
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["invocations"][-1]["generated"] == total - done_at_kill
+    crashed_metrics = json.loads((out / "metrics.json").read_text())["benchmarks"]
+    assert crashed_metrics == json.loads((reference_run / "metrics.json").read_text())["benchmarks"]
