@@ -147,11 +147,16 @@ def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
 
 
 def _is_derivation(pred: str, gold: str) -> bool:
-    """A chain of equations or implications is working, not an answer (unless the gold is one)."""
-    if _CONNECTIVE.search(pred) and not _CONNECTIVE.search(gold):
-        return True
+    """An implication is working, not an answer (unless the gold is one)."""
+    return bool(_CONNECTIVE.search(pred)) and not _CONNECTIVE.search(gold)
+
+
+def final_values(pred: str, gold: str) -> str:
+    """Each chain of equalities `x = 5+6 = 11` reduced to its last side, as math-verify reads it."""
     allowed = max(1, gold.count("="))
-    return any(part.count("=") > allowed for part in split_top_level(pred))
+    return ",".join(
+        part.rsplit("=", 1)[1] if part.count("=") > allowed else part for part in split_top_level(pred)
+    )
 
 
 def _is_decimal_comma_of(text: str, decimal: str) -> bool:
@@ -182,6 +187,7 @@ def decide_exact(pred: str, gold: str) -> GradeStatus | None:
         return GradeStatus.CORRECT_EXACT
     if _is_derivation(pred, gold):
         return GradeStatus.WRONG
+    pred = final_values(pred, gold)
     base_status = _decide_base_numeral(pred, gold)
     if base_status is not None:
         return base_status

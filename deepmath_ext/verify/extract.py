@@ -76,6 +76,8 @@ def extract(response: str, require_think: bool = True) -> Extraction:
     if not spans:
         return Extraction(status=GradeStatus.NO_ANSWER, detail="no boxed answer")
     if spans[-1][1] < 0:
-        return Extraction(status=GradeStatus.NO_ANSWER, detail="last box is not closed")
+        return Extraction(
+            status=GradeStatus.NO_ANSWER, detail=f"last box not closed within {MAX_BOX_CHARS} characters"
+        )
     answers = tuple(text[start:end] for start, end in spans if end >= 0)
     return Extraction(answers=answers)

@@ -14,6 +14,8 @@ from multiprocessing.connection import Connection
 from deepmath_ext.verify.status import GradeStatus
 from deepmath_ext.verify.symbolic import symbolic_status
 
+WARM_UP = (r"\frac{x^2-1}{x+1}", "x-1")
+
 
 def _cap_memory(memory_mb: int) -> None:
     """Cap this process's address space so a runaway sympy call fails with MemoryError."""
@@ -43,6 +45,8 @@ def main() -> None:
     os.dup2(2, 1)
     requests, replies = Connection(0, writable=False), Connection(protocol_out, readable=False)
     _cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    # The first parse loads math-verify's grammar (about a second): do it before taking deadlines.
+    check(*WARM_UP)
     replies.send("ready")
     while True:
         try:

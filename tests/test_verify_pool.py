@@ -1,0 +1,112 @@
+"""Worker-pool faults and callers: deadlines, killed workers, threads, asyncio, Ray."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from verify_support import think
+
+from deepmath_ext.verify import GradeStatus, VerifierPool, grade, grade_batch
+
+DEADLINE_S = 1.0
+# Passes every guard yet takes sympy about 15 s: only the external deadline can stop it.
+SLOW_PRED, SLOW_GOLD = "(x+1)^{1000}-(x-1)^{1000}", "(x+1)^{1000}-(x-1)^{1001}"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with VerifierPool(workers=2, timeout_s=DEADLINE_S) as verifier:
+        # Warm both workers so timings below measure grading, not interpreter start-up.
+        verifier.grade_batch([think(r"\boxed{2x}"), think(r"\boxed{3x}")], ["x+x", "2x+x"])
+        yield verifier
+
+
+def symbolic_items(count: int, offset: int = 0) -> tuple[list[str], list[str]]:
+    """Distinct responses that need the symbolic check: (i+3)x against 3x+ix."""
+    responses = [think(rf"\boxed{{{i + 3}x}}") for i in range(offset, offset + count)]
+    golds = [f"3x+{i}x" for i in range(offset, offset + count)]
+    return responses, golds
+
+
+def test_timeout_comes_back_within_deadline_plus_one_second(pool):
+    started = time.monotonic()
+    result = pool.submit(think(rf"\boxed{{{SLOW_PRED}}}"), SLOW_GOLD).result()
+    elapsed = time.monotonic() - started
+    assert result.status == GradeStatus.TIMEOUT
+    assert not result.correct
+    assert elapsed < DEADLINE_S + 1.0
+    assert pool.counts.get("timeouts", 0) >= 1
+    # The killed worker was replaced: the pool still grades.
+    assert pool.submit(think(r"\boxed{(x+1)^2}"), "x^2+2x+1").result().status == GradeStatus.CORRECT_SYMBOLIC
+
+
+def test_sigkilled_worker_is_replaced_and_batch_completes(pool):
+    responses, golds = symbolic_items(80, offset=100)
+    deaths_before = pool.counts.get("worker_deaths", 0)
+    victim = pool.worker_pids()[0]
+    killer = threading.Timer(0.2, os.kill, args=(victim, signal.SIGKILL))
+    killer.start()
+    grades = pool.grade_batch(responses, golds)
+    killer.join()
+    assert all(g.status == GradeStatus.CORRECT_SYMBOLIC for g in grades), [g for g in grades if not g.correct]
+    assert pool.counts.get("worker_deaths", 0) == deaths_before + 1
+    assert victim not in pool.worker_pids()
+
+
+def test_four_threads_give_the_sequential_grades():
+    responses, golds = symbolic_items(6, offset=200)
+    responses += [think(r"\boxed{5}"), think(r"\boxed{2} or \boxed{3}"), "no think", think(r"\boxed{0.5}")]
+    golds += ["5", "2", "5", r"\frac12"]
+    with VerifierPool(workers=2) as sequential_pool:
+        expected = sequential_pool.grade_batch(responses, golds)
+    with VerifierPool(workers=2) as shared_pool, ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(lambda _: shared_pool.grade_batch(responses, golds), range(4)))
+    assert all(result == expected for result in results)
+    assert {g.status for g in expected} >= {"correct_symbolic", "correct_exact", "hedged", "format_error"}
+
+
+def test_module_functions_work_off_the_main_thread(pool):
+    with ThreadPoolExecutor(2) as threads:
+        single = threads.submit(grade, think(r"\boxed{x(x+1)}"), "x^2+x", pool=pool).result()
+        batch = threads.submit(grade_batch, [think(r"\boxed{1/3}")], [r"\frac13"], pool=pool).result()
+    assert single.status == GradeStatus.CORRECT_SYMBOLIC
+    assert batch[0].status == GradeStatus.CORRECT_NUMERIC
+
+
+def test_works_inside_a_running_event_loop(pool):
+    async def main():
+        blocking = grade(think(r"\boxed{2\sqrt{2}}"), r"\sqrt{8}", pool=pool)
+        awaited = await asyncio.wrap_future(pool.submit(think(r"\boxed{\sqrt{18}}"), r"3\sqrt2"))
+        return blocking, awaited
+
+    blocking, awaited = asyncio.run(main())
+    assert blocking.correct and awaited.correct
+
+
+def test_batch_length_mismatch_is_an_error(pool):
+    with pytest.raises(ValueError, match="2 responses but 1 gold"):
+        pool.grade_batch(["a", "b"], ["1"])
+
+
+@pytest.mark.slow
+def test_works_inside_a_ray_actor():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+
+        @ray.remote
+        class Grader:
+            def run(self, response, gold):
+                return grade(response, gold).to_dict()
+
+        actor = Grader.remote()
+        result = ray.get(actor.run.remote(think(r"\boxed{(x+2)^2}"), "x^2+4x+4"), timeout=120)
+    finally:
+        ray.shutdown()
+    assert result["status"] == "correct_symbolic"
