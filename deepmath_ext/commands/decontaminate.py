@@ -1,0 +1,103 @@
+"""Find benchmark problems in training data (n-grams, embeddings, LLM judge) and write a cleaned copy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate_to_dir
+
+DEFAULT_AGAINST = "math500,aime24,aime25,amc23,olympiadbench,minerva"
+DEFAULTS = DecontamConfig()
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath decontaminate`."""
+    add = parser.add_argument
+    add("--train", required=True, help="training data: a .parquet/.jsonl file, a folder of them, or a hub id")
+    add(
+        "--against",
+        type=_csv,
+        default=_csv(DEFAULT_AGAINST),
+        help=f"comma-separated benchmark names and/or local problem files (default: {DEFAULT_AGAINST})",
+    )
+    add("--out", required=True, help="output folder: clean.parquet, removed.jsonl, report.json, report.md")
+    add(
+        "--stages",
+        type=_csv,
+        default=list(DEFAULTS.stages),
+        help=f"comma-separated, of ngram,embed,judge (default: {','.join(DEFAULTS.stages)})",
+    )
+    add(
+        "--ngram",
+        type=int,
+        default=DEFAULTS.ngram_size,
+        help=f"word n-gram size (default {DEFAULTS.ngram_size})",
+    )
+    add(
+        "--ngram-overlap",
+        type=float,
+        default=DEFAULTS.ngram_overlap,
+        help="share of a benchmark problem's n-grams a row must contain to be flagged "
+        f"(default {DEFAULTS.ngram_overlap})",
+    )
+    add(
+        "--embed-model",
+        help="local sentence-transformers model folder (default: the packaged all-MiniLM-L6-v2)",
+    )
+    add(
+        "--threshold",
+        type=float,
+        default=DEFAULTS.threshold,
+        help=f"cosine similarity at which a row is flagged, or sent to the judge (default {DEFAULTS.threshold})",
+    )
+    add(
+        "--top-k",
+        type=int,
+        default=DEFAULTS.top_k,
+        help=f"benchmark neighbours per row (default {DEFAULTS.top_k})",
+    )
+    add("--batch-size", type=int, default=DEFAULTS.embed_batch_size, help="embedding batch size")
+    add("--judge-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    add("--judge-model", help="model name served by the judge endpoint")
+    add("--judge-both", action="store_true", help="remove only when both orders say YES (default: either)")
+    add("--judge-workers", type=int, default=8, help="concurrent judge requests (default 8)")
+    add("--data-dir", help="folder of local <benchmark>.jsonl files instead of the hub")
+    add("--allow-mismatch", action="store_true", help="load benchmarks whose rows differ from the registry")
+
+
+def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
+    if not (args.judge_endpoint or args.judge_model):
+        return None
+    if not (args.judge_endpoint and args.judge_model):
+        raise ValueError("--judge-endpoint and --judge-model go together")
+    return JudgeConfig(args.judge_endpoint, args.judge_model, args.judge_both, args.judge_workers)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the stages and write the output folder; print a one-line summary."""
+    try:
+        config = DecontamConfig(
+            stages=tuple(args.stages),
+            ngram_size=args.ngram,
+            ngram_overlap=args.ngram_overlap,
+            embed_model=args.embed_model,
+            threshold=args.threshold,
+            top_k=args.top_k,
+            embed_batch_size=args.batch_size,
+            judge=_judge_config(args),
+        )
+        report = decontaminate_to_dir(
+            args.train, args.against, args.out, config, args.data_dir, args.allow_mismatch
+        )
+    except (ValueError, FileNotFoundError) as err:
+        print(f"deepmath decontaminate: error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{report['removed']} of {report['rows']} rows removed {report['removed_by_stage']}; wrote {args.out}"
+    )
+    return 0

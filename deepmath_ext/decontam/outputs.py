@@ -1,0 +1,106 @@
+"""Write a run's files atomically: clean.parquet, removed.jsonl (one streaming pass over the input)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from deepmath_ext.data import BenchmarkProblem, iter_deepmath
+from deepmath_ext.decontam.pipeline import DecontamResult, Hit
+
+PARQUET_BATCH_ROWS = 2048
+SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` that replaces it only when the block finishes without error."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _clean_schema() -> Any:
+    import pyarrow as pa
+
+    from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
+
+    types = {"difficulty": pa.float64()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in DEEPMATH_FIELDS])
+
+
+def _conform(row: dict[str, Any], schema: Any) -> dict[str, Any]:
+    # DeepMath's text fields are strings; other mixes store e.g. numeric answers, kept as their text.
+    return {
+        f.name: str(row[f.name]) if f.type == "string" and row.get(f.name) is not None else row.get(f.name)
+        for f in schema
+    }
+
+
+def removed_record(hit: Hit, row: dict[str, Any], references: Sequence[BenchmarkProblem]) -> dict[str, Any]:
+    """The removed.jsonl line for one removed training row: the row's fields plus what matched it."""
+    ref = references[hit.reference]
+    record = {
+        **row,
+        "index": hit.index,
+        "stage": hit.stage,
+        "score": round(hit.score, SCORE_DIGITS),
+        "benchmark": ref.benchmark,
+        "benchmark_id": ref.id,
+        "benchmark_problem": ref.problem,
+    }
+    if hit.judge_answers is not None:
+        record["judge_answers"] = list(hit.judge_answers)
+    return record
+
+
+def write_row_outputs(
+    train: str | Path, result: DecontamResult, references: Sequence[BenchmarkProblem], out_dir: Path
+) -> None:
+    """Stream the training rows once: kept rows to clean.parquet, removed ones to removed.jsonl."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _clean_schema()
+    with (
+        atomic_path(out_dir / "clean.parquet") as clean_tmp,
+        atomic_path(out_dir / "removed.jsonl") as removed_tmp,
+        removed_tmp.open("w", encoding="utf-8") as removed_file,
+        pq.ParquetWriter(clean_tmp, schema) as writer,
+    ):
+        batch: list[dict[str, Any]] = []
+        seen = 0
+        rows = iter_deepmath(train, limit=result.rows)
+        for index, row in enumerate(tqdm(rows, desc="write", unit="row", total=result.rows, file=sys.stderr)):
+            seen += 1
+            if index in result.removed:
+                record = removed_record(result.removed[index], row, references)
+                removed_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
+            batch.append(_conform(row, schema))
+            if len(batch) == PARQUET_BATCH_ROWS:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        if seen != result.rows:
+            raise RuntimeError(f"{train}: read {seen} rows on the second pass, {result.rows} on the first")
