@@ -1,0 +1,97 @@
+"""The generation store, the run lock and the settings pin: crash leftovers, duplicates, mixing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
+from deepmath_ext.evaluate.files import write_text_atomic
+from deepmath_ext.evaluate.settings import SettingsMismatchError, pin_settings
+from deepmath_ext.evaluate.store import GenerationStore, run_lock
+
+
+def _batch(benchmark: str, problem: str, indices: range):
+    requests = [GenerationRequest(SampleKey(benchmark, problem, i), "prompt", 42 + i) for i in indices]
+    generations = [Generation(f"text {i}", "stop" if i % 2 else "length", 5 + i, 3) for i in indices]
+    return requests, generations
+
+
+def test_append_then_reopen(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    store = GenerationStore(path)
+    store.append(*_batch("math500", "p1", range(2)), fingerprint="fp")
+    store.append(*_batch("math500", "p2", range(1)), fingerprint="fp")
+    reopened = GenerationStore(path)
+    assert len(reopened) == 3
+    record = reopened.records[SampleKey("math500", "p1", 1)]
+    assert record["text"] == "text 1" and record["seed"] == 43 and record["finish_reason"] == "stop"
+    assert record["settings"] == "fp"
+
+
+def test_partial_last_line_from_a_crash_is_dropped_and_cut(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    GenerationStore(path).append(*_batch("aime24", "60", range(2)), fingerprint="fp")
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"benchmark": "aime24", "problem_id": "61", "ind')
+    store = GenerationStore(path)
+    assert len(store) == 2
+    assert path.read_bytes() == whole  # the next append starts on a clean line
+    store.append(*_batch("aime24", "61", range(1)), fingerprint="fp")
+    assert len(GenerationStore(path)) == 3
+
+
+def test_corrupt_or_duplicate_lines_are_named(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    GenerationStore(path).append(*_batch("amc23", "0", range(2)), fingerprint="fp")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "not json", lines[1]]) + "\n")
+    with pytest.raises(ValueError, match=r"generations.jsonl:2: not a generation record"):
+        GenerationStore(path)
+    path.write_text("\n".join([lines[0], lines[1], lines[0]]) + "\n")
+    with pytest.raises(ValueError, match=r"generations.jsonl:3: duplicate sample"):
+        GenerationStore(path)
+
+
+def test_appending_a_stored_key_is_refused(tmp_path):
+    store = GenerationStore(tmp_path / "generations.jsonl")
+    store.append(*_batch("amc23", "0", range(1)), fingerprint="fp")
+    with pytest.raises(ValueError, match="already stored"):
+        store.append(*_batch("amc23", "0", range(1)), fingerprint="fp")
+    assert len(GenerationStore(tmp_path / "generations.jsonl")) == 1
+
+
+def test_run_lock_is_exclusive(tmp_path):
+    with (
+        run_lock(tmp_path),
+        pytest.raises(RuntimeError, match="in use by another deepmath process"),
+        run_lock(tmp_path),
+    ):
+        pass
+    with run_lock(tmp_path):  # released after use
+        pass
+
+
+SAMPLES = {"model": "m", "temperature": 0.6, "seed": 42}
+
+
+def test_pin_settings_allows_new_benchmarks_and_refuses_changes(tmp_path):
+    pin_settings(tmp_path, SAMPLES, {"math500": "h1"}, {"n": 16})
+    merged = pin_settings(tmp_path, SAMPLES, {"aime24": "h2"}, {"n": 4})
+    assert merged["benchmarks"] == {"math500": "h1", "aime24": "h2"} and merged["n"] == 4
+    with pytest.raises(SettingsMismatchError) as err:
+        pin_settings(tmp_path, {**SAMPLES, "temperature": 1.0, "seed": 1}, {"math500": "other"}, {"n": 16})
+    message = str(err.value)
+    assert "temperature: 0.6 (stored) != 1.0 (now)" in message
+    assert "seed: 42 (stored) != 1 (now)" in message
+    assert "benchmark math500 content hash: h1 (stored) != other (now)" in message
+    stored = json.loads((tmp_path / "settings.json").read_text())
+    assert stored["samples"] == SAMPLES  # the refused call changed nothing
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    write_text_atomic(tmp_path / "a.txt", "one")
+    write_text_atomic(tmp_path / "a.txt", "two")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "two"
