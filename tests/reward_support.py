@@ -60,7 +60,6 @@ def rollout_batch(tokenizer, rollouts: Sequence[Rollout], max_response_len: int 
         tensors={
             "prompts": prompt_ids,
             "responses": response_ids,
-            "input_ids": torch.cat([prompt_ids, response_ids], dim=1),
             "attention_mask": torch.cat([prompt_mask, response_mask], dim=1),
         },
         non_tensors={
