@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deepmath_ext.launch import RecipeSource
 
 EPILOG = """\
 Options go before the recipe or after the last override, e.g.
   deepmath train --dry-run smoke-1gpu actor_rollout_ref.model.path=/models/qwen0.5b
   deepmath train deepmath-zero-7b data.train_files=/shared/train.parquet trainer.nnodes=2
+  deepmath train --submit http://HEAD_IP:8265 deepmath-zero-7b data.train_files=/shared/train.parquet
 Overrides use Hydra's syntax: key=value changes a key, +key=value adds one, ~key removes one.
 """
 
@@ -30,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the composed, resolved config as YAML on stdout (nothing else) and stop",
     )
     parser.add_argument("--list", action="store_true", help="list the packaged recipes and stop")
+    parser.add_argument(
+        "--submit",
+        metavar="ADDRESS",
+        help="submit to a running Ray cluster with `ray job submit` (dashboard address, e.g. http://head:8265)",
+    )
+    parser.add_argument(
+        "--ship-package",
+        action="store_true",
+        help="with --submit: send deepmath_ext along (py_modules) for clusters where it is not pip-installed",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,10 +78,37 @@ def _run(args: argparse.Namespace) -> int:
     if args.print_config:
         sys.stdout.write(OmegaConf.to_yaml(cfg, resolve=True))
         return 0
-    argv = launch.launch_command(source, args.overrides)
     print(f"recipe {source.name} ({source.config_path}) is valid:\n{launch.summarize(cfg)}")
+    if args.ship_package and not args.submit:
+        raise launch.LaunchError("--ship-package only applies with --submit")
+    if args.submit:
+        return _submit(args, source)
+    argv = launch.launch_command(source, args.overrides)
     print(f"command:\n  {launch.format_command(argv)}", flush=True)
     if args.dry_run:
         return 0
     launch.check_gpus(cfg)
     return subprocess.run(argv, check=False).returncode
+
+
+def _submit(args: argparse.Namespace, source: RecipeSource) -> int:
+    from deepmath_ext import launch
+    from deepmath_ext.launch import ray_job
+
+    runtime_env = ray_job.job_runtime_env(os.environ, args.ship_package)
+    print(f"runtime env (values not shown):\n  {ray_job.describe(runtime_env)}")
+    # A packaged recipe is found by name on the cluster; a recipe file must be on storage every node sees.
+    recipe = (
+        args.recipe if source.config_path.startswith("pkg://") else f"{source.config_path}/{source.name}.yaml"
+    )
+    if args.dry_run:
+        argv = ray_job.submit_command(args.submit, Path("RUNTIME_ENV_FILE"), recipe, args.overrides)
+        print(f"command:\n  {launch.format_command(argv)}")
+        return 0
+    runtime_env_file = ray_job.write_runtime_env(runtime_env)
+    argv = ray_job.submit_command(args.submit, runtime_env_file, recipe, args.overrides)
+    print(f"command:\n  {launch.format_command(argv)}", flush=True)
+    try:
+        return subprocess.run(argv, check=False).returncode
+    finally:
+        runtime_env_file.unlink()
