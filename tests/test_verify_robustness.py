@@ -23,6 +23,8 @@ PATHOLOGICAL = [
     ("equal towers", think(r"\boxed{10^{10^{10^{10}}}}"), "10^{10^{10^{10}}}", {GradeStatus.CORRECT_EXACT}),
     ("huge factorial", think(r"\boxed{100000!}"), "5", {GradeStatus.GUARDED}),
     ("huge binomial", think(r"\boxed{\binom{1000000}{500000}}"), "5", {GradeStatus.GUARDED}),
+    ("long sum", think(r"\boxed{\sum_{k=1}^{20000} \frac{1}{k^2}}"), "1", {GradeStatus.GUARDED}),
+    ("power of a sum", think(r"\boxed{(x+1)^{1000}-(x-1)^{1000}}"), "x", {GradeStatus.GUARDED}),
     ("huge exponent", think(r"\boxed{2^{123456789}}"), "5", {GradeStatus.GUARDED}),
     ("300-deep nesting", think(r"\boxed{" + "(" * 300 + "x" + ")" * 300 + "}"), "x", {GradeStatus.GUARDED}),
     ("300-deep braces", think(r"\boxed{" + "{" * 300 + "x" + "}" * 300 + "}"), "x", {GradeStatus.GUARDED}),

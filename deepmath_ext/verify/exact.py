@@ -21,6 +21,7 @@ _SLASH = re.compile(rf"({_SIGN}\d+)/(\d+)")
 _FRAC = re.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
 _MIXED = re.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
 _SCIENTIFIC = re.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_POWER = re.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
 _BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
 _ASSIGNMENT = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?=(?P<rhs>[^=<>]+)")
 _RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
@@ -36,7 +37,7 @@ def _fraction(numerator: str, denominator: str) -> Fraction | None:
 
 
 def parse_rational(text: str) -> Fraction | None:
-    """The exact value of an integer, decimal, a/b, \\frac{a}{b}, mixed number or a×10^k; else None."""
+    """The exact value of an integer, decimal, a/b, \\frac{a}{b}, mixed number, a^k or a×10^k; else None."""
     if len(text) > MAX_NUMERAL_CHARS:
         return None
     if _PLAIN.fullmatch(text):
@@ -51,6 +52,11 @@ def parse_rational(text: str) -> Fraction | None:
         value = _fraction(match[3], match[4])
         value = None if value is None else int(match[2]) + value
         return -value if value is not None and match[1] == "-" else value
+    if match := _POWER.fullmatch(text):
+        base, exponent = int(match[2]), int(match[3] or match[4])
+        if abs(exponent) > MAX_POWER_OF_TEN or (base == 0 and exponent < 0):
+            return None
+        return (-1 if match[1] == "-" else 1) * Fraction(base) ** exponent  # -2^2 is -(2^2)
     if match := _SCIENTIFIC.fullmatch(text):
         exponent = int(match[2] or match[3])
         return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_OF_TEN else None

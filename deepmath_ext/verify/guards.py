@@ -8,12 +8,18 @@ MAX_ANSWER_CHARS = 600
 MAX_NESTING = 24
 MAX_EXPONENT = 10**5
 MAX_FACTORIAL_ARGUMENT = 2000
+# (x+1)^{1000} is a 1001-term expansion for sympy; powers of a variable alone (x^{1000}) are cheap.
+MAX_POWER_OF_SUM = 64
+# sympy adds \sum_{k=1}^{20000} 1/k^2 term by term as exact rationals (tens of seconds).
+MAX_SUM_TERMS = 1000
 
 _EXPONENT_LITERAL = re.compile(r"\^\s*\{?\s*(\d+)")
 _FACTORIAL = re.compile(r"(\d+)\s*!")
 _BINOMIAL = re.compile(r"\\(?:binom|dbinom|tbinom|choose)\s*\{\s*(\d+)")
 _HYPER_OPERATORS = re.compile(r"\\uparrow|\\Uparrow|↑")
 _UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
+_POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*(\d+)")
+_SUM_BOUND = re.compile(r"\\(?:sum|prod)\s*_\s*(?:\{[^{}]*\}|\S)\s*\^\s*\{?\s*(\d+)")
 _MACRO = re.compile(r"\\[a-zA-Z]+")
 _VARIABLE = re.compile(r"[a-df-zA-Z]")
 
@@ -53,6 +59,10 @@ def guard_reason(answer: str) -> str | None:
         return "exponent tower"
     if any(int(m[1]) > MAX_EXPONENT for m in _EXPONENT_LITERAL.finditer(answer)):
         return f"exponent above {MAX_EXPONENT}"
+    if not numeric and any(int(m[1]) > MAX_POWER_OF_SUM for m in _POWER_OF_GROUP.finditer(answer)):
+        return f"power of a bracketed expression above {MAX_POWER_OF_SUM}"
+    if any(int(m[1]) > MAX_SUM_TERMS for m in _SUM_BOUND.finditer(answer)):
+        return f"sum or product of more than {MAX_SUM_TERMS} terms"
     arguments = [int(m[1]) for m in (*_FACTORIAL.finditer(answer), *_BINOMIAL.finditer(answer))]
     if any(value > MAX_FACTORIAL_ARGUMENT for value in arguments):
         return f"factorial or binomial of more than {MAX_FACTORIAL_ARGUMENT}"

@@ -62,12 +62,14 @@ class _Worker:
             ready = False
         if not ready:
             self.kill()
-            raise RuntimeError(f"verifier worker did not start (exit code {self.process.poll()})")
+            if self.process.returncode is not None and self.process.returncode < 0:
+                raise _WorkerLost  # killed by a signal while starting: replace it
+            raise RuntimeError(f"verifier worker did not start (exit code {self.process.returncode})")
         self._ready = True
 
     def check(self, pred: str, gold: str, timeout_s: float) -> SymbolicOutcome | None:
         """The outcome, or None when the deadline passed (the caller must then kill this worker)."""
-        self._wait_ready()
+        self._wait_ready()  # start-up time does not count against the item's deadline
         try:
             self._requests.send((pred, gold))
             if not self._replies.poll(timeout_s):
