@@ -206,7 +206,8 @@ def _write_eval_manifest(
             "suffix": template.suffix,
             "chat_template": template.chat_template or "(the tokenizer's own)",
         },
-        "benchmarks": {
+        "benchmarks": _earlier_benchmarks(config.out)
+        | {
             name: {
                 "rows": len(ps),
                 "content_hash": content_hash(ps),
@@ -221,13 +222,27 @@ def _write_eval_manifest(
     write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
 
 
+def _earlier_benchmarks(run_dir: Path) -> dict[str, Any]:
+    """Benchmarks recorded by earlier invocations: a run may add benchmarks one command at a time."""
+    return load_manifest(run_dir).get("benchmarks", {}) if (run_dir / MANIFEST_FILE).exists() else {}
+
+
 def finalize_run(run_dir: Path, *, workers: int | None = None, timeout_s: float = 2.0) -> dict[str, Any]:
     """Grade the stored generations, then write `metrics.json`, `report.md` and the plots."""
     settings = load_settings(run_dir)
-    n = settings["n"]
     results = grade_run(
-        run_dir, n=n, require_think=settings["require_think"], workers=workers, timeout_s=timeout_s
+        run_dir,
+        n=settings["n"],
+        require_think=settings["require_think"],
+        workers=workers,
+        timeout_s=timeout_s,
     )
+    return write_scores(run_dir, settings, results)
+
+
+def write_scores(run_dir: Path, settings: dict[str, Any], results: dict[str, list[Any]]) -> dict[str, Any]:
+    """Score graded results per benchmark and write `metrics.json`, `report.md` and the plots."""
+    n = settings["n"]
     metrics = {
         "run": {
             "label": settings["label"],
