@@ -53,9 +53,12 @@ def run(args: argparse.Namespace) -> int:
     """Compose and check the recipe, then run verl's trainer on it (unless --dry-run / --print-config)."""
     from deepmath_ext.launch import LaunchError, list_recipes
 
-    if args.list or not args.recipe:
+    if args.list:
         print("\n".join(list_recipes()))
-        return 0 if args.list else 2
+        return 0
+    if not args.recipe:
+        print(f"deepmath train: error: name a recipe: {', '.join(list_recipes())}", file=sys.stderr)
+        return 2
     try:
         return _run(args)
     except LaunchError as error:

@@ -82,7 +82,10 @@ def _explain_compose_error(source: RecipeSource, overrides: list[str], error: Hy
         return f"recipe {source.name!r}: {message}"
     key = match.group(1) or match.group(2)
     bad = next((o for o in overrides if o.lstrip("+~").startswith(f"{key}=")), key)
-    known_keys = _dotted_keys(_compose(source, []))
+    try:
+        known_keys = _dotted_keys(_compose(source, []))
+    except HydraException:  # the recipe itself is broken too: report the override alone
+        known_keys = []
     hints = difflib.get_close_matches(key, known_keys, n=3, cutoff=0.75)
     did_you_mean = f"; did you mean {', '.join(hints)}?" if hints else "; prefix it with '+' to add a new key"
     return f"override {bad!r}: {key!r} is not a key of recipe {source.name!r}{did_you_mean}"
