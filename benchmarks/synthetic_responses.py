@@ -270,7 +270,7 @@ def _response(
 ) -> SyntheticResponse:
     kind = rng.choices([k for k, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
     length = int(2000 * 20 ** rng.random())  # 2K to 40K characters, log-uniform
-    intermediate = rng.choice(wrongs + (gold,)) if rng.random() < 0.10 else None
+    intermediate = rng.choice((*wrongs, gold)) if rng.random() < 0.10 else None
     summary = "**Summary.** Combining the steps above, we obtain the result.\n\n"
     answer = {"gold": gold, "equivalent": rng.choice(equivalents)}.get(kind, rng.choice(wrongs))
     correct = kind in ("gold", "equivalent")

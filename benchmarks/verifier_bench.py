@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = default_workers()
     with VerifierPool(workers=workers, timeout_s=args.timeout_s) as pool:
-        pool.grade_batch(["<think></think>\\boxed{2x}"], ["x+x"])  # wait for worker start-up
+        pool.start()  # worker start-up is not grading time
         started = time.perf_counter()
         grades = pool.grade_batch(responses, golds)
         ours_rate = len(responses) / (time.perf_counter() - started)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"throughput ratio: {ours_rate / mv_rate:.1f}x")
     if not args.skip_latency:
         with VerifierPool(workers=workers, timeout_s=args.timeout_s) as pool:
-            pool.grade_batch(["<think></think>\\boxed{2x}"], ["x+x"])
+            pool.start()
             ours_seconds = []
             for response, gold in zip(responses, golds, strict=True):
                 one = time.perf_counter()

@@ -24,9 +24,7 @@ SLOW_PRED, SLOW_GOLD = "(x+1)^{60}(x-1)^{60}", "(x^2-1)^{61}"
 @pytest.fixture(scope="module")
 def pool():
     with VerifierPool(workers=2, timeout_s=DEADLINE_S) as verifier:
-        # Warm both workers so timings below measure grading, not interpreter start-up.
-        verifier.grade_batch([think(r"\boxed{2x}"), think(r"\boxed{3x}")], ["x+x", "2x+x"])
-        yield verifier
+        yield verifier.start()  # timings below measure grading, not interpreter start-up
 
 
 def symbolic_items(count: int, offset: int = 0) -> tuple[list[str], list[str]]:
@@ -38,7 +36,7 @@ def symbolic_items(count: int, offset: int = 0) -> tuple[list[str], list[str]]:
 
 def test_timeout_comes_back_within_deadline_plus_one_second():
     with VerifierPool(workers=1, timeout_s=SHORT_DEADLINE_S) as short_pool:
-        short_pool.grade_batch([think(r"\boxed{2x}")], ["x+x"])  # warm
+        short_pool.start()
         started = time.monotonic()
         result = short_pool.submit(think(rf"\boxed{{{SLOW_PRED}}}"), SLOW_GOLD).result()
         elapsed = time.monotonic() - started

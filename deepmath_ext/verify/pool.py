@@ -62,6 +62,11 @@ class VerifierPool:
         ]
         return [f.result() for f in tqdm(futures, desc="grading", disable=not progress, unit="item")]
 
+    def start(self) -> VerifierPool:
+        """Start all worker processes now rather than at the first symbolic check; returns self."""
+        self._executor.start_workers()
+        return self
+
     @property
     def counts(self) -> dict[str, int]:
         """How many symbolic checks timed out and how many workers died, since start."""

@@ -53,7 +53,8 @@ class _Worker:
         self.process.stdout.close()
         self._ready = False
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Block until the worker has imported and warmed up; replace or fail if it died."""
         if self._ready:
             return
         try:
@@ -69,7 +70,7 @@ class _Worker:
 
     def check(self, pred: str, gold: str, timeout_s: float) -> SymbolicOutcome | None:
         """The outcome, or None when the deadline passed (the caller must then kill this worker)."""
-        self._wait_ready()  # start-up time does not count against the item's deadline
+        self.wait_ready()  # start-up time does not count against the item's deadline
         try:
             self._requests.send((pred, gold))
             if not self._replies.poll(timeout_s):
@@ -107,8 +108,9 @@ class SymbolicExecutor:
         self.counts: Counter[str] = Counter()
         self._memory_mb = memory_mb
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        # Started now, in the background: their imports overlap with the caller's own work.
-        self._workers = [_Worker(memory_mb) for _ in range(workers)]
+        # Started by the first symbolic check that reaches each slot: many batches never need one.
+        self._workers: list[_Worker | None] = [None] * workers
+        self._slot_locks = [threading.Lock() for _ in range(workers)]
         self._lock = threading.Lock()
         self._closed = False
         self._threads = [
@@ -126,9 +128,21 @@ class SymbolicExecutor:
         self._jobs.put((future, pred, gold))
         return future
 
+    def start_workers(self) -> None:
+        """Start every worker now and wait until each is ready (instead of at its first check)."""
+        for worker in [self._slot_worker(slot) for slot in range(len(self._workers))]:
+            worker.wait_ready()
+
+    def _slot_worker(self, slot: int) -> _Worker:
+        with self._slot_locks[slot]:
+            worker = self._workers[slot]
+            if worker is None:
+                worker = self._workers[slot] = _Worker(self._memory_mb)
+            return worker
+
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and fault tests)."""
-        return [w.process.pid for w in self._workers if w.process.poll() is None]
+        return [w.process.pid for w in self._workers if w is not None and w.process.poll() is None]
 
     def close(self) -> None:
         """Stop the serving threads and their worker processes."""
@@ -148,12 +162,14 @@ class SymbolicExecutor:
                     future.set_result(self._check_with_retry(slot, pred, gold))
                 except Exception as error:
                     future.set_exception(error)
-        self._workers[slot].stop()
+        worker = self._workers[slot]
+        if worker is not None:
+            worker.stop()
 
     def _check_with_retry(self, slot: int, pred: str, gold: str) -> SymbolicOutcome:
         """Check on this slot's worker; a worker that dies gets one replacement try."""
         for _attempt in range(2):
-            worker = self._workers[slot]
+            worker = self._slot_worker(slot)
             try:
                 outcome = worker.check(pred, gold, self.timeout_s)
             except _WorkerLost:
@@ -169,6 +185,10 @@ class SymbolicExecutor:
         """Kill this slot's worker and start its replacement in the background."""
         with self._lock:
             self.counts[reason] += 1
-        self._workers[slot].kill()
-        self._workers[slot] = _Worker(self._memory_mb)
+        with self._slot_locks[slot]:
+            worker = self._workers[slot]
+            if worker is not None:
+                worker.kill()
+            # The replacement starts now, in the background, ready for this slot's next check.
+            self._workers[slot] = _Worker(self._memory_mb)
         logger.info("verifier worker %d replaced (%s)", slot, reason)

@@ -1,0 +1,154 @@
+"""Grade a JSONL file of responses against gold answers (`deepmath grade IN.jsonl`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+CHUNK_ROWS = 4096
+
+
+class BadRow(ValueError):
+    """A row that cannot be graded, with its line number."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `deepmath grade`."""
+    parser.add_argument("input", type=Path, help="JSONL file, one response per line")
+    parser.add_argument("--out", type=Path, help="graded JSONL (default: IN with .graded.jsonl)")
+    parser.add_argument("--response-key", default="response", help="key of the model response")
+    parser.add_argument("--gold-key", default="gold", help="key of the gold answer")
+    parser.add_argument(
+        "--label-key", default="label", help="optional key of a reference label to compare with"
+    )
+    parser.add_argument(
+        "--no-require-think",
+        dest="require_think",
+        action="store_false",
+        help="grade responses without </think>",
+    )
+    parser.add_argument("--workers", type=int, help="verifier worker processes (default: one per CPU, max 8)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds per symbolic check")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping"
+    )
+
+
+def _checked_row(line_number: int, line: str, response_key: str, gold_key: str) -> dict:
+    """The row of one line, or BadRow naming the line and what is wrong with it."""
+    from deepmath_ext.verify.pipeline import normalized_gold
+
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise BadRow(f"line {line_number}: not valid JSON ({error.msg})") from None
+    if not isinstance(row, dict):
+        raise BadRow(f"line {line_number}: expected a JSON object, got {type(row).__name__}")
+    for key in (response_key, gold_key):
+        if key not in row:
+            raise BadRow(f"line {line_number}: missing key {key!r} (keys: {sorted(row)})")
+        if not isinstance(row[key], str):
+            raise BadRow(f"line {line_number}: {key!r} must be a string, got {type(row[key]).__name__}")
+    try:
+        normalized_gold(row[gold_key])
+    except ValueError as error:
+        raise BadRow(f"line {line_number}: {error}") from None
+    return row
+
+
+def _chunks(path: Path, args: argparse.Namespace, skipped: Counter) -> Iterator[list[dict]]:
+    """Checked rows in chunks; bad rows raise, or are counted and reported with --skip-bad."""
+    chunk: list[dict] = []
+    with path.open(encoding="utf-8") as lines:
+        for line_number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                chunk.append(_checked_row(line_number, line, args.response_key, args.gold_key))
+            except BadRow as error:
+                if not args.skip_bad:
+                    raise
+                skipped["bad rows"] += 1
+                print(f"deepmath grade: skipped {error}", file=sys.stderr)
+            if len(chunk) == CHUNK_ROWS:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _summary(statuses: Counter, labels: Counter, skipped: Counter, seconds: float) -> list[str]:
+    graded = sum(statuses.values())
+    correct = sum(n for status, n in statuses.items() if status.startswith("correct"))
+    lines = [
+        f"graded {graded} responses in {seconds:.1f} s ({graded / max(seconds, 1e-9):.1f} items/s)",
+        f"accuracy: {correct / max(graded, 1):.1%} ({correct}/{graded})",
+        "statuses: " + ", ".join(f"{status} {n}" for status, n in statuses.most_common()),
+    ]
+    if labels:
+        agree = labels[True]
+        lines.append(
+            f"agreement with labels: {agree / sum(labels.values()):.1%} ({agree}/{sum(labels.values())})"
+        )
+    if skipped:
+        lines.append(f"skipped: {skipped['bad rows']} bad rows")
+    return lines
+
+
+def _grade_file(args: argparse.Namespace, out, skipped: Counter) -> tuple[Counter, Counter]:
+    """Grade every chunk of the input into `out`; (status counts, label agreement counts)."""
+    from tqdm.auto import tqdm
+
+    from deepmath_ext.verify import VerifierPool
+
+    statuses: Counter = Counter()
+    labels: Counter = Counter()
+    with (
+        VerifierPool(workers=args.workers, timeout_s=args.timeout) as pool,
+        tqdm(desc="grading", unit="row", file=sys.stderr) as progress,
+    ):
+        for chunk in _chunks(args.input, args, skipped):
+            futures = [
+                pool.submit(row[args.response_key], row[args.gold_key], require_think=args.require_think)
+                for row in chunk
+            ]
+            for row, future in zip(chunk, futures, strict=True):
+                grade = future.result()
+                statuses[grade.status] += 1
+                if isinstance(row.get(args.label_key), bool):
+                    labels[row[args.label_key] == grade.correct] += 1
+                out.write(json.dumps({**row, **grade.to_dict()}, ensure_ascii=False) + "\n")
+                progress.update()
+    return statuses, labels
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade the file, write it atomically and print accuracy, status counts and speed."""
+    out_path = args.out or args.input.with_suffix(".graded.jsonl")
+    if not args.input.is_file():
+        print(f"deepmath grade: error: no such file {args.input}", file=sys.stderr)
+        return 2
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    skipped: Counter = Counter()
+    started = time.perf_counter()
+    handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            statuses, labels = _grade_file(args, out, skipped)
+        os.replace(temp_name, out_path)
+    except BadRow as error:
+        print(f"deepmath grade: error: {error} (use --skip-bad to skip such rows)", file=sys.stderr)
+        return 2
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+    print("\n".join(_summary(statuses, labels, skipped, time.perf_counter() - started)))
+    print(f"wrote {out_path}")
+    return 0
