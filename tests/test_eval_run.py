@@ -96,9 +96,9 @@ def test_manifest_records_what_moves_the_numbers(reference_run, tiny_model, data
     assert manifest["invocations"][0]["generated"] == 2 * sum(SUBSET_ROWS.values())
 
 
-def test_metrics_and_report_layout(reference_run):
+def test_metrics_and_report_layout(reference_run, tiny_model):
     metrics = json.loads((reference_run / "metrics.json").read_text())
-    assert metrics["run"]["n"] == 2 and metrics["run"]["label"] == "tiny-qwen20"  # the model folder's name
+    assert metrics["run"]["n"] == 2 and metrics["run"]["label"] == tiny_model.name  # the model folder's name
     for name, rows in SUBSET_ROWS.items():
         bench = metrics["benchmarks"][name]
         assert bench["problems"] == rows and bench["samples"] == 2 * rows
