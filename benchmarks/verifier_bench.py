@@ -32,7 +32,7 @@ def percentiles(seconds: list[float]) -> str:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    return f"p50 {at(0.50) * 1e3:.1f} ms, p99 {at(0.99) * 1e3:.1f} ms, max {ordered[-1] * 1e3:.0f} ms"
+    return f"p50 {at(0.50) * 1e3:.2f} ms, p99 {at(0.99) * 1e3:.1f} ms, max {ordered[-1] * 1e3:.0f} ms"
 
 
 def run_math_verify(responses: list[str], golds: list[str]) -> tuple[list[bool], list[float]]:

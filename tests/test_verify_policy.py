@@ -40,6 +40,7 @@ EQUIVALENT = [
     (r"\text{Yes}", "yes"),
     (r"\text{(C)}", "C"),
     ("x=2, x=3", "2, 3"),
+    (r"x = 2 \text{ or } x = 3", "2, 3"),
     ("3, 2", "2, 3"),
     (r"\{3, 2\}", r"\{2, 3\}"),
     (r"\left( 1, 2 \right)", "(1,2)"),
@@ -54,6 +55,9 @@ EQUIVALENT = [
     (r"\sin^2 x + \cos^2 x", "1"),
     ("(1,2]", r"\left(1, 2\right]"),
     ("0.0833333333333333", r"\frac{1}{12}"),
+    (r"(-\infty, 3)", "x < 3"),  # an interval answers an inequality gold
+    (r"[2, \infty]", r"[2, \infty)"),  # sympy's reals have no point at infinity
+    ("x = 5+6 = 11", "11"),  # a chain is read by its last side
     ("1.22", "1,22"),
 ]
 
@@ -75,7 +79,9 @@ DIFFERENT = [
     ("even", "odd"),
     ("11", "1011_2"),  # asked in base 2: the decimal value is not the base-2 numeral
     ("2, 3", "2"),
-    (r"\ln 5", r"\log 5"),  # \log is base 10 (math-verify's reading), \ln is natural
+    (r"\ln 5", r"\log 5"),
+    ("x < 3", r"(-\infty, 3)"),  # an inequality does not answer a question asking for a set
+    (r"\frac{\pi}{3}", r"60^\circ"),  # no degree/radian conversion  # \log is base 10 (math-verify's reading), \ln is natural
 ]
 
 

@@ -83,6 +83,8 @@ _UNIT_WORDS = (
     "mph|liters|litres|liter|ml|people|students|ways|rad|radians"
 )
 _TRAILING_UNIT = re.compile(rf"(?<=[\d}})])\s+(?:{_UNIT_WORDS})(?:\s*\^\s*\{{?[23]\}}?)?$", re.IGNORECASE)
+# "x = 2 or x = 3" lists two answers; it is read like "x = 2, x = 3" (and "3 or 4" is not 3).
+_LIST_WORD = re.compile(r"\s+(?:or|and)\s+|\s*\\lor\s*")
 _SPACE_NOT_BETWEEN_LETTERS = re.compile(r"(?<![a-zA-Z])\s+|\s+(?![a-zA-Z])")
 _WORD_ANSWER = re.compile(r"[a-zA-Z][a-zA-Z ]*[a-zA-Z]")
 _CHOICE = re.compile(r"\(([A-Ea-e])\)")
@@ -109,6 +111,8 @@ def normalize_answer(answer: str) -> str:
     if _THOUSANDS.fullmatch(text):
         text = re.sub(r"[,\s]", "", text)
     text = _TRAILING_UNIT.sub("", text)
+    if any(char.isdigit() for char in text):
+        text = _LIST_WORD.sub(",", text)
     text = _SPACE_NOT_BETWEEN_LETTERS.sub("", re.sub(r"\s+", " ", text))
     if _WORD_ANSWER.fullmatch(text):
         return text.lower()
