@@ -79,9 +79,9 @@ DIFFERENT = [
     ("even", "odd"),
     ("11", "1011_2"),  # asked in base 2: the decimal value is not the base-2 numeral
     ("2, 3", "2"),
-    (r"\ln 5", r"\log 5"),
+    (r"\ln 5", r"\log 5"),  # \log is base 10 (math-verify's reading), \ln is natural
     ("x < 3", r"(-\infty, 3)"),  # an inequality does not answer a question asking for a set
-    (r"\frac{\pi}{3}", r"60^\circ"),  # no degree/radian conversion  # \log is base 10 (math-verify's reading), \ln is natural
+    (r"\frac{\pi}{3}", r"60^\circ"),  # no degree/radian conversion
 ]
 
 
