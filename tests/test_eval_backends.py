@@ -10,8 +10,18 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from eval_support import build_tiny_model, shared_path, single_threaded_torch
+from eval_support import (
+    SUBSET_ROWS,
+    build_data_dir,
+    build_tiny_model,
+    eval_argv,
+    parse_eval_args,
+    read_generations,
+    shared_path,
+    single_threaded_torch,
+)
 
+from deepmath_ext.commands import evaluate as evaluate_command
 from deepmath_ext.evaluate.backends import GenerationRequest, SampleKey, SamplingSettings, create_backend
 from deepmath_ext.evaluate.backends.openai import completion_body
 from deepmath_ext.evaluate.backends.vllm import (
@@ -217,3 +227,17 @@ def test_missing_vllm_names_the_extra(monkeypatch):
 def test_unknown_backend_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown backend 'tgi'; known: hf, openai, vllm"):
         create_backend("tgi", "m")
+
+
+def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path):
+    server = server_factory(failures=1)
+    out = tmp_path / "served"
+    model = str(Path(hf_backend.tokenizer.name_or_path))
+    argv = eval_argv(Path(model), build_data_dir(tmp_path / "data"), out, "--concurrency", "2")
+    argv[argv.index("hf")] = "openai"
+    argv += ["--base-url", server.base_url, "--served-model-name", "tiny"]
+    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert len(read_generations(out)) == 2 * sum(SUBSET_ROWS.values())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backend"] == "openai" and manifest["engine"]["served_model"] == "tiny"
+    assert manifest["engine"]["max_model_len"] == 2048  # read from the server's /v1/models

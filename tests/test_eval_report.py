@@ -1,0 +1,69 @@
+"""Report tables and baselines on hand-made metrics: layout, flags, baseline files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deepmath_ext.evaluate.baselines import baseline_sets, load_baselines
+from deepmath_ext.evaluate.report import accuracy_table, baseline_flags, ordered_benchmarks, render_comparison
+
+
+def _run(label: str, benchmarks: dict[str, tuple[float, float, float]]) -> dict:
+    """Metrics with only what the tables read: avg@n and its interval per benchmark."""
+    return {
+        "run": {"label": label, "n": 16, "model": f"org/{label}", "fingerprint": "f"},
+        "benchmarks": {name: {"avg@n": a, "ci95": [lo, hi]} for name, (a, lo, hi) in benchmarks.items()},
+    }
+
+
+def test_paper_order_then_other_benchmarks():
+    names = ["zeta", "aime25", "math500", "minerva", "amc23", "aime24", "olympiadbench", "alpha"]
+    assert ordered_benchmarks(names) == [
+        "math500", "amc23", "olympiadbench", "minerva", "aime24", "aime25", "alpha", "zeta",
+    ]  # fmt: skip
+
+
+def test_bundled_paper_numbers():
+    rows = load_baselines("paper")
+    zero = next(r for r in rows if r.model == "DeepMath-Zero-7B")
+    assert [zero.scores[b] for b in ordered_benchmarks(list(zero.scores))] == [
+        85.5,
+        64.7,
+        51.0,
+        45.3,
+        20.4,
+        17.5,
+    ]
+    released = [r for r in rows if r.model == "DeepMath-1.5B"]
+    assert len(released) == 2  # first published and released checkpoint
+    assert {r.scores["aime24"] for r in released} == {39.8, 37.3}
+    assert "paper" in baseline_sets()
+
+
+def test_flags_only_published_numbers_outside_the_interval():
+    run = _run("DeepMath-Zero-7B", {"math500": (0.85, 0.83, 0.87), "aime24": (0.30, 0.25, 0.35)})
+    flags = baseline_flags([run], load_baselines("paper"))
+    assert flags == [
+        "DeepMath-Zero-7B AIME24: 30.0 [25.0, 35.0] vs 20.4 published "
+        "(DeepMath-103K paper (He et al., 2025, arXiv:2504.11456), main results table)"
+    ]  # MATH500 85.5 lies inside [83, 87]
+    table = "\n".join(accuracy_table([run], load_baselines("paper")))
+    assert "| DeepMath-Zero-7B (n=16) | 85.0 [83.0, 87.0] | – | – | – | 30.0 [25.0, 35.0] † | – |" in table
+    other = _run("Some-Other-Model", {"aime24": (0.9, 0.85, 0.95)})
+    assert baseline_flags([other], load_baselines("paper")) == []  # no published row of that model
+
+
+def test_baseline_file_of_the_same_shape(tmp_path):
+    path = tmp_path / "mine.json"
+    rows = [{"model": "Peer-7B", "source": "their README", "scores": {"math500": 80.0}}]
+    path.write_text(json.dumps({"peers": {"rows": rows}}))
+    text = render_comparison([_run("Peer-7B", {"math500": (0.7, 0.65, 0.75)})], load_baselines(str(path)))
+    assert "| Peer-7B (published) | 80.0 |" in text
+    assert "- Peer-7B MATH500: 70.0 [65.0, 75.0] vs 80.0 published (their README)" in text
+    path.write_text(json.dumps({"peers": {"rows": [{"model": "Peer-7B", "scores": {}}]}}))
+    with pytest.raises(ValueError, match="baseline set 'peers' row 0: KeyError"):
+        load_baselines(str(path))
+    with pytest.raises(ValueError, match="unknown baseline 'nope'; bundled: paper"):
+        load_baselines("nope")
