@@ -39,6 +39,10 @@ def test_bundled_paper_numbers():
     released = [r for r in rows if r.model == "DeepMath-1.5B"]
     assert len(released) == 2  # first published and released checkpoint
     assert {r.scores["aime24"] for r in released} == {39.8, 37.3}
+    assert {r.display for r in released} == {
+        "DeepMath-1.5B (published, first version)",
+        "DeepMath-1.5B (published, released checkpoint)",
+    }  # the two rows of one model stay apart in tables and plot legends
     assert "paper" in baseline_sets()
 
 

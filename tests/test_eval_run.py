@@ -195,7 +195,11 @@ def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys
     assert "| DeepMath-1.5B (n=2) | 50.0 [50.0, 50.0] † | – | – | – | 50.0 [50.0, 50.0] † | – |" in text
     assert "- DeepMath-1.5B MATH500: 50.0 [50.0, 50.0] vs 89.9 published" in text
     assert "- DeepMath-1.5B AIME24: 50.0 [50.0, 50.0] vs 39.8 published" in text
-    assert text.count("- DeepMath-1.5B ") == 4  # two benchmarks x two published rows of that model
+    flagged = [line for line in text.splitlines() if line.startswith("- DeepMath-1.5B ") and " vs " in line]
+    assert len(flagged) == 4  # two benchmarks x two published rows of that model
+    assert (
+        "| DeepMath-1.5B (published, released checkpoint) | 89.9 | 82.3 | 61.8 | 42.5 | 37.3 | 30.8 |" in text
+    )
     for name in ("accuracy.png", "pass_at_k.png"):
         assert (tmp_path / "cmp" / name).read_bytes()[:4] == b"\x89PNG"
 

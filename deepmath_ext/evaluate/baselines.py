@@ -17,6 +17,12 @@ class BaselineRow:
     model: str
     source: str
     scores: dict[str, float]
+    note: str = ""  # tells apart several published rows of one model
+
+    @property
+    def display(self) -> str:
+        """Row name in tables and legends."""
+        return f"{self.model} (published{', ' + self.note if self.note else ''})"
 
     def matches(self, label: str) -> bool:
         """Whether a run labelled `label` is this model (case-insensitive, hub owner ignored)."""
@@ -29,9 +35,8 @@ def _parse(sets: dict, origin: str) -> dict[str, list[BaselineRow]]:
         rows = []
         for i, row in enumerate(entry.get("rows", [])):
             try:
-                rows.append(
-                    BaselineRow(row["model"], row["source"], {k: float(v) for k, v in row["scores"].items()})
-                )
+                scores = {k: float(v) for k, v in row["scores"].items()}
+                rows.append(BaselineRow(row["model"], row["source"], scores, row.get("note", "")))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{origin}: baseline set {name!r} row {i}: {exc!r}") from exc
         parsed[name] = rows

@@ -53,9 +53,7 @@ def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRo
     for base in baselines:
         points = [(j, base.scores[name]) for j, name in enumerate(names) if name in base.scores]
         if points:
-            ax.plot(
-                *zip(*points, strict=True), marker="D", linestyle="none", label=f"{base.model} (published)"
-            )
+            ax.plot(*zip(*points, strict=True), marker="D", linestyle="none", label=base.display)
     ax.set_xticks(range(len(names)), [PAPER_COLUMNS.get(n, n) for n in names])
     ax.set_ylabel("avg@n accuracy (%)")
     ax.set_ylim(0, 100)

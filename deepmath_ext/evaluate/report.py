@@ -83,7 +83,7 @@ def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
     for base in baselines:
         rows.append(
             [
-                f"{base.model} (published)",
+                base.display,
                 *(f"{base.scores[c]:.1f}" if c in base.scores else "–" for c in columns),
             ]
         )
@@ -171,7 +171,7 @@ def render_comparison(runs: Sequence[dict[str, Any]], baselines: Sequence[Baseli
         f"- {r['run']['label']}: `{r['run']['model']}`, settings {r['run']['fingerprint']}" for r in runs
     ]
     if baselines:
-        lines += ["", "## Published rows", "", *(f"- {b.model}: {b.source}" for b in baselines)]
+        lines += ["", "## Published rows", "", *(f"- {b.display}: {b.source}" for b in baselines)]
     return "\n".join(lines) + "\n"
 
 
