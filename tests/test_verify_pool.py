@@ -98,7 +98,8 @@ def test_batch_length_mismatch_is_an_error(pool):
 
 @pytest.mark.slow
 def test_works_inside_a_ray_actor():
-    ray = pytest.importorskip("ray")
+    import ray
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
 
