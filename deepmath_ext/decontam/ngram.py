@@ -57,11 +57,14 @@ class NgramIndex:
     def best_match(self, text: str, min_overlap: float = 0.0) -> NgramMatch | None:
         """The reference with the highest containment >= `min_overlap` whose numbers all occur in `text`.
 
-        Ties go to the lowest reference position; None when no reference qualifies.
+        Ties go to the reference with more n-grams (a problem that contains another is the better match),
+        then to the lowest position; None when no reference qualifies.
         """
         tokens = normalize_tokens(text)
         numbers: Counter[str] | None = None
-        for score, ref in sorted(self._candidates(tokens), key=lambda c: (-c[0], c[1])):
+        for score, ref in sorted(
+            self._candidates(tokens), key=lambda c: (-c[0], -self._gram_counts[c[1]], c[1])
+        ):
             if score < min_overlap:
                 break
             numbers = numbers if numbers is not None else Counter(number_tokens(tokens))

@@ -7,7 +7,7 @@ import re
 
 # LaTeX that changes how a problem looks but not what it says: spacing commands, sizing, display wrappers.
 _LATEX_NOISE = re.compile(
-    r"\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle|limits|nolimits|quad|qquad)(?![a-zA-Z])"
+    r"\\(?:left|right|bigg?|displaystyle|textstyle|limits|nolimits|quad|qquad)(?![a-z])"
     r"|\\[,;:! ]"
 )
 # Variants of one command that render the same symbol.
@@ -32,7 +32,8 @@ _LATEX_SYNONYMS = {
 # Asymptote diagrams are long drawing code: as tokens they would outweigh the question's words, so two
 # problems sharing a figure but asking different things would look alike. Each figure becomes one token
 # naming its content instead.
-_ASY_BLOCK = re.compile(r"\[asy\](.*?)\[/asy\]", re.IGNORECASE | re.DOTALL)
+_ASY_BLOCK = re.compile(r"\[asy\](.*?)\[/asy\]", re.DOTALL)
+_ASY_BLOCK_ANY_CASE = re.compile(_ASY_BLOCK.pattern, re.DOTALL | re.IGNORECASE)
 _HEX_TO_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 _NOT_EQUAL = re.compile(r"\\not\s*=")
 _THOUSANDS = re.compile(r"(?<=\d)[,\u2009](?=\d{3}(?!\d))")
@@ -48,12 +49,12 @@ def _figure_token(block: re.Match[str]) -> str:
 
 def normalize_tokens(text: str) -> list[str]:
     """Lower-cased word, number and operator tokens of `text`, with LaTeX spacing and markup removed."""
-    text = _ASY_BLOCK.sub(_figure_token, text)
+    text = _ASY_BLOCK.sub(_figure_token, text.lower())
     text = _LATEX_NOISE.sub(" ", text)
     text = _NOT_EQUAL.sub(r" \\neq ", text)
     text = _THOUSANDS.sub("", text)
     tokens = []
-    for token in _TOKEN.findall(text.lower()):
+    for token in _TOKEN.findall(text):
         if token.startswith("\\"):
             token = _LATEX_SYNONYMS.get(token[1:], token[1:])
         tokens.append(token)
@@ -68,6 +69,12 @@ def normalize_text(text: str) -> str:
 def word_ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     """The distinct n-grams of a token list (empty when it is shorter than `n`)."""
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def strip_figures(text: str) -> str:
+    """`text` with each Asymptote figure replaced by "[figure]": drawing code carries no meaning for an
+    embedding model and would fill its input window."""
+    return _ASY_BLOCK_ANY_CASE.sub(" [figure] ", text)
 
 
 def number_tokens(tokens: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from deepmath_ext.data import BenchmarkProblem
 from deepmath_ext.decontam.judge import JudgeConfig, judge_pairs
 from deepmath_ext.decontam.ngram import NgramIndex
+from deepmath_ext.decontam.normalize import strip_figures
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,11 @@ def embed_candidates(
 
     model_path = str(config.embed_model or default_model_path())
     encoder = load_encoder(model_path)
-    bench = encode(encoder, [p.problem for p in references], config.embed_batch_size, desc="embed benchmarks")
-    train = encode(encoder, list(questions), config.embed_batch_size, desc="embed training rows")
+    bench_texts = [strip_figures(p.problem) for p in references]
+    bench = encode(encoder, bench_texts, config.embed_batch_size, desc="embed benchmarks")
+    train = encode(
+        encoder, [strip_figures(q) for q in questions], config.embed_batch_size, desc="embed training rows"
+    )
     neighbours = cosine_top_k(train, bench, config.top_k)
     candidates = []
     for row, (refs, scores) in enumerate(zip(neighbours.indices, neighbours.scores, strict=True)):

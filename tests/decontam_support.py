@@ -1,0 +1,82 @@
+"""Helpers shared by the decontamination tests: the real benchmarks, training samples and paraphrases."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath, load_benchmark
+from deepmath_ext.decontam import normalize_text
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "decontam"
+
+
+def all_benchmark_problems(benchmarks_dir: Path) -> list[BenchmarkProblem]:
+    """Every problem of the six benchmarks, from the local copies in ../shared."""
+    return [p for name in BENCHMARKS for p in load_benchmark(name, data_dir=benchmarks_dir)]
+
+
+def paraphrases(references: list[BenchmarkProblem]) -> list[tuple[int, str]]:
+    """The hand-written paraphrases as (position in `references`, text)."""
+    position = {(p.benchmark, p.id): i for i, p in enumerate(references)}
+    rows = [json.loads(line) for line in (FIXTURES / "paraphrases.jsonl").read_text().splitlines()]
+    return [(position[(row["benchmark"], row["id"])], row["paraphrase"]) for row in rows]
+
+
+def known_duplicates() -> dict[tuple[str, int], tuple[str, str]]:
+    """Rows of ../shared/data/train_samples checked by hand to copy a benchmark problem:
+    (training file, row) -> (benchmark, id)."""
+    rows = [json.loads(line) for line in (FIXTURES / "known_duplicates.jsonl").read_text().splitlines()]
+    return {(row["train_file"], row["row"]): (row["benchmark"], row["benchmark_id"]) for row in rows}
+
+
+def train_rows(shared_dir: Path, file: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """DeepMath-shaped rows of one ../shared/data/train_samples file."""
+    return list(
+        iter_deepmath(shared_dir / "data" / "train_samples" / file, with_solutions=False, limit=limit)
+    )
+
+
+_PROBLEMS = re.compile(r"Problem 1:\n(.*)\n\nProblem 2:\n(.*)\n\nAre Problem 1", re.DOTALL)
+
+
+def same_after_normalising(first: str, second: str) -> str:
+    """A judge that calls two problems the same when their normalised text is equal."""
+    return "YES" if normalize_text(first) == normalize_text(second) else "NO"
+
+
+class StubServer:
+    """An OpenAI-compatible /v1/chat/completions endpoint answering with `decide(problem1, problem2)`."""
+
+    def __init__(self, decide: Callable[[str, str], str]) -> None:
+        self.requests: list[dict] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append({"path": self.path, **body})
+                first, second = _PROBLEMS.search(body["messages"][0]["content"]).groups()
+                reply = {"choices": [{"message": {"role": "assistant", "content": decide(first, second)}}]}
+                payload = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
