@@ -8,7 +8,7 @@ import pytest
 from decontam_support import all_benchmark_problems, known_duplicates, paraphrases, train_rows
 
 from deepmath_ext.decontam import NgramIndex, normalize_text, normalize_tokens
-from deepmath_ext.decontam.normalize import number_tokens
+from deepmath_ext.decontam.normalize import number_tokens, numbers_conflict
 from deepmath_ext.decontam.planting import noisy_variant
 
 
@@ -93,3 +93,10 @@ def test_known_duplicates_in_the_shared_samples_are_real_rows(problems, shared_d
         assert set(number_tokens(normalize_tokens(reference))) <= set(
             number_tokens(normalize_tokens(question))
         )
+
+
+def test_numbers_conflict_marks_templated_siblings_not_rewordings():
+    bench = "How many ways are there to put 5 balls in 2 boxes if the balls are not distinguishable?"
+    assert numbers_conflict("How many ways are there to put 5 balls in 3 boxes?", bench)
+    assert not numbers_conflict("Count the ways to place five balls into 2 identical boxes.", bench)
+    assert not numbers_conflict("Put 5 balls in 2 boxes; balls and boxes alike. How many ways?", bench)

@@ -61,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.top_k,
         help=f"benchmark neighbours per row (default {DEFAULTS.top_k})",
     )
+    add(
+        "--keep-number-conflicts",
+        action="store_true",
+        help="also flag embedding neighbours whose numbers conflict with the row's (same template, other numbers)",
+    )
     add("--batch-size", type=int, default=DEFAULTS.embed_batch_size, help="embedding batch size")
     add("--judge-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     add("--judge-model", help="model name served by the judge endpoint")
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             embed_model=args.embed_model,
             threshold=args.threshold,
             top_k=args.top_k,
+            skip_number_conflicts=not args.keep_number_conflicts,
             embed_batch_size=args.batch_size,
             judge=_judge_config(args),
         )

@@ -80,3 +80,11 @@ def strip_figures(text: str) -> str:
 def number_tokens(tokens: list[str]) -> list[str]:
     """The numeric tokens of a normalised token list, in order."""
     return [token for token in tokens if token[0].isdigit()]
+
+
+def numbers_conflict(first: str, second: str) -> bool:
+    """True when each text has a number the other lacks: the mark of a templated sibling ("5 balls in 3
+    boxes" against "5 balls in 2 boxes") rather than a rewording, which keeps or drops numbers."""
+    a = set(number_tokens(normalize_tokens(first)))
+    b = set(number_tokens(normalize_tokens(second)))
+    return bool(a - b) and bool(b - a)

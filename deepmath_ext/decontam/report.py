@@ -20,6 +20,7 @@ def _settings(config: DecontamConfig, result: DecontamResult) -> dict[str, Any]:
             "model": result.embed_model,
             "threshold": config.threshold,
             "top_k": config.top_k,
+            "skip_number_conflicts": config.skip_number_conflicts,
         }
     if config.judge is not None and "judge" in config.stages:
         settings["judge"] = {
