@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,13 +48,13 @@ def test_timeout_comes_back_within_deadline_plus_one_second():
 
 
 def test_sigkilled_worker_is_replaced_and_batch_completes(pool):
-    responses, golds = symbolic_items(80, offset=100)
+    responses, golds = symbolic_items(200, offset=100)
     deaths_before = pool.counts.get("worker_deaths", 0)
     victim = pool.worker_pids()[0]
-    killer = threading.Timer(0.2, os.kill, args=(victim, signal.SIGKILL))
-    killer.start()
-    grades = pool.grade_batch(responses, golds)
-    killer.join()
+    futures = [pool.submit(response, gold) for response, gold in zip(responses, golds, strict=True)]
+    futures[0].result()  # the batch is under way, with most items still queued: kill a worker now
+    os.kill(victim, signal.SIGKILL)
+    grades = [future.result() for future in futures]
     assert all(g.status == GradeStatus.CORRECT_SYMBOLIC for g in grades), [g for g in grades if not g.correct]
     assert pool.counts.get("worker_deaths", 0) == deaths_before + 1
     assert victim not in pool.worker_pids()
