@@ -2,8 +2,12 @@
 
 Both arms score the same GRPO-shaped rollouts (groups of 16 sharing a prompt and gold) from
 `benchmarks/synthetic_responses.py`, tokenised with the R1-distill tokenizer, with the same
-`reward.num_workers`, after a warm-up batch of other rollouts. Prints samples/s for both, the ratio,
-and each arm's agreement with the generator's labels.
+`reward.num_workers`, on fresh reward actors after a warm-up batch of other rollouts (so no
+memo carries over), along two of verl's paths:
+- batch: `RewardLoopManager.compute_rm_score(batch)`, one DataProto padded to the longest response;
+- stream: one `compute_score.remote(sample)` per rollout on the manager's reward actors, as verl's v1
+  agent loop calls them while rollouts finish (no padding to the batch's longest response).
+Prints samples/s for both arms, the ratio, and each arm's agreement with the generator's labels.
 
     python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2]
 """
@@ -17,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GROUP_SIZE = 16
+PATHS = ("batch", "stream")
 
 
 def verl_math_verify_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float:
@@ -47,8 +52,44 @@ def rollouts(count: int, seed: int):
     return rows, labels
 
 
-def run_arm(overrides, batch, warm_up, labels, num_workers: int) -> tuple[float, float]:
-    """(samples/s, agreement with labels) of one reward configuration."""
+def single_samples(batch) -> list:
+    """Each row of a padded batch as its own unpadded one-sample DataProto, as the agent loop sends it."""
+    from verl import DataProto
+
+    width = batch.batch["prompts"].shape[1]
+    samples = []
+    for i in range(len(batch)):
+        mask = batch.batch["attention_mask"][i]
+        start, end = width - int(mask[:width].sum()), width + int(mask[width:].sum())
+        tensors = {
+            "prompts": batch.batch["prompts"][i : i + 1, start:],
+            "responses": batch.batch["responses"][i : i + 1, : end - width],
+            "attention_mask": mask[start:end].unsqueeze(0),
+        }
+        samples.append(
+            DataProto.from_dict(tensors, {k: v[i : i + 1] for k, v in batch.non_tensor_batch.items()})
+        )
+    return samples
+
+
+def agreement(accs, labels) -> float:
+    """Share of rollouts whose reward says correct exactly when the label does."""
+    return sum((float(a) > 0) == label for a, label in zip(accs, labels, strict=True)) / len(labels)
+
+
+def score(manager, path: str, batch, samples) -> list[float]:
+    """`acc` of every rollout along one of verl's two reward paths."""
+    import ray
+
+    if path == "batch":
+        return list(manager.compute_rm_score(batch).non_tensor_batch["acc"])
+    actors = manager.reward_loop_workers
+    refs = [actors[i % len(actors)].compute_score.remote(sample) for i, sample in enumerate(samples)]
+    return [out["reward_extra_info"]["acc"] for out in ray.get(refs)]
+
+
+def run_arm(overrides, path: str, batch, samples, warm_up, labels, num_workers: int) -> tuple[float, float]:
+    """(samples/s, agreement with labels) of one reward configuration on one path, on fresh actors."""
     import ray
     from reward_support import verl_config
     from verl.experimental.reward_loop import RewardLoopManager
@@ -57,14 +98,12 @@ def run_arm(overrides, batch, warm_up, labels, num_workers: int) -> tuple[float,
     try:
         manager.compute_rm_score(warm_up)  # actor start-up, tokenizer and worker-pool start-up
         started = time.perf_counter()
-        output = manager.compute_rm_score(batch)
+        accs = score(manager, path, batch, samples)
         elapsed = time.perf_counter() - started
     finally:
-        for worker in manager.reward_loop_workers:  # verl names them; the next arm reuses the names
-            ray.kill(worker)
-    accs = [float(a) > 0 for a in output.non_tensor_batch["acc"]]
-    agreement = sum(a == label for a, label in zip(accs, labels, strict=True)) / len(labels)
-    return len(labels) / elapsed, agreement
+        for actor in manager.reward_loop_workers:  # verl names them; the next run reuses the names
+            ray.kill(actor)
+    return len(labels) / elapsed, agreement(accs, labels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,18 +124,26 @@ def main(argv: list[str] | None = None) -> int:
     warm_rows, _ = rollouts(GROUP_SIZE * args.num_workers, args.seed + 1)
     batch, warm_up = rollout_batch(tokenizer, rows), rollout_batch(tokenizer, warm_rows)
     ray.init(num_cpus=max(2, args.num_workers), include_dashboard=False, log_to_driver=False)
+    samples = single_samples(batch)
     results = {
-        name: run_arm(overrides, batch, warm_up, labels, args.num_workers) for name, overrides in ARMS.items()
+        name: {
+            path: run_arm(overrides, path, batch, samples, warm_up, labels, args.num_workers)
+            for path in PATHS
+        }
+        for name, overrides in ARMS.items()
     }
     ray.shutdown()
 
     print(
         f"{len(rows)} rollouts ({len(rows) // GROUP_SIZE} groups of {GROUP_SIZE}), reward.num_workers={args.num_workers}"
     )
-    for name, (rate, agreement) in results.items():
-        print(f"  {name:<26} {rate:9.1f} samples/s   agreement with labels {agreement:.2%}")
-    ours, peer = results["deepmath"][0], results["verl naive + math_verify"][0]
-    print(f"  throughput ratio deepmath / verl: {ours / peer:.1f}x")
+    for path in PATHS:
+        print(f"{path}:")
+        for name, by_path in results.items():
+            rate, agreed = by_path[path]
+            print(f"  {name:<26} {rate:9.1f} samples/s   agreement with labels {agreed:.2%}")
+        ratio = results["deepmath"][path][0] / results["verl naive + math_verify"][path][0]
+        print(f"  throughput ratio deepmath / verl: {ratio:.1f}x")
     return 0
 
 
