@@ -22,9 +22,9 @@ NORMAL = [
     Rollout("Simplify.", THINK + r"$\boxed{\sqrt{8}}$", r"2\sqrt{2}", data_source="amc23"),
     Rollout("Ten thousand?", r"<think>It is $\boxed{10\,000}$", "10000", extra_info={"difficulty": 8}),
 ]
-# Equivalent only symbolically, and expensive enough for sympy to run far past the deadline.
+# Passes the verifier's guards, yet sympy needs about 15 s to find it wrong: far past the deadline.
 HANGING = Rollout(
-    "Expand.", THINK + r"$\boxed{(x+1)^{400}-(x-1)^{400}}$", r"(x+2)^{400}", data_source="aime25"
+    "Expand.", THINK + r"$\boxed{(x+y+1)^{60}(x-y)^{60}}$", r"(x+y+1)^{61}(x-y)^{60}", data_source="aime25"
 )
 
 
