@@ -53,6 +53,7 @@ def test_zero_7b_has_the_reference_settings() -> None:
         "algorithm.filter_groups.enable": True,
         "algorithm.filter_groups.metric": "acc",
         "algorithm.filter_groups.max_inflight_gen_batches": gen_batch // train_batch,
+        "trainer.v1.trainer_mode": "deepmath_sync",  # verl's sync trainer + per-step reward telemetry
         "data.max_prompt_length": 2048,
         "data.max_response_length": 10240,
         "actor_rollout_ref.actor.optim.lr": 1e-6,
@@ -149,6 +150,7 @@ def test_a_users_recipe_file_extends_the_shared_base(tmp_path: Path) -> None:
         ("reward.reward_manager.name=deepmaths", "deepmaths"),
         ("actor_rollout_ref.model.custom_chat_template=${deepmath.template:orzz}", "orzz"),
         ("reward.reward_kwargs.overlong_buffer_cfg.len=99999", "overlong_buffer_cfg.len"),
+        ("trainer.v1.trainer_mode=deepmath_synch", "deepmath_synch"),
     ],
 )
 def test_bad_values_fail_validation_naming_the_culprit(

@@ -20,6 +20,11 @@ from verl.trainer.ppo.v1 import trainer_base, PPOTrainerSync
 modes = {m: c for m, c in trainer_base.TRAINER_REGISTRY.items() if m.startswith("deepmath_")}
 report["trainer_modes"] = sorted(modes)
 report["sync_mro"] = [c.__name__ for c in modes.get("deepmath_sync", PPOTrainerSync).__mro__[:3]]
+def mode_seen_by_verl(cls, configured):
+    trainer = cls.__new__(cls)
+    trainer.trainer_mode = configured  # what PPOTrainer.__init__ does with trainer.v1.trainer_mode
+    return trainer.trainer_mode
+report["modes_seen_by_verl"] = {m: mode_seen_by_verl(c, m) for m, c in modes.items()}
 print(json.dumps(report))
 """
 
@@ -45,6 +50,12 @@ def test_import_verl_registers_manager_resolver_and_trainer_modes_lazily():
     assert report["manager"] == "deepmath_ext.reward.manager"
     assert report["trainer_modes"] == ["deepmath_colocate_async", "deepmath_separate_async", "deepmath_sync"]
     assert report["sync_mro"] == ["DeepMathPPOTrainerSync", "RewardTelemetryMixin", "PPOTrainerSync"]
+    # verl branches on `trainer_mode == "sync"`: our modes must look like verl's own to the trainer.
+    assert report["modes_seen_by_verl"] == {
+        "deepmath_colocate_async": "colocate_async",
+        "deepmath_separate_async": "separate_async",
+        "deepmath_sync": "sync",
+    }
 
 
 def test_nothing_is_registered_when_verl_plugins_are_disabled():

@@ -111,6 +111,16 @@ def _check_deepmath_reward_kwargs(cfg: DictConfig) -> None:
     RewardSettings.from_kwargs(cfg.reward.get("reward_kwargs"), where="reward.reward_kwargs")
 
 
+def check_trainer_mode(cfg: DictConfig) -> None:
+    """`trainer.v1.trainer_mode` names a registered v1 trainer (ours add reward telemetry to verl's)."""
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    try:
+        get_trainer_cls(cfg.trainer.v1.trainer_mode)
+    except ValueError as error:
+        raise LaunchError(f"trainer.v1.trainer_mode: {_one_line(error)}") from error
+
+
 def check_data_files(cfg: DictConfig) -> None:
     """Every local train and validation file exists (remote URIs such as hdfs:// are left to verl)."""
     for key in DATA_KEYS:
@@ -189,6 +199,7 @@ CHECKS: tuple[Callable[[DictConfig], None], ...] = (
     check_data_files,
     check_data_template,
     check_reward,
+    check_trainer_mode,
     check_verl_rules,
     check_dataclass_sections,
 )

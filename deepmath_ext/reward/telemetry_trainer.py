@@ -20,9 +20,23 @@ MODE_PREFIX = "deepmath_"
 class RewardTelemetryMixin:
     """Adds `reward/status_rate/*`, `reward/acc_by_difficulty/*` to a v1 trainer's step metrics."""
 
+    # verl's trainer branches on `self.trainer_mode == "sync"` (replay buffer, refills, weight sync) and
+    # reads `trainer.v1.<mode>` settings, both from the configured name: strip our prefix so that
+    # `deepmath_sync` behaves exactly like `sync`.
+    @property
+    def trainer_mode(self) -> str:
+        return self._verl_trainer_mode
+
+    @trainer_mode.setter
+    def trainer_mode(self, mode: str) -> None:
+        self._verl_trainer_mode = mode.removeprefix(MODE_PREFIX)
+
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
-        metrics.update(summarize_reward_infos(step_reward_infos(batch)))
+        try:
+            metrics.update(summarize_reward_infos(step_reward_infos(batch)))
+        except Exception:  # telemetry must never stop a training run
+            logger.warning("deepmath reward telemetry failed at step %s", global_steps, exc_info=True)
 
 
 def step_reward_infos(batch) -> list[dict[str, Any]]:
