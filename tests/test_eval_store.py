@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from deepmath_ext.atomic_files import write_text_atomic
 from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.files import write_text_atomic
 from deepmath_ext.evaluate.settings import SettingsMismatchError, pin_settings
 from deepmath_ext.evaluate.store import GenerationStore, run_lock
 

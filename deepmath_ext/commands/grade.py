@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+
+from deepmath_ext.atomic_files import atomic_path
 
 CHUNK_ROWS = 4096
 
@@ -135,20 +135,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         print(f"deepmath grade: error: no such file {args.input}", file=sys.stderr)
         return 2
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped: Counter = Counter()
     started = time.perf_counter()
-    handle, temp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with atomic_path(out_path) as temp_path, temp_path.open("w", encoding="utf-8") as out:
             statuses, labels = _grade_file(args, out, skipped)
-        os.replace(temp_name, out_path)
     except BadRow as error:
         print(f"deepmath grade: error: {error} (use --skip-bad to skip such rows)", file=sys.stderr)
         return 2
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
     print("\n".join(_summary(statuses, labels, skipped, time.perf_counter() - started)))
     print(f"wrote {out_path}")
     return 0

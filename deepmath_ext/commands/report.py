@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; with --out also write it and the plots there."""
+    from deepmath_ext.atomic_files import write_text_atomic
     from deepmath_ext.evaluate.baselines import load_baselines
-    from deepmath_ext.evaluate.files import read_json, write_text_atomic
+    from deepmath_ext.evaluate.files import read_json
     from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
     from deepmath_ext.evaluate.report import REPORT_FILE, render_comparison
     from deepmath_ext.evaluate.runner import METRICS_FILE

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
 from deepmath_ext.data.benchmarks import BENCHMARKS, load_benchmark
 from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
-from deepmath_ext.data.rowfiles import write_json_atomic
 from deepmath_ext.data.validation import (
     DataValidationError,
     QuestionDeduplicator,

@@ -1,10 +1,8 @@
-"""Local data files: dict rows streamed from JSONL/JSON/parquet with bounded memory, atomic JSON writes."""
+"""Local data files: dict rows streamed from JSONL/JSON/parquet with bounded memory."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,15 +54,3 @@ def iter_row_file(path: str | Path, columns: Sequence[str] | None = None) -> Ite
     if suffix in (".jsonl", ".ndjson"):
         return _iter_jsonl(path)
     raise ValueError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .json or .parquet)")
-
-
-def write_json_atomic(path: str | Path, payload: Any) -> Path:
-    """Write `payload` as indented JSON to a temp file beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
 from deepmath_ext.data.deepmath import SOLUTION_FIELDS, iter_deepmath
 from deepmath_ext.data.prepare import PromptLengthLimit, progress_bar
-from deepmath_ext.data.rowfiles import write_json_atomic
 from deepmath_ext.data.validation import QuestionDeduplicator, SplitReport, row_defects
 from deepmath_ext.data.verl_format import AtomicParquetWriter
 from deepmath_ext.templates import PromptTemplate, get_template

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import atomic_path, write_json_atomic
 from deepmath_ext.data.deepmath import iter_deepmath
-from deepmath_ext.data.rowfiles import iter_row_file, write_json_atomic
+from deepmath_ext.data.rowfiles import iter_row_file
 
 UNKNOWN = "(unknown)"
 TOPIC_ROOT = "Mathematics"
@@ -80,10 +80,10 @@ def _save_atomic(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:
+        # The temp name ends in .tmp, so matplotlib cannot infer the format from it.
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _plot_difficulty(stats: DatasetStats, path: Path) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from deepmath_ext.atomic_files import temp_path_beside
 from deepmath_ext.templates import PromptTemplate
 
 ABILITY = "math"
@@ -76,11 +76,8 @@ class AtomicParquetWriter:
         import pyarrow.parquet as pq
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema.with_metadata(metadata or {})
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_path_beside(self.path)
         self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
         self._pending: list[dict[str, Any]] = []
         self.rows_written = 0

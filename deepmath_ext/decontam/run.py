@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.decontam.outputs import write_row_outputs, write_text
+from deepmath_ext.atomic_files import write_json_atomic, write_text_atomic
+from deepmath_ext.decontam.outputs import write_row_outputs
 from deepmath_ext.decontam.pipeline import DecontamConfig, decontaminate
 from deepmath_ext.decontam.report import build_report, render_markdown
 from deepmath_ext.decontam.sources import load_references, load_train_questions
@@ -29,6 +29,6 @@ def decontaminate_to_dir(
     out.mkdir(parents=True, exist_ok=True)
     write_row_outputs(train, result, references, out)
     report = build_report(str(train), result, references, config)
-    write_text(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_text(out / "report.md", render_markdown(report))
+    write_json_atomic(out / "report.json", report)
+    write_text_atomic(out / "report.md", render_markdown(report))
     return report

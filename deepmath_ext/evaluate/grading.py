@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_jsonl_atomic
 from deepmath_ext.evaluate.backends.base import SampleKey
-from deepmath_ext.evaluate.files import write_jsonl_atomic
 from deepmath_ext.evaluate.metrics import ProblemResult, ScoredSample
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, load_problems
 

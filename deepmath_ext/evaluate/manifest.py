@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.evaluate.files import read_json, write_json_atomic
+from deepmath_ext.atomic_files import write_json_atomic
+from deepmath_ext.evaluate.files import read_json
 
 MANIFEST_FILE = "manifest.json"
 # Distributions whose versions change generations or grades.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import atomic_path
 from deepmath_ext.evaluate.baselines import BaselineRow
 from deepmath_ext.evaluate.report import PAPER_COLUMNS, ordered_benchmarks
 
@@ -23,14 +22,9 @@ def _pyplot() -> Any:
 
 def _save(fig: Any, path: Path) -> None:
     """Save through a temporary file so a crash never leaves a half-written PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        # The temp name ends in .tmp, so matplotlib cannot infer the format from it.
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
 
 
 def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow], path: Path) -> None:

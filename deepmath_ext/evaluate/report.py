@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_text_atomic
 from deepmath_ext.evaluate.baselines import BaselineRow
-from deepmath_ext.evaluate.files import write_text_atomic
 
 REPORT_FILE = "report.md"
 # The DeepMath paper's column order and names.

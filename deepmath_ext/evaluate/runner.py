@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -16,7 +17,6 @@ from deepmath_ext.evaluate.backends import (
     SamplingSettings,
     create_backend,
 )
-from deepmath_ext.evaluate.files import write_json_atomic
 from deepmath_ext.evaluate.grading import grade_run
 from deepmath_ext.evaluate.manifest import (
     MANIFEST_FILE,

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.evaluate.files import read_json, write_json_atomic
+from deepmath_ext.atomic_files import write_json_atomic
+from deepmath_ext.evaluate.files import read_json
 
 SETTINGS_FILE = "settings.json"
 

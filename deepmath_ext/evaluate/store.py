@@ -11,8 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.atomic_files import write_jsonl_atomic
 from deepmath_ext.evaluate.backends.base import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.files import read_jsonl, write_jsonl_atomic
+from deepmath_ext.evaluate.files import read_jsonl
 
 log = logging.getLogger(__name__)
 
