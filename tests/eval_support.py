@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tiny_models import build_tiny_qwen2
+
 from deepmath_ext.commands import evaluate as evaluate_command
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -24,27 +26,9 @@ def shared_path(*parts: str) -> Path:
 
 def build_tiny_model(out_dir: Path) -> Path:
     """Save a randomly initialised 1-layer Qwen2 with the real Qwen2.5 tokenizer; return its folder."""
-    import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(shared_path("data", "tokenizers", TOKENIZER))
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        eos_token_id=[tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id],
+    return build_tiny_qwen2(
+        shared_path("data", "tokenizers", TOKENIZER), out_dir, layers=1, max_positions=2048
     )
-    torch.manual_seed(0)
-    model = Qwen2ForCausalLM(config).to(torch.float32)
-    model.generation_config.eos_token_id = config.eos_token_id
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
 
 
 def build_data_dir(out_dir: Path) -> Path:

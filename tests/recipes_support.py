@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tiny_models import build_tiny_qwen2
+
 # The tokenizer each recipe's real model uses, from ../shared/data/tokenizers (a tiny model is built around it).
 RECIPE_TOKENIZERS = {
     "deepmath-zero-7b": "qwen2.5-7b_assembled",
@@ -13,28 +15,6 @@ RECIPE_TOKENIZERS = {
 # The prompt template each recipe's data must be prepared with (the recipe's ${deepmath.template:NAME}).
 RECIPE_TEMPLATES = {"deepmath-zero-7b": "orz", "deepmath-1.5b": "r1-distill", "smoke-1gpu": "qwen-boxed"}
 SAMPLE = Path(__file__).resolve().parents[1] / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"
-
-
-def build_tiny_qwen2(tokenizer_dir: Path, out_dir: Path) -> Path:
-    """A randomly initialised 2-layer Qwen2 with the real tokenizer, saved as a local HF model folder."""
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    Qwen2ForCausalLM(config).save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
 
 
 def prepare_sample(out_dir: Path, template: str, benchmarks_dir: Path) -> tuple[Path, Path]:
@@ -51,7 +31,7 @@ def tiny_model_for(recipe: str, tokenizers_dir: Path, cache_dir: Path) -> Path:
     """The tiny model for `recipe`'s tokenizer, built once per test session under `cache_dir`."""
     out = cache_dir / f"tiny-{RECIPE_TOKENIZERS[recipe]}"
     if not (out / "config.json").is_file():
-        build_tiny_qwen2(tokenizers_dir / RECIPE_TOKENIZERS[recipe], out)
+        build_tiny_qwen2(tokenizers_dir / RECIPE_TOKENIZERS[recipe], out, layers=2)
     return out
 
 
