@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_json_atomic
-from deepmath_ext.evaluate.files import read_json
+from deepmath_ext.evaluate.files import read_json, require_run_file
 
 MANIFEST_FILE = "manifest.json"
 # Distributions whose versions change generations or grades.
@@ -65,10 +65,7 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any], invocation: dict[str
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:
     """The manifest of a run directory."""
-    path = run_dir / MANIFEST_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: {run_dir} is not an evaluation run directory")
-    return read_json(path)
+    return read_json(require_run_file(run_dir, MANIFEST_FILE))
 
 
 def record_regrade(run_dir: Path, command: list[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_json_atomic
-from deepmath_ext.evaluate.files import read_json
+from deepmath_ext.evaluate.files import read_json, require_run_file
 
 SETTINGS_FILE = "settings.json"
 
@@ -90,7 +90,4 @@ def pin_settings(
 
 def load_settings(run_dir: Path) -> dict[str, Any]:
     """The settings stored in a run directory."""
-    path = run_dir / SETTINGS_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: {run_dir} is not an evaluation run directory")
-    return read_json(path)
+    return read_json(require_run_file(run_dir, SETTINGS_FILE))

@@ -13,7 +13,7 @@ from typing import Any
 
 from deepmath_ext.atomic_files import write_jsonl_atomic
 from deepmath_ext.evaluate.backends.base import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.files import read_jsonl
+from deepmath_ext.evaluate.files import read_jsonl, require_run_file
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,7 @@ def save_problems(run_dir: Path, problems: Sequence[dict[str, Any]]) -> None:
 
 def load_problems(run_dir: Path) -> list[dict[str, Any]]:
     """The problems stored in a run directory."""
-    path = run_dir / PROBLEMS_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: {run_dir} is not an evaluation run directory")
-    return read_jsonl(path)
+    return read_jsonl(require_run_file(run_dir, PROBLEMS_FILE))
 
 
 @contextlib.contextmanager
