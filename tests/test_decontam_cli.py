@@ -27,23 +27,12 @@ def planted_train(tmp_path_factory, shared_dir, benchmarks_dir):
     return path, rows, plants, references
 
 
-def _run(train: Path, out: Path, benchmarks_dir: Path, *extra: str) -> int:
-    return main(
-        [
-            "decontaminate",
-            "--train",
-            str(train),
-            "--against",
-            AGAINST,
-            "--out",
-            str(out),
-            "--data-dir",
-            str(benchmarks_dir),
-            "--stages",
-            "ngram",
-            *extra,
-        ]
-    )
+def _run(train: Path, out: Path, benchmarks_dir: Path | None, *extra: str, against: str = AGAINST) -> int:
+    """`deepmath decontaminate`, n-gram stage only unless `extra` says otherwise; its exit code."""
+    argv = ["decontaminate", "--train", str(train), "--against", against, "--out", str(out)]
+    if benchmarks_dir is not None:
+        argv += ["--data-dir", str(benchmarks_dir)]
+    return main([*argv, "--stages", "ngram", *extra])
 
 
 def test_outputs_hold_kept_and_removed_rows_and_the_report(planted_train, tmp_path, benchmarks_dir):
@@ -127,19 +116,7 @@ def test_bad_options_are_clear_errors(args, message, planted_train, tmp_path, be
 def test_benchmark_file_without_problem_text_names_the_row(planted_train, tmp_path, benchmarks_dir, capsys):
     extra = tmp_path / "mytest.jsonl"
     extra.write_text('{"problem": "Find x if x+1=2."}\n{"answer": "3"}\n')
-    code = main(
-        [
-            "decontaminate",
-            "--train",
-            str(planted_train[0]),
-            "--against",
-            str(extra),
-            "--out",
-            str(tmp_path / "out"),
-            "--stages",
-            "ngram",
-        ]
-    )
+    code = _run(planted_train[0], tmp_path / "out", None, against=str(extra))
     assert code == 2
     assert f"{extra}: row 1 has no problem text" in capsys.readouterr().err
 
@@ -148,19 +125,7 @@ def test_local_problem_file_is_a_benchmark_of_its_own(planted_train, tmp_path):
     train, rows = planted_train[0], planted_train[1]
     extra = tmp_path / "newset.jsonl"
     extra.write_text(json.dumps({"problem": rows[10]["question"], "answer": "?"}) + "\n")
-    code = main(
-        [
-            "decontaminate",
-            "--train",
-            str(train),
-            "--against",
-            str(extra),
-            "--out",
-            str(tmp_path / "out"),
-            "--stages",
-            "ngram",
-        ]
-    )
+    code = _run(train, tmp_path / "out", None, against=str(extra))
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["benchmarks"] == {

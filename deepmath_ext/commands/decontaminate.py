@@ -18,6 +18,10 @@ def _csv(value: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath decontaminate`."""
     add = parser.add_argument
+
+    def add_with_default(flag: str, kind: type, default: float, text: str) -> None:
+        add(flag, type=kind, default=default, help=f"{text} (default {default})")
+
     add("--train", required=True, help="training data: a .parquet/.jsonl file, a folder of them, or a hub id")
     add(
         "--against",
@@ -32,35 +36,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(DEFAULTS.stages),
         help=f"comma-separated, of ngram,embed,judge (default: {','.join(DEFAULTS.stages)})",
     )
-    add(
-        "--ngram",
-        type=int,
-        default=DEFAULTS.ngram_size,
-        help=f"word n-gram size (default {DEFAULTS.ngram_size})",
-    )
-    add(
+    add_with_default("--ngram", int, DEFAULTS.ngram_size, "word n-gram size")
+    add_with_default(
         "--ngram-overlap",
-        type=float,
-        default=DEFAULTS.ngram_overlap,
-        help="share of a benchmark problem's n-grams a row must contain to be flagged "
-        f"(default {DEFAULTS.ngram_overlap})",
+        float,
+        DEFAULTS.ngram_overlap,
+        "share of a benchmark problem's n-grams a row must contain to be flagged",
     )
     add(
         "--embed-model",
         help="local sentence-transformers model folder (default: the packaged all-MiniLM-L6-v2)",
     )
-    add(
+    add_with_default(
         "--threshold",
-        type=float,
-        default=DEFAULTS.threshold,
-        help=f"cosine similarity at which a row is flagged, or sent to the judge (default {DEFAULTS.threshold})",
+        float,
+        DEFAULTS.threshold,
+        "cosine similarity at which a row is flagged, or sent to the judge",
     )
-    add(
-        "--top-k",
-        type=int,
-        default=DEFAULTS.top_k,
-        help=f"benchmark neighbours per row (default {DEFAULTS.top_k})",
-    )
+    add_with_default("--top-k", int, DEFAULTS.top_k, "benchmark neighbours per row")
     add(
         "--keep-number-conflicts",
         action="store_true",
@@ -70,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--judge-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     add("--judge-model", help="model name served by the judge endpoint")
     add("--judge-both", action="store_true", help="remove only when both orders say YES (default: either)")
-    add("--judge-workers", type=int, default=8, help="concurrent judge requests (default 8)")
+    add_with_default("--judge-workers", int, 8, "concurrent judge requests")
     add("--data-dir", help="folder of local <benchmark>.jsonl files instead of the hub")
     add("--allow-mismatch", action="store_true", help="load benchmarks whose rows differ from the registry")
 
