@@ -27,3 +27,12 @@ def benchmarks_dir(shared_dir: Path) -> Path:
 def tokenizers_dir(shared_dir: Path) -> Path:
     """Offline Qwen2.5 / R1-distill tokenizers (qwen2.5-7b_assembled, deepseek-r1-distill-qwen_assembled, ...)."""
     return shared_dir / "data" / "tokenizers"
+
+
+@pytest.fixture(scope="session")
+def eval_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The evaluator tests' tiny random Qwen2, built once per session."""
+    from eval_support import build_tiny_model, single_threaded_torch
+
+    single_threaded_torch()
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))

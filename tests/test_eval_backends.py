@@ -13,12 +13,10 @@ import pytest
 from eval_support import (
     SUBSET_ROWS,
     build_data_dir,
-    build_tiny_model,
     eval_argv,
     parse_eval_args,
     read_generations,
     shared_path,
-    single_threaded_torch,
 )
 
 from deepmath_ext.commands import evaluate as evaluate_command
@@ -35,10 +33,8 @@ SAMPLING = SamplingSettings(temperature=0.6, top_p=1.0, top_k=-1, max_tokens=12)
 
 
 @pytest.fixture(scope="module")
-def hf_backend(tmp_path_factory):
-    single_threaded_torch()
-    model = build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
-    return create_backend("hf", str(model), dtype="float32", device="cpu")
+def hf_backend(eval_tiny_model):
+    return create_backend("hf", str(eval_tiny_model), dtype="float32", device="cpu")
 
 
 class CompletionServer(ThreadingHTTPServer):

@@ -15,11 +15,9 @@ import pytest
 from eval_support import (
     SUBSET_ROWS,
     build_data_dir,
-    build_tiny_model,
     eval_argv,
     parse_eval_args,
     read_generations,
-    single_threaded_torch,
 )
 
 from deepmath_ext.commands import evaluate as evaluate_command
@@ -28,21 +26,15 @@ from deepmath_ext.commands import report as report_command
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    single_threaded_torch()
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
-
-
-@pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     return build_data_dir(tmp_path_factory.mktemp("benchmarks"))
 
 
 @pytest.fixture(scope="module")
-def reference_run(tiny_model, data_dir, tmp_path_factory) -> Path:
+def reference_run(eval_tiny_model, data_dir, tmp_path_factory) -> Path:
     """One uninterrupted run that the other tests inspect or compare against."""
     out = tmp_path_factory.mktemp("runs") / "reference"
-    assert evaluate_command.run(parse_eval_args(eval_argv(tiny_model, data_dir, out))) == 0
+    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, out))) == 0
     return out
 
 
@@ -67,7 +59,7 @@ def test_run_writes_every_key_once_with_its_seed(reference_run, data_dir):
         assert (reference_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_manifest_records_what_moves_the_numbers(reference_run, tiny_model, data_dir):
+def test_manifest_records_what_moves_the_numbers(reference_run, eval_tiny_model, data_dir):
     import torch
     import transformers
 
@@ -76,7 +68,7 @@ def test_manifest_records_what_moves_the_numbers(reference_run, tiny_model, data
 
     manifest = json.loads((reference_run / "manifest.json").read_text())
     template = get_template("qwen-boxed")
-    assert manifest["model"] == str(tiny_model)
+    assert manifest["model"] == str(eval_tiny_model)
     assert manifest["engine"]["engine"] == "transformers"
     assert manifest["engine"]["engine_version"] == transformers.__version__
     assert manifest["versions"]["torch"] == torch.__version__
@@ -96,9 +88,11 @@ def test_manifest_records_what_moves_the_numbers(reference_run, tiny_model, data
     assert manifest["invocations"][0]["generated"] == 2 * sum(SUBSET_ROWS.values())
 
 
-def test_metrics_and_report_layout(reference_run, tiny_model):
+def test_metrics_and_report_layout(reference_run, eval_tiny_model):
     metrics = json.loads((reference_run / "metrics.json").read_text())
-    assert metrics["run"]["n"] == 2 and metrics["run"]["label"] == tiny_model.name  # the model folder's name
+    assert (
+        metrics["run"]["n"] == 2 and metrics["run"]["label"] == eval_tiny_model.name
+    )  # the model folder's name
     for name, rows in SUBSET_ROWS.items():
         bench = metrics["benchmarks"][name]
         assert bench["problems"] == rows and bench["samples"] == 2 * rows
@@ -111,16 +105,20 @@ def test_metrics_and_report_layout(reference_run, tiny_model):
     assert "### MATH500 by level" in report and "### MATH500 by subject" in report
 
 
-def test_rerun_generates_nothing_and_refuses_changed_settings(reference_run, tiny_model, data_dir, capsys):
+def test_rerun_generates_nothing_and_refuses_changed_settings(
+    reference_run, eval_tiny_model, data_dir, capsys
+):
     before = (reference_run / "generations.jsonl").read_bytes()
-    assert evaluate_command.run(parse_eval_args(eval_argv(tiny_model, data_dir, reference_run))) == 0
+    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, reference_run))) == 0
     assert (reference_run / "generations.jsonl").read_bytes() == before
     manifest = json.loads((reference_run / "manifest.json").read_text())
     assert [i["generated"] for i in manifest["invocations"]][-1] == 0
     assert manifest["engine"]["engine"] == "transformers"  # kept from the run that generated
 
     capsys.readouterr()
-    changed = eval_argv(tiny_model, data_dir, reference_run, "--temperature", "0.7", "--template", "default")
+    changed = eval_argv(
+        eval_tiny_model, data_dir, reference_run, "--temperature", "0.7", "--template", "default"
+    )
     assert evaluate_command.run(parse_eval_args(changed)) == 2
     err = capsys.readouterr().err
     assert "temperature: 0.6 (stored) != 0.7 (now)" in err
@@ -128,8 +126,8 @@ def test_rerun_generates_nothing_and_refuses_changed_settings(reference_run, tin
     assert (reference_run / "generations.jsonl").read_bytes() == before
 
 
-def test_benchmark_mismatch_stops_the_run(tiny_model, data_dir, tmp_path, capsys):
-    argv = [a for a in eval_argv(tiny_model, data_dir, tmp_path / "run") if a != "--allow-mismatch"]
+def test_benchmark_mismatch_stops_the_run(eval_tiny_model, data_dir, tmp_path, capsys):
+    argv = [a for a in eval_argv(eval_tiny_model, data_dir, tmp_path / "run") if a != "--allow-mismatch"]
     assert evaluate_command.run(parse_eval_args(argv)) == 2
     err = capsys.readouterr().err
     assert "math500" in err and "3 rows, expected 500" in err
@@ -215,9 +213,11 @@ sys.exit(evaluate.run(parser.parse_args(sys.argv[1:])))
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(reference_run, tiny_model, data_dir, tmp_path):
+def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
+    reference_run, eval_tiny_model, data_dir, tmp_path
+):
     out = tmp_path / "crashed"
-    argv = eval_argv(tiny_model, data_dir, out, "--batch-size", "1")  # fsync after every sample
+    argv = eval_argv(eval_tiny_model, data_dir, out, "--batch-size", "1")  # fsync after every sample
     total = 2 * sum(SUBSET_ROWS.values())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", _EVAL_SCRIPT, *argv], stderr=subprocess.PIPE, env=env)
