@@ -7,7 +7,9 @@ memo carries over), along two of verl's paths:
 - batch: `RewardLoopManager.compute_rm_score(batch)`, one DataProto padded to the longest response;
 - stream: one `compute_score.remote(sample)` per rollout on the manager's reward actors, as verl's v1
   agent loop calls them while rollouts finish (no padding to the batch's longest response).
-Prints samples/s for both arms, the ratio, and each arm's agreement with the generator's labels.
+Prints samples/s for both arms, the ratio, and each arm's agreement with the generator's labels, plus
+the floor: verl's naive manager with a reward function that grades nothing, i.e. what verl's own path
+(transfer, padding, decoding, actor calls) costs before any grader runs.
 
     python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2]
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 GROUP_SIZE = 16
 PATHS = ("batch", "stream")
+FLOOR = "floor: verl path, no grading"
 
 
 def verl_math_verify_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float:
@@ -31,12 +34,22 @@ def verl_math_verify_score(data_source, solution_str, ground_truth, extra_info=N
     return math_verify.compute_score(solution_str, ground_truth)
 
 
+def no_grading_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float:
+    """No grading at all: measures verl's reward path alone."""
+    return 0.0
+
+
 ARMS = {
     "deepmath": ["reward.reward_manager.name=deepmath"],
     "verl naive + math_verify": [
         "reward.reward_manager.name=naive",
         f"reward.custom_reward_function.path={Path(__file__).resolve()}",
         "reward.custom_reward_function.name=verl_math_verify_score",
+    ],
+    FLOOR: [
+        "reward.reward_manager.name=naive",
+        f"reward.custom_reward_function.path={Path(__file__).resolve()}",
+        "reward.custom_reward_function.name=no_grading_score",
     ],
 }
 
@@ -141,9 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path}:")
         for name, by_path in results.items():
             rate, agreed = by_path[path]
-            print(f"  {name:<26} {rate:9.1f} samples/s   agreement with labels {agreed:.2%}")
+            agreed_text = "n/a" if name == FLOOR else f"{agreed:.2%}"
+            print(f"  {name:<30} {rate:9.1f} samples/s   agreement with labels {agreed_text}")
         ratio = results["deepmath"][path][0] / results["verl naive + math_verify"][path][0]
         print(f"  throughput ratio deepmath / verl: {ratio:.1f}x")
+        floor_s, ours_s = len(rows) / results[FLOOR][path][0], len(rows) / results["deepmath"][path][0]
+        print(f"  of deepmath's {ours_s:.1f} s, verl's path alone takes {floor_s:.1f} s")
     return 0
 
 
