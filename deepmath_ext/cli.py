@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in SUBCOMMANDS:
         _top_level_parser().parse_args(argv[:1] or ["--help"])
-    args = build_command_parser(argv[0]).parse_args(argv[1:])
+    # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
+    args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
     return int(args._module.run(args) or 0)
 
 

@@ -30,6 +30,12 @@ def test_subcommand_modules_do_not_import_heavy_packages() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_options_may_follow_positionals(capsys: pytest.CaptureFixture[str]) -> None:
+    # `--list` after a recipe and an override: parsed as the option, not as one more override.
+    assert main(["train", "smoke-1gpu", "trainer.nnodes=2", "--list"]) == 0
+    assert "smoke-1gpu" in capsys.readouterr().out.split()
+
+
 def test_unknown_command_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["gradee"])

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from deepmath_ext.launch import RecipeSource
 
 EPILOG = """\
-Options go before the recipe or after the last override, e.g.
-  deepmath train --dry-run smoke-1gpu actor_rollout_ref.model.path=/models/qwen0.5b
+Examples:
+  deepmath train smoke-1gpu actor_rollout_ref.model.path=/models/qwen0.5b --dry-run
   deepmath train deepmath-zero-7b data.train_files=/shared/train.parquet trainer.nnodes=2
   deepmath train --submit http://HEAD_IP:8265 deepmath-zero-7b data.train_files=/shared/train.parquet
 Overrides use Hydra's syntax: key=value changes a key, +key=value adds one, ~key removes one.
