@@ -61,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{name}: read {report.read}, wrote {report.written}, dropped {report.dropped_counts}, flagged {flagged}"
         )
-    print(f"wrote {result.train_path or '-'} and {result.val_path or '-'}; report: {result.report_path}")
+    written = [str(path) for path in (result.train_path, result.val_path) if path is not None]
+    print(f"wrote {', '.join(written)}; report: {result.report_path}")
     return 0
