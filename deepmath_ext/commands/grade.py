@@ -43,14 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checked_row(line_number: int, line: str, response_key: str, gold_key: str) -> dict:
     """The row of one line, or BadRow naming the line and what is wrong with it."""
+    from deepmath_ext.jsonl_files import parse_object_line
     from deepmath_ext.verify.pipeline import normalized_gold
 
     try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise BadRow(f"line {line_number}: not valid JSON ({error.msg})") from None
-    if not isinstance(row, dict):
-        raise BadRow(f"line {line_number}: expected a JSON object, got {type(row).__name__}")
+        row = parse_object_line(line, f"line {line_number}")
+    except ValueError as error:
+        raise BadRow(str(error)) from None
     for key in (response_key, gold_key):
         if key not in row:
             raise BadRow(f"line {line_number}: missing key {key!r} (keys: {sorted(row)})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -44,7 +43,10 @@ def _score_through_verl(train_parquet: Path) -> None:
     config = OmegaConf.create({"reward": {"custom_reward_function": REWARD_FUNCTION}})
     reward_fn = get_custom_reward_fn(config)
     rows = pd.read_parquet(train_parquet)
-    samples = _read_jsonl(SAMPLES / DEEPMATH_SAMPLE)
+    from deepmath_ext.jsonl_files import read_jsonl
+
+    with resources.as_file(SAMPLES / DEEPMATH_SAMPLE) as sample:
+        samples = read_jsonl(sample)
     scores, statuses = [], Counter()
     for row in rows.itertuples():
         # problem_id is the row's 0-based position in the source file
@@ -61,10 +63,6 @@ def _score_through_verl(train_parquet: Path) -> None:
     mean = sum(scores) / len(scores)
     print(f"{len(scores)} solutions scored through verl's reward loader: mean reward {mean:+.3f}")
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
-
-
-def _read_jsonl(path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,21 +7,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.jsonl_files import iter_jsonl
+
 PARQUET_BATCH_ROWS = 1024
-
-
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from err
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}")
-            yield row
 
 
 def _iter_json_array(path: Path) -> Iterator[dict[str, Any]]:
@@ -52,5 +40,5 @@ def iter_row_file(path: str | Path, columns: Sequence[str] | None = None) -> Ite
     if suffix == ".json":
         return _iter_json_array(path)
     if suffix in (".jsonl", ".ndjson"):
-        return _iter_jsonl(path)
+        return iter_jsonl(path)
     raise ValueError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .json or .parquet)")

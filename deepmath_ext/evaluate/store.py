@@ -13,7 +13,8 @@ from typing import Any
 
 from deepmath_ext.atomic_files import write_jsonl_atomic
 from deepmath_ext.evaluate.backends.base import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.files import read_jsonl, require_run_file
+from deepmath_ext.evaluate.files import require_run_file
+from deepmath_ext.jsonl_files import read_jsonl
 
 log = logging.getLogger(__name__)
 
