@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from decontam_support import all_benchmark_problems, known_duplicates, paraphrases  # noqa: E402
 
-from deepmath_ext.data import BenchmarkProblem, iter_deepmath  # noqa: E402
+from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath  # noqa: E402
 from deepmath_ext.decontam import DecontamConfig, DecontamResult, Hit, decontaminate_to_dir  # noqa: E402
 from deepmath_ext.decontam.pipeline import embed_candidates, ngram_hits  # noqa: E402
 from deepmath_ext.decontam.planting import plant_rows, score_plants  # noqa: E402
@@ -148,7 +148,7 @@ def scale(references: list[BenchmarkProblem], embed_sample: int) -> dict:
         start = time.perf_counter()
         decontaminate_to_dir(
             train,
-            ["math500", "aime24", "aime25", "amc23", "olympiadbench", "minerva"],
+            list(BENCHMARKS),
             Path(tmp) / "out",
             DecontamConfig(stages=("ngram",)),
             data_dir=SHARED / "benchmarks",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from deepmath_ext.data import BENCHMARKS
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate_to_dir
 
-DEFAULT_AGAINST = "math500,aime24,aime25,amc23,olympiadbench,minerva"
+DEFAULT_AGAINST = ",".join(BENCHMARKS)
 DEFAULTS = DecontamConfig()
 
 
@@ -63,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--judge-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     add("--judge-model", help="model name served by the judge endpoint")
     add("--judge-both", action="store_true", help="remove only when both orders say YES (default: either)")
-    add_with_default("--judge-workers", int, 8, "concurrent judge requests")
+    add_with_default("--judge-workers", int, JudgeConfig.workers, "concurrent judge requests")
     add("--data-dir", help="folder of local <benchmark>.jsonl files instead of the hub")
     add("--allow-mismatch", action="store_true", help="load benchmarks whose rows differ from the registry")
 
