@@ -18,7 +18,7 @@ from deepmath_ext.data.validation import (
     QuestionDeduplicator,
     SplitReport,
     answer_in_question,
-    row_defects,
+    drop_defective,
 )
 from deepmath_ext.data.verl_format import AtomicParquetWriter, verl_row, verl_schema
 from deepmath_ext.templates import PromptTemplate, get_template
@@ -88,14 +88,6 @@ def progress_bar(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]
     return tqdm(rows, desc=desc, unit=" rows", file=sys.stderr, mininterval=2.0)
 
 
-def _drop_defective(row: dict[str, Any], row_id: str, report: SplitReport) -> bool:
-    """Record each defect of the row; True when it has any (and so is dropped)."""
-    defects = row_defects(row)
-    for defect in defects:
-        report.drop(defect, row_id)
-    return bool(defects)
-
-
 def _keep(row: dict[str, Any], row_id: str, report: SplitReport, length: PromptLengthLimit | None) -> bool:
     """Last checks before writing: prompt length (dropped) and the answer-leak flag (kept)."""
     if length is not None and length.too_long(row["question"]):
@@ -120,7 +112,7 @@ def _train_rows(
     for source_index, row in enumerate(progress_bar(rows, "prepare train", progress)):
         report.read += 1
         row_id = str(source_index)
-        if _drop_defective(row, row_id, report):
+        if drop_defective(row, row_id, report):
             continue
         rejection = selection.rejection(row) or dedup.duplicate_kind(row["question"])
         if rejection:
@@ -156,7 +148,7 @@ def _val_rows(
             report.read += 1
             row_id = f"{name}:{problem.id}"
             row = {"question": problem.problem, "final_answer": problem.answer}
-            if _drop_defective(row, row_id, report) or not _keep(row, row_id, report, length):
+            if drop_defective(row, row_id, report) or not _keep(row, row_id, report, length):
                 continue
             yield verl_row(
                 template,

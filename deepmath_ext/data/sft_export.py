@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
 from deepmath_ext.data.deepmath import SOLUTION_FIELDS, iter_deepmath
 from deepmath_ext.data.prepare import PromptLengthLimit, progress_bar
-from deepmath_ext.data.validation import QuestionDeduplicator, SplitReport, row_defects
+from deepmath_ext.data.validation import QuestionDeduplicator, SplitReport, drop_defective
 from deepmath_ext.data.verl_format import AtomicParquetWriter
 from deepmath_ext.templates import PromptTemplate, get_template
 from deepmath_ext.verify import grade_batch
@@ -60,15 +60,16 @@ class SftExportResult:
     grade_statuses: Counter = field(default_factory=Counter)
 
 
-def _candidates(rows: Iterator[dict[str, Any]], report: SplitReport) -> Iterator[Candidate]:
+def _candidates(rows: Iterable[dict[str, Any]], report: SplitReport) -> Iterator[Candidate]:
     dedup = QuestionDeduplicator()
     for source_index, row in enumerate(rows):
         report.read += 1
         problem_id = str(source_index)
-        defects = row_defects(row) or [dedup.duplicate_kind(row["question"])]
-        if defects != [None]:
-            for defect in defects:
-                report.drop(defect, problem_id)
+        if drop_defective(row, problem_id, report):
+            continue
+        duplicate = dedup.duplicate_kind(row["question"])
+        if duplicate:
+            report.drop(duplicate, problem_id)
             continue
         seen: set[str] = set()
         for name in SOLUTION_FIELDS:
@@ -121,7 +122,7 @@ def export_sft(
     result = SftExportResult(out / SFT_FILE, out / REPORT_FILE, SplitReport(source=str(source)))
     report = result.report
     rows = progress_bar(iter_deepmath(source, limit=limit), "export-sft", progress)
-    candidates = _candidates(iter(rows), report)
+    candidates = _candidates(rows, report)
     with AtomicParquetWriter(
         result.path, sft_schema(), {"deepmath.template": prompt_template.name}
     ) as writer:

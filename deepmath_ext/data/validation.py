@@ -93,6 +93,14 @@ def row_defects(row: dict[str, Any]) -> list[str]:
     return defects
 
 
+def drop_defective(row: dict[str, Any], row_id: str, report: SplitReport) -> bool:
+    """Record each defect of the row in `report`; True when it has any (and so is dropped)."""
+    defects = row_defects(row)
+    for defect in defects:
+        report.drop(defect, row_id)
+    return bool(defects)
+
+
 def normalise_question(text: str) -> str:
     """The question with case, Unicode forms, whitespace and `$` delimiters made irrelevant."""
     return _INSIGNIFICANT.sub("", unicodedata.normalize("NFKC", text)).lower().rstrip(".")
