@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deepmath_ext.evaluate.backends.base import Backend, Generation, GenerationRequest, SamplingSettings
+from deepmath_ext.evaluate.backends.base import (
+    FINISH_REASONS,
+    Backend,
+    Generation,
+    GenerationRequest,
+    SamplingSettings,
+)
 
 INSTALL_HINT = "the vllm backend needs vLLM: pip install 'deepmath[vllm]'"
 
@@ -46,7 +52,7 @@ def prompt_token_ids(prompt: str, tokenizer: Any) -> list[int]:
 def generation_from_output(output: Any) -> Generation:
     """Map a vLLM `RequestOutput` with one completion to a `Generation`."""
     completion = output.outputs[0]
-    if completion.finish_reason not in ("stop", "length"):
+    if completion.finish_reason not in FINISH_REASONS:
         raise RuntimeError(f"vLLM request {output.request_id} ended with {completion.finish_reason!r}")
     return Generation(
         text=completion.text,
@@ -97,9 +103,10 @@ class VLLMBackend(Backend):
 
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
         """One engine call for the whole batch, one `SamplingParams` per request."""
+        tokenizer = self.tokenizer  # one engine lookup per batch, not per request
         prompts, params = [], []
         for request in requests:
-            ids = prompt_token_ids(request.prompt, self.tokenizer)
+            ids = prompt_token_ids(request.prompt, tokenizer)
             prompts.append({"prompt_token_ids": ids})
             kwargs = sampling_params_kwargs(request, sampling, len(ids), self.max_model_len)
             params.append(self._vllm.SamplingParams(**kwargs))
