@@ -6,10 +6,8 @@ import atexit
 import threading
 from collections.abc import Sequence
 
-from deepmath_ext.verify.pool import VerifierPool, default_workers
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, VerifierPool, default_workers
 from deepmath_ext.verify.status import Grade
-
-DEFAULT_TIMEOUT_S = 2.0
 
 _pools: dict[tuple[int, float], VerifierPool] = {}
 _pools_lock = threading.Lock()

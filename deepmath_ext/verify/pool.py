@@ -15,6 +15,7 @@ from deepmath_ext.verify.status import Grade
 from deepmath_ext.verify.workers import DEFAULT_MEMORY_MB, SymbolicExecutor, SymbolicOutcome
 
 MAX_DEFAULT_WORKERS = 8
+DEFAULT_TIMEOUT_S = 2.0
 MEMO_SIZE = 200_000
 
 
@@ -28,7 +29,10 @@ class VerifierPool:
     """A thread-safe grader; usable from any thread, event loop or Ray actor (no signals used)."""
 
     def __init__(
-        self, workers: int | None = None, timeout_s: float = 2.0, memory_mb: int | None = DEFAULT_MEMORY_MB
+        self,
+        workers: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_mb: int | None = DEFAULT_MEMORY_MB,
     ) -> None:
         self.workers = workers or default_workers()
         self.timeout_s = timeout_s
