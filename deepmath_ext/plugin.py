@@ -17,10 +17,12 @@ import logging
 import sys
 from collections.abc import Callable
 
+# Standard library only: importing it here keeps `import verl` cheap.
+from deepmath_ext.verl_compat import AGENT_LOOP_MODULE, install_token_builder_fallback
+
 logger = logging.getLogger(__name__)
 REWARD_MANAGER_PACKAGE = "verl.experimental.reward_loop.reward_manager"
 TRAINER_PACKAGE = "verl.trainer.ppo.v1"
-AGENT_LOOP_MODULE = "verl.experimental.agent_loop.agent_loop"
 
 
 def _register_reward_manager() -> None:
@@ -37,12 +39,6 @@ def _register_telemetry_trainers() -> None:
     from deepmath_ext.reward.telemetry_trainer import register_telemetry_trainers
 
     register_telemetry_trainers()
-
-
-def _install_token_builder_fallback() -> None:
-    from deepmath_ext.verl_compat import install_token_builder_fallback
-
-    install_token_builder_fallback()
 
 
 class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -88,4 +84,4 @@ def _after_import(name: str, callback: Callable[[], None]) -> None:
 _run_step(_register_template_resolver)
 _after_import(REWARD_MANAGER_PACKAGE, _register_reward_manager)
 _after_import(TRAINER_PACKAGE, _register_telemetry_trainers)
-_after_import(AGENT_LOOP_MODULE, _install_token_builder_fallback)
+_after_import(AGENT_LOOP_MODULE, install_token_builder_fallback)
