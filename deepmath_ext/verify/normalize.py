@@ -106,8 +106,7 @@ def normalize_answer(answer: str) -> str:
     text = unicodedata.normalize("NFKC", answer).translate(_TRANSLATION)
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
-    text = _unwrap(text).strip()
-    text = text.rstrip(" .").lstrip()
+    text = _unwrap(text).strip().rstrip(" .")
     if _THOUSANDS.fullmatch(text):
         text = re.sub(r"[,\s]", "", text)
     text = _TRAILING_UNIT.sub("", text)
