@@ -7,7 +7,7 @@ from typing import Any
 
 from deepmath_ext.reward.routing import check_data_source
 from deepmath_ext.reward.settings import VERL_CALL_KWARGS, RewardSettings
-from deepmath_ext.verify import Grade, get_pool
+from deepmath_ext.verify import Grade, GradeStatus, get_pool
 
 # The keys of every dict compute_score returns; verl builds its arrays from the first sample's keys.
 SCORE_KEYS = ("score", "acc", "pred", "status", "timeout", "format_ok")
@@ -20,8 +20,8 @@ def grade_to_result(grade: Grade, settings: RewardSettings) -> dict[str, Any]:
         "acc": float(grade.correct),
         "pred": grade.pred or "",
         "status": str(grade.status),
-        "timeout": grade.status == "timeout",
-        "format_ok": grade.status != "format_error",
+        "timeout": grade.status == GradeStatus.TIMEOUT,
+        "format_ok": grade.status != GradeStatus.FORMAT_ERROR,
     }
 
 
