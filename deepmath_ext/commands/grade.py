@@ -84,8 +84,10 @@ def _chunks(path: Path, args: argparse.Namespace, skipped: Counter) -> Iterator[
 
 
 def _summary(statuses: Counter, labels: Counter, skipped: Counter, seconds: float) -> list[str]:
+    from deepmath_ext.verify import GradeStatus
+
     graded = sum(statuses.values())
-    correct = sum(n for status, n in statuses.items() if status.startswith("correct"))
+    correct = sum(n for status, n in statuses.items() if GradeStatus(status).is_correct)
     lines = [
         f"graded {graded} responses in {seconds:.1f} s ({graded / max(seconds, 1e-9):.1f} items/s)",
         f"accuracy: {correct / max(graded, 1):.1%} ({correct}/{graded})",
