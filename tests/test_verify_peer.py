@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pytest
 from verify_support import bare_answer
 
+from deepmath_ext.jsonl_files import read_jsonl
 from deepmath_ext.verify import VerifierPool
 
 MIN_PEER_AGREEMENT = 0.97
@@ -32,8 +32,7 @@ PEER_DEVIATIONS = {
 
 def applicable_cases(shared_dir):
     """Cases in the default strict mode whose gold and prediction a boxed-answer grader can read."""
-    path = shared_dir / "data" / "verifier_eval" / "math_verify_test_cases.jsonl"
-    for row in map(json.loads, path.read_text().splitlines()):
+    for row in read_jsonl(shared_dir / "data" / "verifier_eval" / "math_verify_test_cases.jsonl"):
         if row.get("strict") is False or row.get("allow_set_relation_comp"):
             continue  # non-default comparison modes we do not offer
         gold = bare_answer(row["gold"])
@@ -68,8 +67,7 @@ def test_math_verify_suite_agreement(shared_dir, pool):
 
 def qwen_rows(shared_dir):
     """(response, gold, qwen_label) for each of the 100 problems x 8 responses."""
-    path = shared_dir / "data" / "verifier_eval" / "qwen25math_math_cot_100_rule_scored.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = read_jsonl(shared_dir / "data" / "verifier_eval" / "qwen25math_math_cot_100_rule_scored.jsonl")
     assert len(rows) == 100 and all(len(r["code"]) == len(r["score"]) == 8 for r in rows)
     return [
         (text, row["answer"], label)
