@@ -27,6 +27,7 @@ from deepmath_ext.verify.pool import default_workers
 
 
 def percentiles(seconds: list[float]) -> str:
+    """p50, p99 and max of per-item seconds, as one line in milliseconds."""
     ordered = sorted(seconds)
 
     def at(q: float) -> float:
@@ -53,12 +54,14 @@ def run_math_verify(responses: list[str], golds: list[str]) -> tuple[list[bool],
 
 
 def agreement(verdicts: list[bool], labels: list[bool]) -> str:
+    """Share of verdicts equal to the labels, with the false positive and negative counts."""
     pairs = Counter(zip(verdicts, labels, strict=True))
     agree = pairs[True, True] + pairs[False, False]
     return f"{agree / len(labels):.2%} ({pairs[True, False]} false positives, {pairs[False, True]} false negatives)"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run both graders on the same batch and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=2048)
     parser.add_argument("--group-size", type=int, default=8)
