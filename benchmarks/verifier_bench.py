@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_responses import generate_groups
 
 from deepmath_ext.verify import VerifierPool
-from deepmath_ext.verify.pool import default_workers
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, default_workers
 
 
 def percentiles(seconds: list[float]) -> str:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responses", type=int, default=2048)
     parser.add_argument("--group-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout-s", type=float, default=2.0)
+    parser.add_argument("--timeout-s", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument("--skip-latency", action="store_true", help="skip the one-at-a-time latency pass")
     args = parser.parse_args(argv)
 
