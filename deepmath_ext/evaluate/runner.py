@@ -23,6 +23,7 @@ from deepmath_ext.evaluate.manifest import (
     effective_max_tokens,
     environment,
     load_manifest,
+    verifier_version,
     write_manifest,
 )
 from deepmath_ext.evaluate.metrics import benchmark_metrics
@@ -96,7 +97,7 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             "%d of %d samples to generate", len(todo), sum(len(ps) for ps in problems.values()) * config.n
         )
         engine = _generate(config, template, todo, store, settings["fingerprint"], backend_factory)
-        _write_eval_manifest(config, template, problems, store, engine, generated=len(todo))
+        _write_eval_manifest(config, template, problems, settings, store, engine, generated=len(todo))
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
 
 
@@ -173,16 +174,17 @@ def _write_eval_manifest(
     config: EvalConfig,
     template: Any,
     problems: dict[str, list[Any]],
+    settings: dict[str, Any],
     store: GenerationStore,
     engine: dict[str, Any],
     generated: int,
 ) -> None:
-    from deepmath_ext.data.benchmarks import content_hash, get_benchmark
+    from deepmath_ext.data.benchmarks import get_benchmark
 
     longest_prompt = max((r["prompt_tokens"] for r in store.records.values()), default=0)
     manifest = {
         "model": config.model,
-        "label": config.label or default_label(config.model),
+        "label": settings["label"],
         "backend": config.backend,
         "engine": engine,
         "dtype": config.dtype,
@@ -210,7 +212,7 @@ def _write_eval_manifest(
         | {
             name: {
                 "rows": len(ps),
-                "content_hash": content_hash(ps),
+                "content_hash": settings["benchmarks"][name],  # pinned (and so computed) just before
                 "registry_hash": get_benchmark(name).content_hash,
                 "source": str(config.data_dir) if config.data_dir else get_benchmark(name).hf_id,
             }
@@ -249,7 +251,7 @@ def write_scores(run_dir: Path, settings: dict[str, Any], results: dict[str, lis
             "fingerprint": settings["fingerprint"],
             "n": n,
             **settings["samples"],
-            "verifier": environment()["verifier"],
+            "verifier": verifier_version(),
         },
         "benchmarks": {name: benchmark_metrics(problems, n) for name, problems in results.items()},
     }
