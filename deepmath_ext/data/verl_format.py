@@ -80,7 +80,6 @@ class AtomicParquetWriter:
         self._tmp = temp_path_beside(self.path)
         self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
         self._pending: list[dict[str, Any]] = []
-        self.rows_written = 0
 
     def write(self, row: dict[str, Any]) -> None:
         """Queue one row; a full batch goes to disk."""
@@ -93,7 +92,6 @@ class AtomicParquetWriter:
 
         if self._pending:
             self._writer.write_table(pa.Table.from_pylist(self._pending, schema=self.schema))
-            self.rows_written += len(self._pending)
             self._pending = []
 
     def commit(self) -> Path:
