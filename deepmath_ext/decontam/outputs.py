@@ -12,16 +12,15 @@ from tqdm import tqdm
 
 from deepmath_ext.atomic_files import atomic_path
 from deepmath_ext.data import BenchmarkProblem, iter_deepmath
+from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
+from deepmath_ext.data.verl_format import AtomicParquetWriter
 from deepmath_ext.decontam.pipeline import DecontamResult, Hit
 
-PARQUET_BATCH_ROWS = 2048
 SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
 
 
 def _clean_schema() -> Any:
     import pyarrow as pa
-
-    from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
 
     types = {"difficulty": pa.float64()}
     return pa.schema([(name, types.get(name, pa.string())) for name in DEEPMATH_FIELDS])
@@ -56,17 +55,12 @@ def write_row_outputs(
     train: str | Path, result: DecontamResult, references: Sequence[BenchmarkProblem], out_dir: Path
 ) -> None:
     """Stream the training rows once: kept rows to clean.parquet, removed ones to removed.jsonl."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     schema = _clean_schema()
     with (
-        atomic_path(out_dir / "clean.parquet") as clean_tmp,
+        AtomicParquetWriter(out_dir / "clean.parquet", schema) as clean,
         atomic_path(out_dir / "removed.jsonl") as removed_tmp,
         removed_tmp.open("w", encoding="utf-8") as removed_file,
-        pq.ParquetWriter(clean_tmp, schema) as writer,
     ):
-        batch: list[dict[str, Any]] = []
         seen = 0
         rows = iter_deepmath(train, limit=result.rows)
         for index, row in enumerate(tqdm(rows, desc="write", unit="row", total=result.rows, file=sys.stderr)):
@@ -75,11 +69,6 @@ def write_row_outputs(
                 record = removed_record(result.removed[index], row, references)
                 removed_file.write(json.dumps(record, ensure_ascii=False) + "\n")
                 continue
-            batch.append(_conform(row, schema))
-            if len(batch) == PARQUET_BATCH_ROWS:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                batch = []
-        if batch:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            clean.write(_conform(row, schema))
         if seen != result.rows:
             raise RuntimeError(f"{train}: read {seen} rows on the second pass, {result.rows} on the first")
