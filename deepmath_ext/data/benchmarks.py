@@ -121,13 +121,13 @@ def _first_present(row: dict[str, Any], fields: tuple[str, ...], what: str, row_
 
 def problems_from_rows(spec: BenchmarkSpec, rows: Iterable[dict[str, Any]]) -> Iterator[BenchmarkProblem]:
     """Map raw rows of any copy (hub or local, any field spelling) to BenchmarkProblems."""
-    extract = ANSWER_EXTRACTORS[spec.answer_kind]
+    to_answer = ANSWER_EXTRACTORS[spec.answer_kind]
     for index, row in enumerate(rows):
         raw_id = row.get(spec.id_field) if spec.id_field else None
         row_id = str(index if raw_id is None else raw_id)
         problem = _first_present(row, spec.problem_fields, "problem", f"{spec.name}:{row_id}")
         try:
-            answer = extract(_first_present(row, spec.answer_fields, "answer", f"{spec.name}:{row_id}"))
+            answer = to_answer(_first_present(row, spec.answer_fields, "answer", f"{spec.name}:{row_id}"))
         except ValueError as err:
             raise ValueError(f"{spec.name} row {row_id}: {err}") from err
         categories = {k: str(row[k]) for k in spec.category_fields if row.get(k) is not None}
