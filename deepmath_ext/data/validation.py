@@ -70,7 +70,8 @@ class SplitReport:
 
 
 DEFECT_PREFIXES = ("missing_", "empty_", "wrong_type_")
-# Field -> the Python types a valid value may have (None is "missing" for required fields).
+# Required fields must be non-empty strings (None is "missing_"); optional ones may be None or, when set,
+# must have one of the listed Python types.
 REQUIRED_TEXT_FIELDS = ("question", "final_answer")
 OPTIONAL_FIELD_TYPES: dict[str, tuple[type, ...]] = {"difficulty": (int, float), "topic": (str,)}
 
