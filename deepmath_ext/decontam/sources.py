@@ -46,10 +46,10 @@ def load_references(
     return references
 
 
-def load_train_questions(train: str | Path, limit: int | None = None) -> list[str]:
+def load_train_questions(train: str | Path) -> list[str]:
     """The `question` text of every training row, in input order; a row without one is an error."""
     questions = []
-    for index, row in enumerate(iter_deepmath(train, with_solutions=False, limit=limit)):
+    for index, row in enumerate(iter_deepmath(train, with_solutions=False)):
         question = row.get("question")
         if not isinstance(question, str) or not question.strip():
             raise ValueError(
