@@ -52,6 +52,7 @@ def peer_contaminated(
 
 
 def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -68,6 +69,7 @@ def training_rows() -> tuple[list[dict], set[int]]:
 
 
 def quality(references: list[BenchmarkProblem], per_kind: int) -> dict:
+    """Recall and false positives on the shared samples with plants: n-gram, embed per threshold, the peer."""
     base, known = training_rows()
     rows, plants = plant_rows(base, references, paraphrases(references), per_kind=per_kind, seed=0)
     # Indices of the known duplicates after planting shifted them.
@@ -133,6 +135,7 @@ def synthetic_rows(count: int, seed: int = 0) -> list[dict]:
 
 
 def scale(references: list[BenchmarkProblem], embed_sample: int) -> dict:
+    """On SCALE_ROWS synthetic rows: n-gram stage, peer and n-gram-only command times, embedding rate, memory."""
     rows = synthetic_rows(SCALE_ROWS)
     questions = [r["question"] for r in rows]
     figures: dict = {"rows": len(rows), "benchmark_problems": len(references)}
@@ -181,6 +184,7 @@ def _embed_throughput(questions: list[str], references: list[BenchmarkProblem], 
 
 
 def main() -> int:
+    """Run the chosen parts (both by default) and print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quality", action="store_true", help="planted-contamination recall and false positives"

@@ -86,12 +86,14 @@ def make_synthetic(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def run_ours(source: str, out: str) -> None:
+    """`deepmath prepare` of `source` (training split only) into `out`."""
     from deepmath_ext.data.prepare import prepare_dataset
 
     prepare_dataset(out, train=source, val=(), progress=False)
 
 
 def run_peer(source: str, out: str) -> None:
+    """The peer pipeline: load the whole file with `datasets`, map rows into verl's columns, write parquet."""
     import datasets
 
     from deepmath_ext.templates import get_template
