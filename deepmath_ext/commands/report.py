@@ -18,11 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; with --out also write it and the plots there."""
-    from deepmath_ext.atomic_files import write_text_atomic
     from deepmath_ext.evaluate.baselines import load_baselines
     from deepmath_ext.evaluate.files import read_json
-    from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
-    from deepmath_ext.evaluate.report import REPORT_FILE, render_comparison
+    from deepmath_ext.evaluate.report import (
+        ACCURACY_PLOT,
+        PASS_AT_K_PLOT,
+        REPORT_FILE,
+        render_comparison,
+        write_report,
+    )
     from deepmath_ext.evaluate.runner import METRICS_FILE
 
     try:
@@ -34,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     text = render_comparison(runs, baselines)
     print(text)
     if args.out:
-        write_text_atomic(args.out / REPORT_FILE, text)
-        plot_accuracy(runs, baselines, args.out / "accuracy.png")
-        plot_pass_at_k(runs, args.out / "pass_at_k.png")
-        print(f"Wrote {args.out}/{REPORT_FILE}, accuracy.png, pass_at_k.png")
+        write_report(args.out, text, runs, baselines)
+        print(f"Wrote {args.out}/{REPORT_FILE}, {ACCURACY_PLOT}, {PASS_AT_K_PLOT}")
     return 0

@@ -10,6 +10,8 @@ from deepmath_ext.atomic_files import write_text_atomic
 from deepmath_ext.evaluate.baselines import BaselineRow
 
 REPORT_FILE = "report.md"
+ACCURACY_PLOT = "accuracy.png"
+PASS_AT_K_PLOT = "pass_at_k.png"
 # The DeepMath paper's column order and names.
 PAPER_COLUMNS: dict[str, str] = {
     "math500": "MATH500",
@@ -175,10 +177,17 @@ def render_comparison(runs: Sequence[dict[str, Any]], baselines: Sequence[Baseli
     return "\n".join(lines) + "\n"
 
 
-def write_run_report(run_dir: Path, metrics: dict[str, Any]) -> None:
-    """Write `report.md` and the plots of one run."""
+def write_report(
+    folder: Path, text: str, runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow] = ()
+) -> None:
+    """Write `text` as `report.md` and the accuracy and pass@k plots of `runs` into `folder`."""
     from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
 
-    write_text_atomic(run_dir / REPORT_FILE, render_run_report(metrics))
-    plot_accuracy([metrics], [], run_dir / "accuracy.png")
-    plot_pass_at_k([metrics], run_dir / "pass_at_k.png")
+    write_text_atomic(folder / REPORT_FILE, text)
+    plot_accuracy(runs, baselines, folder / ACCURACY_PLOT)
+    plot_pass_at_k(runs, folder / PASS_AT_K_PLOT)
+
+
+def write_run_report(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """Write `report.md` and the plots of one run."""
+    write_report(run_dir, render_run_report(metrics), [metrics])
