@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -123,10 +123,9 @@ def check_trainer_mode(cfg: DictConfig) -> None:
 
 def check_data_files(cfg: DictConfig) -> None:
     """Every local train and validation file exists (remote URIs such as hdfs:// are left to verl)."""
-    for key in DATA_KEYS:
-        for path in _as_list(OmegaConf.select(cfg, key)):
-            if "://" not in path and not Path(path).expanduser().is_file():
-                raise LaunchError(f"{key}: file not found: {path} (create it with `deepmath prepare`)")
+    for key, path in _local_data_files(cfg):
+        if not Path(path).expanduser().is_file():
+            raise LaunchError(f"{key}: file not found: {path} (create it with `deepmath prepare`)")
 
 
 def check_data_template(cfg: DictConfig) -> None:
@@ -155,13 +154,12 @@ def _prepared_templates(cfg: DictConfig) -> list[tuple[str, str, str]]:
     import pyarrow.parquet as pq
 
     found = []
-    for key in DATA_KEYS:
-        for path in _as_list(OmegaConf.select(cfg, key)):
-            if path.endswith(".parquet") and "://" not in path:
-                metadata = pq.read_schema(Path(path).expanduser()).metadata or {}
-                name = metadata.get(PREPARED_TEMPLATE_KEY)
-                if name is not None:
-                    found.append((key, path, name.decode()))
+    for key, path in _local_data_files(cfg):
+        if path.endswith(".parquet"):
+            metadata = pq.read_schema(Path(path).expanduser()).metadata or {}
+            name = metadata.get(PREPARED_TEMPLATE_KEY)
+            if name is not None:
+                found.append((key, path, name.decode()))
     return found
 
 
@@ -180,6 +178,14 @@ def check_gpus(cfg: DictConfig) -> None:
         )
     if cfg.trainer.nnodes == 1 and found < wanted:
         raise LaunchError(f"trainer.n_gpus_per_node={wanted} but this machine has {found} GPU(s)")
+
+
+def _local_data_files(cfg: DictConfig) -> Iterator[tuple[str, str]]:
+    """(config key, path) for each train and validation file not behind a URI scheme such as hdfs://."""
+    for key in DATA_KEYS:
+        for path in _as_list(OmegaConf.select(cfg, key)):
+            if "://" not in path:
+                yield key, path
 
 
 def _as_list(value: object) -> list[str]:
