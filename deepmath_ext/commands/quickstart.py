@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections import Counter
 from importlib import resources
 from pathlib import Path
+
+from deepmath_ext.cli import build_command_parser
+from deepmath_ext.jsonl_files import read_jsonl
 
 SAMPLES = resources.files("deepmath_ext") / "samples"
 RESPONSES_SAMPLE = "graded_responses.jsonl"
@@ -26,10 +28,8 @@ def _step(title: str) -> None:
 
 def _run_subcommand(name: str, argv: list[str]) -> None:
     """Run `deepmath NAME ARGV...` in-process, as a user would type it."""
-    module = importlib.import_module(f"deepmath_ext.commands.{name}")
-    parser = argparse.ArgumentParser(prog=f"deepmath {name}")
-    module.add_arguments(parser)
-    status = module.run(parser.parse_args(argv))
+    args = build_command_parser(name).parse_args(argv)
+    status = args._module.run(args)
     if status:
         raise SystemExit(f"deepmath quickstart: `deepmath {name}` failed with status {status}")
 
@@ -43,8 +43,6 @@ def _score_through_verl(train_parquet: Path) -> None:
     config = OmegaConf.create({"reward": {"custom_reward_function": REWARD_FUNCTION}})
     reward_fn = get_custom_reward_fn(config)
     rows = pd.read_parquet(train_parquet)
-    from deepmath_ext.jsonl_files import read_jsonl
-
     with resources.as_file(SAMPLES / DEEPMATH_SAMPLE) as sample:
         samples = read_jsonl(sample)
     scores, statuses = [], Counter()
