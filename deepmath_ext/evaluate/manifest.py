@@ -36,13 +36,6 @@ def verifier_version() -> str:
     return str(declared or f"deepmath {importlib.metadata.version('deepmath')}")
 
 
-def effective_max_tokens(max_tokens: int, max_model_len: int | None, longest_prompt: int) -> int:
-    """The longest response any prompt could get: max_tokens, capped by the context left after the prompt."""
-    if not max_model_len:
-        return max_tokens
-    return min(max_tokens, max_model_len - longest_prompt)
-
-
 def environment() -> dict[str, Any]:
     """Versions and platform facts."""
     return {

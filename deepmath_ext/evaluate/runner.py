@@ -17,10 +17,10 @@ from deepmath_ext.evaluate.backends import (
     SamplingSettings,
     create_backend,
 )
+from deepmath_ext.evaluate.backends.base import effective_max_tokens
 from deepmath_ext.evaluate.grading import grade_run
 from deepmath_ext.evaluate.manifest import (
     MANIFEST_FILE,
-    effective_max_tokens,
     environment,
     load_manifest,
     verifier_version,

@@ -56,6 +56,13 @@ class Generation:
             raise ValueError(f"finish_reason must be one of {FINISH_REASONS}, got {self.finish_reason!r}")
 
 
+def effective_max_tokens(max_tokens: int, max_model_len: int | None, prompt_tokens: int) -> int:
+    """The longest response a prompt can get: max_tokens, capped by the context left after the prompt."""
+    if not max_model_len:
+        return max_tokens
+    return min(max_tokens, max_model_len - prompt_tokens)
+
+
 class Backend(abc.ABC):
     """Turns rendered prompts into sampled completions, one per request, in request order."""
 

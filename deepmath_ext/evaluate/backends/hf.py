@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deepmath_ext.evaluate.backends.base import Backend, Generation, GenerationRequest, SamplingSettings
+from deepmath_ext.evaluate.backends.base import (
+    Backend,
+    Generation,
+    GenerationRequest,
+    SamplingSettings,
+    effective_max_tokens,
+)
 
 
 class HFBackend(Backend):
@@ -52,9 +58,7 @@ class HFBackend(Backend):
         torch = self._torch
         ids = self._tokenizer(request.prompt, return_tensors="pt", add_special_tokens=False).input_ids
         prompt_len = ids.shape[1]
-        budget = sampling.max_tokens
-        if self.max_model_len:
-            budget = min(budget, self.max_model_len - prompt_len)
+        budget = effective_max_tokens(sampling.max_tokens, self.max_model_len, prompt_len)
         if budget <= 0:
             raise ValueError(f"{request.key}: prompt of {prompt_len} tokens leaves no room for a response")
         torch.manual_seed(request.seed)

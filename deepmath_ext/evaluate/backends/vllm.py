@@ -11,6 +11,7 @@ from deepmath_ext.evaluate.backends.base import (
     Generation,
     GenerationRequest,
     SamplingSettings,
+    effective_max_tokens,
 )
 
 INSTALL_HINT = "the vllm backend needs vLLM: pip install 'deepmath[vllm]'"
@@ -29,7 +30,7 @@ def sampling_params_kwargs(
     request: GenerationRequest, sampling: SamplingSettings, prompt_tokens: int, max_model_len: int
 ) -> dict[str, Any]:
     """`SamplingParams` keyword arguments for one request: one sample with its own seed, capped to fit."""
-    max_tokens = min(sampling.max_tokens, max_model_len - prompt_tokens)
+    max_tokens = effective_max_tokens(sampling.max_tokens, max_model_len, prompt_tokens)
     if max_tokens <= 0:
         raise ValueError(
             f"{request.key}: prompt of {prompt_tokens} tokens fills max_model_len={max_model_len}"
