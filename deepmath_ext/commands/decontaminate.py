@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from deepmath_ext.commands import comma_separated
 from deepmath_ext.data import BENCHMARKS
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate_to_dir
 
 DEFAULT_AGAINST = ",".join(BENCHMARKS)
 DEFAULTS = DecontamConfig()
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,14 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--train", required=True, help="training data: a .parquet/.jsonl file, a folder of them, or a hub id")
     add(
         "--against",
-        type=_csv,
-        default=_csv(DEFAULT_AGAINST),
+        type=comma_separated,
+        default=comma_separated(DEFAULT_AGAINST),
         help=f"comma-separated benchmark names and/or local problem files (default: {DEFAULT_AGAINST})",
     )
     add("--out", required=True, help="output folder: clean.parquet, removed.jsonl, report.json, report.md")
     add(
         "--stages",
-        type=_csv,
+        type=comma_separated,
         default=list(DEFAULTS.stages),
         help=f"comma-separated, of ngram,embed,judge (default: {','.join(DEFAULTS.stages)})",
     )

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from deepmath_ext.commands import comma_separated
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
 from deepmath_ext.evaluate.runner import PAPER_BENCHMARKS, EvalConfig, run_eval
 
@@ -71,7 +72,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     return EvalConfig(
         model=args.model,
         out=args.out,
-        benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()),
+        benchmarks=tuple(comma_separated(args.benchmarks)),
         template=args.template,
         n=args.n,
         sampling=SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),

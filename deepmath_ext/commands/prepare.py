@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from deepmath_ext.commands import comma_separated
 from deepmath_ext.data import BENCHMARKS, DEEPMATH_HF_ID
-
-
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,12 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", default="orz", help="prompt template name (see deepmath_ext.templates)")
     parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
     parser.add_argument("--no-train", action="store_true", help="write only val.parquet")
-    parser.add_argument("--val", type=_names, default=list(BENCHMARKS), help="comma-separated benchmarks")
+    parser.add_argument(
+        "--val", type=comma_separated, default=list(BENCHMARKS), help="comma-separated benchmarks"
+    )
     parser.add_argument("--no-val", action="store_true", help="write only train.parquet")
     parser.add_argument("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")
     parser.add_argument("--difficulty-min", type=float)
     parser.add_argument("--difficulty-max", type=float)
-    parser.add_argument("--topics", type=_names, default=[], help="keep topics containing any of these")
+    parser.add_argument(
+        "--topics", type=comma_separated, default=[], help="keep topics containing any of these"
+    )
     parser.add_argument(
         "--max-prompt-tokens", type=int, help="drop prompts longer than this (needs --tokenizer)"
     )

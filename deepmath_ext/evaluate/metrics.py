@@ -57,8 +57,9 @@ def ks_for(n: int) -> list[int]:
 def majority_correct(samples: Sequence[ScoredSample], k: int) -> bool:
     """Whether the most frequent extracted answer among the first k samples is correct.
 
-    Samples without an answer do not vote; ties go to the answer seen first. Answers are compared
-    as extracted strings, so equivalent forms written differently vote separately.
+    Samples without an answer do not vote; ties go to the answer seen first. Answers are compared as
+    the strings in `pred`: the evaluator passes verifier-normalised answers (`grading.py`), so that
+    `dfrac` and `frac` forms of one fraction vote together; raw strings would vote separately.
     """
     votes = Counter(s.pred.strip() for s in samples[:k] if s.pred is not None and s.pred.strip())
     if not votes:
