@@ -10,6 +10,7 @@ from pathlib import Path
 from deepmath_ext.commands import comma_separated
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
 from deepmath_ext.evaluate.runner import PAPER_BENCHMARKS, EvalConfig, run_eval
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 # CLI option -> backend keyword, passed on only when given (each backend ignores the others' options).
 BACKEND_OPTIONS = (
@@ -64,7 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-retries", type=int, help="openai: retries per request")
     parser.add_argument("--device", help="hf: torch device (default cuda if available)")
     parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
-    parser.add_argument("--grading-timeout", type=float, default=2.0, help="seconds per symbolic check")
+    parser.add_argument(
+        "--grading-timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:

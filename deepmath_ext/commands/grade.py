@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deepmath_ext.atomic_files import atomic_path
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 CHUNK_ROWS = 4096
 
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grade responses without </think>",
     )
     parser.add_argument("--workers", type=int, help="verifier worker processes (default: one per CPU, max 8)")
-    parser.add_argument("--timeout", type=float, default=2.0, help="seconds per symbolic check")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping"
     )

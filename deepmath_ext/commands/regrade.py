@@ -6,12 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath regrade`."""
     parser.add_argument("run_dir", type=Path, help="a directory written by `deepmath eval`")
     parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
-    parser.add_argument("--grading-timeout", type=float, default=2.0, help="seconds per symbolic check")
+    parser.add_argument(
+        "--grading-timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from deepmath_ext.atomic_files import write_jsonl_atomic
 from deepmath_ext.evaluate.backends.base import SampleKey
 from deepmath_ext.evaluate.metrics import ProblemResult, ScoredSample
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, load_problems
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 GRADES_FILE = "grades.jsonl"
 GRADE_CHUNK = 4096  # responses per grade_batch call: bounds memory and drives the progress bar
@@ -25,7 +26,12 @@ def _required_keys(problems: list[dict[str, Any]], n: int) -> list[SampleKey]:
 
 
 def grade_run(
-    run_dir: Path, *, n: int, require_think: bool, workers: int | None = None, timeout_s: float = 2.0
+    run_dir: Path,
+    *,
+    n: int,
+    require_think: bool,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, list[ProblemResult]]:
     """Grade samples 0..n-1 of every stored problem, write `grades.jsonl`, return results per benchmark."""
     from tqdm import tqdm

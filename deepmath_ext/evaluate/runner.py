@@ -30,6 +30,7 @@ from deepmath_ext.evaluate.metrics import benchmark_metrics
 from deepmath_ext.evaluate.report import write_run_report
 from deepmath_ext.evaluate.settings import load_settings, pin_settings, sample_settings
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, run_lock, save_problems
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class EvalConfig:
     batch_size: int = 1024
     label: str | None = None
     grading_workers: int | None = None
-    grading_timeout_s: float = 2.0
+    grading_timeout_s: float = DEFAULT_TIMEOUT_S
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -229,7 +230,9 @@ def _earlier_benchmarks(run_dir: Path) -> dict[str, Any]:
     return load_manifest(run_dir).get("benchmarks", {}) if (run_dir / MANIFEST_FILE).exists() else {}
 
 
-def finalize_run(run_dir: Path, *, workers: int | None = None, timeout_s: float = 2.0) -> dict[str, Any]:
+def finalize_run(
+    run_dir: Path, *, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> dict[str, Any]:
     """Grade the stored generations, then write `metrics.json`, `report.md` and the plots."""
     settings = load_settings(run_dir)
     results = grade_run(

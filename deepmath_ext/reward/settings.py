@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
+
 # verl passes these to a custom compute_score when a reward model is enabled; they are not ours to parse.
 VERL_CALL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
 
@@ -29,7 +31,7 @@ class RewardSettings:
     wrong_score: float = -1.0
     require_think: bool = True
     verifier_workers: int | None = 2  # per reward actor; verl starts reward.num_workers (8) actors
-    verifier_timeout_s: float = 2.0
+    verifier_timeout_s: float = DEFAULT_TIMEOUT_S
     difficulty_buckets: tuple[float, ...] = (5.0, 7.0, 9.0)
     max_resp_len: int | None = None
     overlong_buffer_cfg: OverlongSettings = field(default_factory=OverlongSettings)
