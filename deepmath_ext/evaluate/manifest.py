@@ -48,12 +48,17 @@ def environment() -> dict[str, Any]:
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any]) -> dict[str, Any]:
     """Write `manifest`, keeping the history of earlier invocations of the same run directory."""
-    path = run_dir / MANIFEST_FILE
-    history = read_json(path).get("invocations", []) if path.exists() else []
+    history = previous_manifest(run_dir).get("invocations", [])
     invocation = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}
     full = {**manifest, "invocations": [*history, invocation]}
-    write_json_atomic(path, full)
+    write_json_atomic(run_dir / MANIFEST_FILE, full)
     return full
+
+
+def previous_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest an earlier invocation wrote in `run_dir`, or {} for a new run directory."""
+    path = run_dir / MANIFEST_FILE
+    return read_json(path) if path.exists() else {}
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:

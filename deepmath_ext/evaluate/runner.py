@@ -19,13 +19,7 @@ from deepmath_ext.evaluate.backends import (
 )
 from deepmath_ext.evaluate.backends.base import effective_max_tokens
 from deepmath_ext.evaluate.grading import grade_run
-from deepmath_ext.evaluate.manifest import (
-    MANIFEST_FILE,
-    environment,
-    load_manifest,
-    verifier_version,
-    write_manifest,
-)
+from deepmath_ext.evaluate.manifest import environment, previous_manifest, verifier_version, write_manifest
 from deepmath_ext.evaluate.metrics import benchmark_metrics
 from deepmath_ext.evaluate.report import write_run_report
 from deepmath_ext.evaluate.settings import load_settings, pin_settings, sample_settings
@@ -143,8 +137,7 @@ def _generate(
     from tqdm import tqdm
 
     if not todo:
-        manifest = config.out / MANIFEST_FILE
-        return load_manifest(config.out).get("engine", {}) if manifest.exists() else {}
+        return previous_manifest(config.out).get("engine", {})
     backend = backend_factory(
         config.backend,
         config.model,
@@ -209,7 +202,8 @@ def _write_eval_manifest(
             "suffix": template.suffix,
             "chat_template": template.chat_template or "(the tokenizer's own)",
         },
-        "benchmarks": _earlier_benchmarks(config.out)
+        # A run may add benchmarks one command at a time: keep those recorded by earlier invocations.
+        "benchmarks": previous_manifest(config.out).get("benchmarks", {})
         | {
             name: {
                 "rows": len(ps),
@@ -223,11 +217,6 @@ def _write_eval_manifest(
         **environment(),
     }
     write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
-
-
-def _earlier_benchmarks(run_dir: Path) -> dict[str, Any]:
-    """Benchmarks recorded by earlier invocations: a run may add benchmarks one command at a time."""
-    return load_manifest(run_dir).get("benchmarks", {}) if (run_dir / MANIFEST_FILE).exists() else {}
 
 
 def finalize_run(
