@@ -46,6 +46,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
 
 
+def _interval_pct(bench: dict[str, Any]) -> tuple[float, float]:
+    """A benchmark's 95% interval in percent, the unit published tables use."""
+    lo, hi = bench["ci95"]
+    return 100 * lo, 100 * hi
+
+
+def _outside_interval(bench: dict[str, Any], published: float) -> bool:
+    lo, hi = _interval_pct(bench)
+    return not lo <= published <= hi
+
+
 def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow]) -> list[str]:
     """One line per (run, published row, benchmark) where the published number is outside the run's interval."""
     flags = []
@@ -53,11 +64,12 @@ def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
         label = run["run"]["label"]
         for base in (b for b in baselines if b.matches(label)):
             for name in ordered_benchmarks([b for b in base.scores if b in run["benchmarks"]]):
-                lo, hi = (100 * x for x in run["benchmarks"][name]["ci95"])
-                if not lo <= base.scores[name] <= hi:
+                bench = run["benchmarks"][name]
+                if _outside_interval(bench, base.scores[name]):
+                    lo, hi = _interval_pct(bench)
                     col = PAPER_COLUMNS.get(name, name)
                     flags.append(
-                        f"{label} {col}: {_pct(run['benchmarks'][name]['avg@n'])} [{lo:.1f}, {hi:.1f}] "
+                        f"{label} {col}: {_pct(bench['avg@n'])} [{lo:.1f}, {hi:.1f}] "
                         f"vs {base.scores[name]:.1f} published ({base.source})"
                     )
     return flags
@@ -78,8 +90,7 @@ def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
             if bench is None:
                 cells.append("–")
                 continue
-            lo, hi = (100 * x for x in bench["ci95"])
-            off = any(name in b.scores and not lo <= b.scores[name] <= hi for b in matched)
+            off = any(name in b.scores and _outside_interval(bench, b.scores[name]) for b in matched)
             cells.append(_cell(bench) + (f" {FLAG}" if off else ""))
         rows.append(cells)
     for base in baselines:
