@@ -9,8 +9,7 @@ from pathlib import Path
 
 from deepmath_ext.commands import comma_separated
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
-from deepmath_ext.evaluate.runner import PAPER_BENCHMARKS, EvalConfig, run_eval
-from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
+from deepmath_ext.evaluate.runner import EvalConfig, run_eval
 
 # CLI option -> backend keyword, passed on only when given (each backend ignores the others' options).
 BACKEND_OPTIONS = (
@@ -32,20 +31,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, type=Path, help="run directory (created; re-use it to resume)"
     )
     parser.add_argument(
-        "--benchmarks", default=",".join(PAPER_BENCHMARKS), help="comma-separated benchmark names"
+        "--benchmarks", default=",".join(EvalConfig.benchmarks), help="comma-separated benchmark names"
     )
     parser.add_argument(
-        "--template", default="qwen-boxed", help="prompt template name (see deepmath_ext.templates)"
+        "--template", default=EvalConfig.template, help="prompt template name (see deepmath_ext.templates)"
     )
-    parser.add_argument("--n", type=int, default=16, help="samples per problem")
-    parser.add_argument("--temperature", type=float, default=0.6)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--top-k", type=int, default=-1, help="-1: no top-k")
-    parser.add_argument("--max-tokens", type=int, default=32768, help="maximum response tokens")
-    parser.add_argument("--seed", type=int, default=42, help="sample i of every problem uses seed + i")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="vllm")
-    parser.add_argument("--tensor-parallel-size", type=int, default=1)
-    parser.add_argument("--dtype", default="bfloat16", help="bfloat16, float16, float32 or auto")
+    parser.add_argument("--n", type=int, default=EvalConfig.n, help="samples per problem")
+    parser.add_argument("--temperature", type=float, default=SamplingSettings.temperature)
+    parser.add_argument("--top-p", type=float, default=SamplingSettings.top_p)
+    parser.add_argument("--top-k", type=int, default=SamplingSettings.top_k, help="-1: no top-k")
+    parser.add_argument(
+        "--max-tokens", type=int, default=SamplingSettings.max_tokens, help="maximum response tokens"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=EvalConfig.seed, help="sample i of every problem uses seed + i"
+    )
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default=EvalConfig.backend)
+    parser.add_argument("--tensor-parallel-size", type=int, default=EvalConfig.tensor_parallel_size)
+    parser.add_argument("--dtype", default=EvalConfig.dtype, help="bfloat16, float16, float32 or auto")
     parser.add_argument(
         "--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)"
     )
@@ -54,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--label", help="row name in reports (default: the model's last path component)")
     parser.add_argument(
-        "--batch-size", type=int, default=1024, help="samples per generate call and per fsync"
+        "--batch-size",
+        type=int,
+        default=EvalConfig.batch_size,
+        help="samples per generate call and per fsync",
     )
     parser.add_argument("--tokenizer", help="tokenizer path or id (default: --model)")
     parser.add_argument("--max-model-len", type=int, help="vllm: context length")
@@ -66,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="hf: torch device (default cuda if available)")
     parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
     parser.add_argument(
-        "--grading-timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check"
+        "--grading-timeout",
+        type=float,
+        default=EvalConfig.grading_timeout_s,
+        help="seconds per symbolic check",
     )
 
 
