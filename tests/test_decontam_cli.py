@@ -10,9 +10,10 @@ import pytest
 from decontam_support import all_benchmark_problems, train_rows
 
 from deepmath_ext.cli import main
+from deepmath_ext.data import PAPER_BENCHMARKS
 from deepmath_ext.decontam.planting import plant_rows
 
-AGAINST = "math500,aime24,aime25,amc23,olympiadbench,minerva"
+AGAINST = ",".join(PAPER_BENCHMARKS)
 
 
 @pytest.fixture(scope="module")

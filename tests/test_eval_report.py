@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
+from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, display_name, ordered_benchmarks
 from deepmath_ext.evaluate.baselines import baseline_sets, load_baselines
-from deepmath_ext.evaluate.report import accuracy_table, baseline_flags, ordered_benchmarks, render_comparison
+from deepmath_ext.evaluate.report import accuracy_table, baseline_flags, render_comparison
 
 
 def _run(label: str, benchmarks: dict[str, tuple[float, float, float]]) -> dict:
@@ -23,6 +26,22 @@ def test_paper_order_then_other_benchmarks():
     assert ordered_benchmarks(names) == [
         "math500", "amc23", "olympiadbench", "minerva", "aime24", "aime25", "alpha", "zeta",
     ]  # fmt: skip
+
+
+def test_display_names_come_from_the_registry():
+    assert [display_name(b) for b in PAPER_BENCHMARKS] == [
+        "MATH500", "AMC23", "OlympiadBench", "Minerva", "AIME24", "AIME25",
+    ]  # fmt: skip
+    assert display_name("not-registered") == "not-registered"
+
+
+def test_plots_do_not_import_the_report_module():
+    from deepmath_ext.evaluate import plots
+
+    tree = ast.parse(Path(plots.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "deepmath_ext.data.benchmarks" in imported
+    assert "deepmath_ext.evaluate.report" not in imported  # one direction only: report -> plots
 
 
 def test_bundled_paper_numbers():

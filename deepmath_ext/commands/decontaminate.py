@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from deepmath_ext.commands import comma_separated
-from deepmath_ext.data import BENCHMARKS
+from deepmath_ext.data import PAPER_BENCHMARKS
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate_to_dir
 
-DEFAULT_AGAINST = ",".join(BENCHMARKS)
+DEFAULT_AGAINST = ",".join(PAPER_BENCHMARKS)
 DEFAULTS = DecontamConfig()
 
 

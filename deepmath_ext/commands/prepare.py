@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from deepmath_ext.commands import comma_separated
-from deepmath_ext.data import BENCHMARKS, DEEPMATH_HF_ID
+from deepmath_ext.data import DEEPMATH_HF_ID, PAPER_BENCHMARKS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
     parser.add_argument("--no-train", action="store_true", help="write only val.parquet")
     parser.add_argument(
-        "--val", type=comma_separated, default=list(BENCHMARKS), help="comma-separated benchmarks"
+        "--val", type=comma_separated, default=list(PAPER_BENCHMARKS), help="comma-separated benchmarks"
     )
     parser.add_argument("--no-val", action="store_true", help="write only train.parquet")
     parser.add_argument("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")

@@ -2,6 +2,7 @@
 
 from deepmath_ext.data.benchmarks import (
     BENCHMARKS,
+    PAPER_BENCHMARKS,
     BenchmarkMismatchError,
     BenchmarkProblem,
     BenchmarkSpec,
@@ -18,6 +19,7 @@ __all__ = [
     "BENCHMARKS",
     "DEEPMATH_HF_ID",
     "KNOWN_DATA_SOURCES",
+    "PAPER_BENCHMARKS",
     "TRAIN_DATA_SOURCE",
     "BenchmarkMismatchError",
     "BenchmarkProblem",

@@ -1,4 +1,8 @@
-"""The six evaluation benchmarks as data (`benchmarks.json`), loaded from the hub or a local copy."""
+"""The evaluation benchmarks as data (`benchmarks.json`), loaded from the hub or a local copy.
+
+The registry is the one home of each benchmark's facts: source, fields, pins, display name and its
+column in the DeepMath paper's table (`paper_column`; None for benchmarks the paper does not report).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class BenchmarkSpec:
     """Where a benchmark lives and how its rows map to (id, problem, answer, categories)."""
 
     name: str
+    display: str
     hf_id: str
     hf_split: str
     local_file: str
@@ -44,6 +49,7 @@ class BenchmarkSpec:
     content_hash: str | None = None
     hf_config: str | None = None
     hf_revision: str = "main"
+    paper_column: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,25 @@ def _load_registry() -> dict[str, BenchmarkSpec]:
 
 
 BENCHMARKS: dict[str, BenchmarkSpec] = _load_registry()
+# The DeepMath paper's benchmarks in its table's column order: the default evaluation set.
+PAPER_BENCHMARKS: tuple[str, ...] = tuple(
+    sorted(
+        (n for n, s in BENCHMARKS.items() if s.paper_column is not None),
+        key=lambda n: BENCHMARKS[n].paper_column,
+    )
+)
+
+
+def display_name(name: str) -> str:
+    """A benchmark's name in tables and plots (the name itself for benchmarks not in the registry)."""
+    spec = BENCHMARKS.get(name)
+    return spec.display if spec else name
+
+
+def ordered_benchmarks(names: Iterable[str]) -> list[str]:
+    """Paper benchmarks first, in the paper's column order, then any other name alphabetically."""
+    names = set(names)
+    return [b for b in PAPER_BENCHMARKS if b in names] + sorted(names - set(PAPER_BENCHMARKS))
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:

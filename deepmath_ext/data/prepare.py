@@ -11,7 +11,7 @@ from typing import Any
 
 from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
-from deepmath_ext.data.benchmarks import BENCHMARKS, load_benchmark
+from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, load_benchmark
 from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
 from deepmath_ext.data.validation import (
     DataValidationError,
@@ -189,7 +189,7 @@ def prepare_dataset(
     *,
     template: str = "orz",
     train: str | Path | None = DEEPMATH_HF_ID,
-    val: Sequence[str] = tuple(BENCHMARKS),
+    val: Sequence[str] = PAPER_BENCHMARKS,
     data_dir: str | Path | None = None,
     selection: RowSelection = RowSelection(),
     max_prompt_tokens: int | None = None,

@@ -16,13 +16,12 @@ from deepmath_ext.evaluate.metrics import (
     bootstrap_ci,
     pass_at_k,
 )
-from deepmath_ext.evaluate.runner import PAPER_BENCHMARKS, EvalConfig, finalize_run, run_eval
+from deepmath_ext.evaluate.runner import EvalConfig, finalize_run, run_eval
 from deepmath_ext.evaluate.settings import SettingsMismatchError
 from deepmath_ext.evaluate.store import GenerationStore
 
 __all__ = [
     "BACKENDS",
-    "PAPER_BENCHMARKS",
     "Backend",
     "BaselineRow",
     "EvalConfig",

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import atomic_path
+from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.baselines import BaselineRow
-from deepmath_ext.evaluate.report import PAPER_COLUMNS, ordered_benchmarks
 
 
 def _pyplot() -> Any:
@@ -30,7 +30,7 @@ def _save(fig: Any, path: Path) -> None:
 def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow], path: Path) -> None:
     """Grouped bars of avg@n per benchmark with 95% intervals; published numbers as markers."""
     plt = _pyplot()
-    names = ordered_benchmarks(sorted({b for r in runs for b in r["benchmarks"]}))
+    names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
     width = 0.8 / max(len(runs), 1)
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
     for i, run in enumerate(runs):
@@ -48,7 +48,7 @@ def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRo
         points = [(j, base.scores[name]) for j, name in enumerate(names) if name in base.scores]
         if points:
             ax.plot(*zip(*points, strict=True), marker="D", linestyle="none", label=base.display)
-    ax.set_xticks(range(len(names)), [PAPER_COLUMNS.get(n, n) for n in names])
+    ax.set_xticks(range(len(names)), [display_name(n) for n in names])
     ax.set_ylabel("avg@n accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7)
@@ -59,7 +59,7 @@ def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRo
 def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
     """pass@k against k (log scale), one panel per benchmark, one line per run."""
     plt = _pyplot()
-    names = ordered_benchmarks(sorted({b for r in runs for b in r["benchmarks"]}))
+    names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         for run in runs:
@@ -67,7 +67,7 @@ def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
                 curve = sorted((int(k), 100 * v) for k, v in run["benchmarks"][name]["pass@k"].items())
                 ax.plot(*zip(*curve, strict=True), marker="o", label=run["run"]["label"])
         ax.set_xscale("log", base=2)
-        ax.set_title(PAPER_COLUMNS.get(name, name))
+        ax.set_title(display_name(name))
         ax.set_xlabel("k")
     axes[0][0].set_ylabel("pass@k (%)")
     axes[0][-1].legend(fontsize=7)

@@ -7,26 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_text_atomic
+from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.baselines import BaselineRow
 
 REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy.png"
 PASS_AT_K_PLOT = "pass_at_k.png"
-# The DeepMath paper's column order and names.
-PAPER_COLUMNS: dict[str, str] = {
-    "math500": "MATH500",
-    "amc23": "AMC23",
-    "olympiadbench": "OlympiadBench",
-    "minerva": "Minerva",
-    "aime24": "AIME24",
-    "aime25": "AIME25",
-}
 FLAG = "†"
-
-
-def ordered_benchmarks(names: Sequence[str]) -> list[str]:
-    """Paper columns first, in the paper's order, then any other benchmark alphabetically."""
-    return [b for b in PAPER_COLUMNS if b in names] + sorted(set(names) - set(PAPER_COLUMNS))
 
 
 def _pct(x: float) -> str:
@@ -63,11 +50,11 @@ def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
     for run in runs:
         label = run["run"]["label"]
         for base in (b for b in baselines if b.matches(label)):
-            for name in ordered_benchmarks([b for b in base.scores if b in run["benchmarks"]]):
+            for name in ordered_benchmarks(b for b in base.scores if b in run["benchmarks"]):
                 bench = run["benchmarks"][name]
                 if _outside_interval(bench, base.scores[name]):
                     lo, hi = _interval_pct(bench)
-                    col = PAPER_COLUMNS.get(name, name)
+                    col = display_name(name)
                     flags.append(
                         f"{label} {col}: {_pct(bench['avg@n'])} [{lo:.1f}, {hi:.1f}] "
                         f"vs {base.scores[name]:.1f} published ({base.source})"
@@ -78,7 +65,7 @@ def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
 def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow] = ()) -> list[str]:
     """Rows of runs (avg@n with 95% interval) then published rows, in the paper's column order."""
     columns = ordered_benchmarks(
-        sorted({b for r in runs for b in r["benchmarks"]} | {b for x in baselines for b in x.scores})
+        {b for r in runs for b in r["benchmarks"]} | {b for x in baselines for b in x.scores}
     )
     rows = []
     for run in runs:
@@ -100,18 +87,18 @@ def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
                 *(f"{base.scores[c]:.1f}" if c in base.scores else "–" for c in columns),
             ]
         )
-    return _table(["Model", *(PAPER_COLUMNS.get(c, c) for c in columns)], rows)
+    return _table(["Model", *map(display_name, columns)], rows)
 
 
 def _details(metrics: dict[str, Any]) -> list[str]:
     benches = metrics["benchmarks"]
     ks = sorted({int(k) for b in benches.values() for k in b["pass@k"]})
     rows = []
-    for name in ordered_benchmarks(list(benches)):
+    for name in ordered_benchmarks(benches):
         b = benches[name]
         rows.append(
             [
-                PAPER_COLUMNS.get(name, name),
+                display_name(name),
                 str(b["problems"]),
                 *(_pct(b["pass@k"][str(k)]) if str(k) in b["pass@k"] else "–" for k in ks),
                 *(_pct(b["maj@k"][str(k)]) if str(k) in b["maj@k"] else "–" for k in ks),
@@ -126,12 +113,12 @@ def _details(metrics: dict[str, Any]) -> list[str]:
 
 def _categories(metrics: dict[str, Any]) -> list[str]:
     lines = []
-    for name in ordered_benchmarks(list(metrics["benchmarks"])):
+    for name in ordered_benchmarks(metrics["benchmarks"]):
         for key, values in metrics["benchmarks"][name]["categories"].items():
             rows = [[value, str(v["problems"]), _pct(v["avg@n"])] for value, v in values.items()]
             lines += [
                 "",
-                f"### {PAPER_COLUMNS.get(name, name)} by {key}",
+                f"### {display_name(name)} by {key}",
                 "",
                 *_table([key, "problems", "avg@n"], rows),
             ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_json_atomic
+from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -29,7 +30,6 @@ from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
-PAPER_BENCHMARKS = ("math500", "aime24", "aime25", "amc23", "olympiadbench", "minerva")
 
 
 @dataclass
