@@ -25,9 +25,9 @@ def shared_path(*parts: str) -> Path:
 
 
 def build_tiny_model(out_dir: Path) -> Path:
-    """Save a randomly initialised 1-layer Qwen2 with the real Qwen2.5 tokenizer; return its folder."""
+    """Save a randomly initialised 2-layer Qwen2 with the real Qwen2.5 tokenizer; return its folder."""
     return build_tiny_qwen2(
-        shared_path("data", "tokenizers", TOKENIZER), out_dir, layers=1, max_positions=2048
+        shared_path("data", "tokenizers", TOKENIZER), out_dir, layers=2, max_positions=2048
     )
 
 

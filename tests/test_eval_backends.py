@@ -237,3 +237,10 @@ def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "openai" and manifest["engine"]["served_model"] == "tiny"
     assert manifest["engine"]["max_model_len"] == 2048  # read from the server's /v1/models
+
+
+def test_tiny_model_fits_vllm_cpu(eval_tiny_model):
+    config = json.loads((eval_tiny_model / "config.json").read_text())
+    assert config["hidden_size"] // config["num_attention_heads"] >= 32  # vLLM-CPU's smallest head dim
+    for name in ("tokenizer.json", "generation_config.json", "model.safetensors"):
+        assert (eval_tiny_model / name).is_file(), name

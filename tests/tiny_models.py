@@ -1,4 +1,8 @@
-"""A tiny randomly initialised Qwen2 around a real tokenizer, saved as a local HF model folder."""
+"""A tiny randomly initialised Qwen2 around a real tokenizer, saved as a local HF model folder.
+
+Sized for vLLM's CPU build too: its attention refuses head dims below 32, so the model has hidden 128 over
+2 query heads (head_dim 64) and 1 KV head.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 CHAT_END = "<|im_end|>"
+HIDDEN = 128
+HEAD_DIM = 64  # vLLM-CPU: "Unsupported CPU attention configuration" below 32
 
 
 def stop_token_ids(tokenizer: Any) -> int | list[int]:
@@ -31,10 +37,10 @@ def build_tiny_qwen2(
     context = {} if max_positions is None else {"max_position_embeddings": max_positions}
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
+        hidden_size=HIDDEN,
+        intermediate_size=2 * HIDDEN,
         num_hidden_layers=layers,
-        num_attention_heads=2,
+        num_attention_heads=HIDDEN // HEAD_DIM,
         num_key_value_heads=1,
         tie_word_embeddings=True,
         # No pad id: it would zero that embedding row (and, tied, its logit), changing what the model samples.
