@@ -1,18 +1,21 @@
 """A strict, fast, hang-proof grader of boxed math answers (see docs/verifier.md)."""
 
-from deepmath_ext.verify.grade import get_default_pool, get_pool, grade, grade_answer, grade_batch
+from deepmath_ext.verify.api import get_pool, grade, grade_batch
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.pool import VerifierPool
 from deepmath_ext.verify.status import Grade, GradeStatus
 
+# The grading semantics' version: bump it in every change after which any (response, gold) pair can get
+# a different grade, so that runs graded by different verifiers are never compared silently.
+VERIFIER_VERSION = "2"
+
 __all__ = [
+    "VERIFIER_VERSION",
     "Grade",
     "GradeStatus",
     "VerifierPool",
-    "get_default_pool",
     "get_pool",
     "grade",
-    "grade_answer",
     "grade_batch",
     "normalize_answer",
 ]

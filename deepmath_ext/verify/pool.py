@@ -7,12 +7,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 
 from tqdm.auto import tqdm
 
+from deepmath_ext.verify.executor import DEFAULT_MEMORY_MB, SymbolicExecutor
 from deepmath_ext.verify.pipeline import PendingCheck, decide_answer, decide_response
 from deepmath_ext.verify.status import Grade
-from deepmath_ext.verify.workers import DEFAULT_MEMORY_MB, SymbolicExecutor, SymbolicOutcome
 
 MAX_DEFAULT_WORKERS = 8
 DEFAULT_TIMEOUT_S = 2.0
@@ -38,8 +39,8 @@ class VerifierPool:
         self.timeout_s = timeout_s
         self._executor = SymbolicExecutor(self.workers, timeout_s, memory_mb)
         self._lock = threading.Lock()
-        # (pred_norm, gold_norm) -> outcome of its symbolic check, finished or still running.
-        self._memo: OrderedDict[tuple[str, str], Future[SymbolicOutcome]] = OrderedDict()
+        # (pred_norm, gold_norm) -> grade (without pred) of its symbolic check, finished or still running.
+        self._memo: OrderedDict[tuple[str, str], Future[Grade]] = OrderedDict()
 
     def submit(self, response: str, gold: str, *, require_think: bool = True) -> Future[Grade]:
         """Grade one response; cheap cases are already done when this returns."""
@@ -97,17 +98,17 @@ class VerifierPool:
             return result
         outcome = self._symbolic(decision.pred_norm, decision.gold_norm)
 
-        def deliver(done: Future[SymbolicOutcome]) -> None:
+        def deliver(done: Future[Grade]) -> None:
             error = done.exception()
             if error is not None:
                 result.set_exception(error)
             else:
-                result.set_result(Grade.of(done.result().status, decision.pred, done.result().detail))
+                result.set_result(replace(done.result(), pred=decision.pred))
 
         outcome.add_done_callback(deliver)
         return result
 
-    def _symbolic(self, pred_norm: str, gold_norm: str) -> Future[SymbolicOutcome]:
+    def _symbolic(self, pred_norm: str, gold_norm: str) -> Future[Grade]:
         """The (shared) future of one symbolic check; identical pairs are checked once."""
         key = (pred_norm, gold_norm)
         with self._lock:

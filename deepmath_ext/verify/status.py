@@ -36,15 +36,15 @@ class Grade:
     """One grade with its evidence: the extracted answer, the status and a short reason."""
 
     correct: bool
-    status: str
+    status: GradeStatus
     pred: str | None = None
     detail: str | None = None
 
     @classmethod
     def of(cls, status: GradeStatus, pred: str | None = None, detail: str | None = None) -> Grade:
         """A grade whose `correct` flag follows from its status."""
-        return cls(correct=status.is_correct, status=status.value, pred=pred, detail=detail)
+        return cls(correct=status.is_correct, status=status, pred=pred, detail=detail)
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict of the fields."""
-        return asdict(self)
+        """A JSON-ready dict of the fields (the status as its string value)."""
+        return {**asdict(self), "status": self.status.value}

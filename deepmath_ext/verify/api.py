@@ -23,11 +23,6 @@ def get_pool(workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -
         return pool
 
 
-def get_default_pool() -> VerifierPool:
-    """The process-wide pool with default workers and deadline."""
-    return get_pool()
-
-
 @atexit.register
 def close_pools() -> None:
     """Stop every shared pool's workers."""
@@ -49,14 +44,6 @@ def grade(
     """Grade one response against its gold answer."""
     pool = pool or get_pool(timeout_s=timeout_s)
     return pool.submit(response, gold, require_think=require_think).result()
-
-
-def grade_answer(
-    pred: str, gold: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, pool: VerifierPool | None = None
-) -> Grade:
-    """Grade an already extracted answer string against the gold answer."""
-    pool = pool or get_pool(timeout_s=timeout_s)
-    return pool.submit_answer(pred, gold).result()
 
 
 def grade_batch(

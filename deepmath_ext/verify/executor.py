@@ -10,24 +10,15 @@ import sys
 import threading
 from collections import Counter
 from concurrent.futures import Future
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from deepmath_ext.verify.status import GradeStatus
+from deepmath_ext.verify.status import Grade, GradeStatus
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_MB = 3072
 WORKER_START_TIMEOUT_S = 120.0
 _STOP = object()
-
-
-@dataclass(frozen=True)
-class SymbolicOutcome:
-    """The result of one symbolic check."""
-
-    status: GradeStatus
-    detail: str | None = None
 
 
 class _WorkerLost(Exception):
@@ -40,7 +31,7 @@ class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "deepmath_ext.verify.worker", str(memory_mb or 0)],
+            [sys.executable, "-m", "deepmath_ext.verify.worker_main", str(memory_mb or 0)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -68,8 +59,8 @@ class _Worker:
             raise RuntimeError(f"verifier worker did not start (exit code {self.process.returncode})")
         self._ready = True
 
-    def check(self, pred: str, gold: str, timeout_s: float) -> SymbolicOutcome | None:
-        """The outcome, or None when the deadline passed (the caller must then kill this worker)."""
+    def check(self, pred: str, gold: str, timeout_s: float) -> Grade | None:
+        """The grade (without `pred`), or None when the deadline passed (the caller must then kill this worker)."""
         self.wait_ready()  # start-up time does not count against the item's deadline
         try:
             self._requests.send((pred, gold))
@@ -78,7 +69,7 @@ class _Worker:
             status, detail = self._replies.recv()
         except (EOFError, OSError) as error:
             raise _WorkerLost from error
-        return SymbolicOutcome(GradeStatus(status), detail)
+        return Grade.of(GradeStatus(status), None, detail)
 
     def kill(self) -> None:
         """Stop the process at once (SIGKILL) and release the pipes."""
@@ -120,11 +111,11 @@ class SymbolicExecutor:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, pred: str, gold: str) -> Future[SymbolicOutcome]:
+    def submit(self, pred: str, gold: str) -> Future[Grade]:
         """Queue one check of two normalised answers."""
         if self._closed:
             raise RuntimeError("the verifier pool is closed")
-        future: Future[SymbolicOutcome] = Future()
+        future: Future[Grade] = Future()
         self._jobs.put((future, pred, gold))
         return future
 
@@ -166,7 +157,7 @@ class SymbolicExecutor:
         if worker is not None:
             worker.stop()
 
-    def _check_with_retry(self, slot: int, pred: str, gold: str) -> SymbolicOutcome:
+    def _check_with_retry(self, slot: int, pred: str, gold: str) -> Grade:
         """Check on this slot's worker; a worker that dies gets one replacement try."""
         for _attempt in range(2):
             worker = self._slot_worker(slot)
@@ -177,9 +168,9 @@ class SymbolicExecutor:
                 continue
             if outcome is None:
                 self._replace(slot, "timeouts")
-                return SymbolicOutcome(GradeStatus.TIMEOUT, f"symbolic check exceeded {self.timeout_s:g} s")
+                return Grade.of(GradeStatus.TIMEOUT, None, f"symbolic check exceeded {self.timeout_s:g} s")
             return outcome
-        return SymbolicOutcome(GradeStatus.TIMEOUT, "verifier worker died twice on this item")
+        return Grade.of(GradeStatus.TIMEOUT, None, "verifier worker died twice on this item")
 
     def _replace(self, slot: int, reason: str) -> None:
         """Kill this slot's worker and start its replacement in the background."""

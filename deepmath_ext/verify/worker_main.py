@@ -1,4 +1,4 @@
-"""Entry point of one verifier worker process: `python -m deepmath_ext.verify.worker MEMORY_MB`.
+"""Entry point of one verifier worker process: `python -m deepmath_ext.verify.worker_main MEMORY_MB`.
 
 Workers are plain subprocesses (not multiprocessing children), so they never re-import the caller's
 `__main__`: grading works from scripts without a main guard, notebooks, stdin and Ray actors alike.
