@@ -76,3 +76,8 @@ def read_generations(run_dir: Path) -> dict[tuple[str, str, int], dict]:
         assert key not in records, f"duplicate {key}"
         records[key] = r
     return records
+
+
+def config_from_argv(argv: list[str]):
+    """The EvalConfig `deepmath eval argv` describes."""
+    return evaluate_command.config_from_args(parse_eval_args(argv))

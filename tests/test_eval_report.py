@@ -90,3 +90,12 @@ def test_baseline_file_of_the_same_shape(tmp_path):
         load_baselines(str(path))
     with pytest.raises(ValueError, match="unknown baseline 'nope'; bundled: paper"):
         load_baselines("nope")
+
+
+def test_comparison_says_when_runs_were_graded_by_different_verifiers():
+    old, new = _run("A", {"math500": (0.5, 0.4, 0.6)}), _run("B", {"math500": (0.5, 0.4, 0.6)})
+    old["run"]["verifier"], new["run"]["verifier"] = "deepmath-verify 1", "deepmath-verify 2"
+    text = render_comparison([old, new])
+    assert "graded by different verifier versions (deepmath-verify 1, deepmath-verify 2)" in text
+    new["run"]["verifier"] = "deepmath-verify 1"
+    assert "different verifier versions" not in render_comparison([old, new])

@@ -165,6 +165,22 @@ def test_regrade_scores_stored_generations(reference_run, tmp_path):
     assert manifest["invocations"][-1]["regraded"] is True
 
 
+def test_regrade_says_when_the_verifier_changed(reference_run, tmp_path, capsys):
+    from deepmath_ext.verify import VERIFIER_VERSION
+
+    run = shutil.copytree(reference_run, tmp_path / "old-verifier")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["run"]["verifier"] = "deepmath-verify 0-old"
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    capsys.readouterr()
+    assert regrade_command.run(regrade_command_args(run)) == 0
+    assert (
+        f"the earlier grades were made by deepmath-verify 0-old, these by {VERIFIER_VERSION}"
+        in capsys.readouterr().out
+    )
+    assert json.loads((run / "manifest.json").read_text())["invocations"][-1]["verifier"] == VERIFIER_VERSION
+
+
 def regrade_command_args(run: Path):
     import argparse
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from deepmath_ext.atomic_files import write_text_atomic
 from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.settings import SettingsMismatchError, pin_settings
+from deepmath_ext.evaluate.settings import SettingsMismatchError, check_pinned
 from deepmath_ext.evaluate.store import GenerationStore, run_lock
 
 
@@ -73,21 +71,38 @@ def test_run_lock_is_exclusive(tmp_path):
         pass
 
 
-SAMPLES = {"model": "m", "temperature": 0.6, "seed": 42}
+SAMPLES = {"model": {"fingerprint": "abc"}, "temperature": 0.6, "seed": 42}
 
 
-def test_pin_settings_allows_new_benchmarks_and_refuses_changes(tmp_path):
-    pin_settings(tmp_path, SAMPLES, {"math500": "h1"}, {"n": 16})
-    merged = pin_settings(tmp_path, SAMPLES, {"aime24": "h2"}, {"n": 4})
-    assert merged["benchmarks"] == {"math500": "h1", "aime24": "h2"} and merged["n"] == 4
+def test_check_pinned_allows_new_benchmarks_and_refuses_changes(tmp_path):
+    pinned = {"samples": SAMPLES, "server": None, "benchmarks": {"math500": "h1"}}
+    check_pinned(tmp_path, pinned, {"samples": SAMPLES, "benchmarks": {"math500": "h1", "aime24": "h2"}})
+    changed = {**SAMPLES, "temperature": 1.0, "seed": 1}
     with pytest.raises(SettingsMismatchError) as err:
-        pin_settings(tmp_path, {**SAMPLES, "temperature": 1.0, "seed": 1}, {"math500": "other"}, {"n": 16})
+        check_pinned(tmp_path, pinned, {"samples": changed, "benchmarks": {"math500": "other"}})
     message = str(err.value)
     assert "temperature: 0.6 (stored) != 1.0 (now)" in message
     assert "seed: 42 (stored) != 1 (now)" in message
     assert "benchmark math500 content hash: h1 (stored) != other (now)" in message
-    stored = json.loads((tmp_path / "settings.json").read_text())
-    assert stored["samples"] == SAMPLES  # the refused call changed nothing
+
+
+def test_check_pinned_compares_what_the_server_reports(tmp_path):
+    pinned = {"samples": SAMPLES, "server": {"id": "m", "max_model_len": 32768}, "benchmarks": {}}
+    now = {"samples": SAMPLES, "server": {"id": "m", "max_model_len": 4096}, "benchmarks": {}}
+    with pytest.raises(
+        SettingsMismatchError, match=r"server max_model_len: 32768 \(stored\) != 4096 \(now\)"
+    ):
+        check_pinned(tmp_path, pinned, now)
+
+
+def test_before_first_append_runs_once_before_anything_is_written(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    store = GenerationStore(path)
+    seen = []
+    store.before_first_append = lambda: seen.append(path.exists())
+    store.append(*_batch("math500", "p1", range(1)), fingerprint="fp")
+    store.append(*_batch("math500", "p2", range(1)), fingerprint="fp")
+    assert seen == [False]  # once, and before the first line
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):

@@ -1,4 +1,9 @@
-"""`manifest.json`: everything that moves a published number, recorded per run."""
+"""`manifest.json`, the one record of a run: what moves its numbers, and every invocation.
+
+Its `pinned` part (sample settings, model identity, server facts, benchmark content hashes and their
+fingerprint) is what a re-run is compared against; it is written when a run stores its first sample,
+so a run that fails before generating anything pins nothing.
+"""
 
 from __future__ import annotations
 
@@ -29,11 +34,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def verifier_version() -> str:
-    """The verifier's own version string if it declares one, else the package version."""
-    from deepmath_ext import verify
+    """The verifier's version (`deepmath_ext.verify.VERIFIER_VERSION`): it changes whenever grades may."""
+    from deepmath_ext.verify import VERIFIER_VERSION
 
-    declared = getattr(verify, "VERIFIER_VERSION", None) or getattr(verify, "__version__", None)
-    return str(declared or f"deepmath {importlib.metadata.version('deepmath')}")
+    return str(VERIFIER_VERSION)
 
 
 def environment() -> dict[str, Any]:
@@ -46,11 +50,14 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_manifest(run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any]) -> dict[str, Any]:
-    """Write `manifest`, keeping the history of earlier invocations of the same run directory."""
+def write_manifest(
+    run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write `manifest`, keeping earlier invocations of the run directory and adding `invocation`."""
     history = previous_manifest(run_dir).get("invocations", [])
-    invocation = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}
-    full = {**manifest, "invocations": [*history, invocation]}
+    if invocation is not None:
+        history = [*history, {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}]
+    full = {**manifest, "invocations": history}
     write_json_atomic(run_dir / MANIFEST_FILE, full)
     return full
 
@@ -66,7 +73,11 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     return read_json(require_run_file(run_dir, MANIFEST_FILE))
 
 
-def record_regrade(run_dir: Path, command: list[str]) -> None:
-    """Note a re-grade in the manifest, with the verifier and package versions it used."""
+def record_regrade(run_dir: Path, command: list[str], policies: list[str]) -> None:
+    """Note a re-grade in the manifest, with its policies and the verifier and package versions it used."""
     manifest = {k: v for k, v in load_manifest(run_dir).items() if k != "invocations"}
-    write_manifest(run_dir, {**manifest, **environment()}, {"command": command, "regraded": True})
+    write_manifest(
+        run_dir,
+        {**manifest, **environment(), "policies": policies},
+        {"command": command, "regraded": True, "policies": policies, "verifier": verifier_version()},
+    )

@@ -168,8 +168,17 @@ def render_comparison(runs: Sequence[dict[str, Any]], baselines: Sequence[Baseli
         ]
     lines += ["", "## Runs", ""]
     lines += [
-        f"- {r['run']['label']}: `{r['run']['model']}`, settings {r['run']['fingerprint']}" for r in runs
+        f"- {r['run']['label']}: `{r['run']['model']}`, settings {r['run']['fingerprint']}, "
+        f"verifier {r['run'].get('verifier', 'unknown')}"
+        for r in runs
     ]
+    verifiers = {r["run"].get("verifier") for r in runs}
+    if len(verifiers) > 1:
+        lines += [
+            "",
+            f"Note: these runs were graded by different verifier versions ({', '.join(map(str, sorted(verifiers, key=str)))}); "
+            "`deepmath regrade` them with one verifier before comparing.",
+        ]
     if baselines:
         lines += ["", "## Published rows", "", *(f"- {b.display}: {b.source}" for b in baselines)]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""`deepmath eval` end to end: pin settings, generate what is missing, grade, score, report."""
+"""`deepmath eval` end to end: generate what is missing (pinning the run on its first sample), grade, score."""
 
 from __future__ import annotations
 
@@ -20,10 +20,24 @@ from deepmath_ext.evaluate.backends import (
 )
 from deepmath_ext.evaluate.backends.base import effective_max_tokens
 from deepmath_ext.evaluate.grading import grade_run
-from deepmath_ext.evaluate.manifest import environment, previous_manifest, verifier_version, write_manifest
+from deepmath_ext.evaluate.manifest import (
+    environment,
+    load_manifest,
+    previous_manifest,
+    verifier_version,
+    write_manifest,
+)
 from deepmath_ext.evaluate.metrics import benchmark_metrics
 from deepmath_ext.evaluate.report import write_run_report
-from deepmath_ext.evaluate.settings import load_settings, pin_settings, sample_settings
+from deepmath_ext.evaluate.settings import (
+    REMOTE_BACKENDS,
+    SettingsMismatchError,
+    check_pinned,
+    fingerprint,
+    model_identity,
+    sample_settings,
+    server_model,
+)
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, run_lock, save_problems
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
@@ -51,6 +65,7 @@ class EvalConfig:
     allow_mismatch: bool = False
     batch_size: int = 1024
     label: str | None = None
+    policies: Sequence[str] = ("strict",)
     grading_workers: int | None = None
     grading_timeout_s: float = DEFAULT_TIMEOUT_S
     command: list[str] = field(default_factory=lambda: list(sys.argv))
@@ -69,18 +84,12 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
     template = get_template(config.template)
     with run_lock(config.out):
         problems = {b: load_benchmark(b, config.data_dir, config.allow_mismatch) for b in config.benchmarks}
-        settings = pin_settings(
-            config.out,
-            _sample_settings(config, template.fingerprint()),
-            {b: content_hash(ps) for b, ps in problems.items()},
-            {
-                "n": config.n,
-                "require_think": template.thinking,
-                "label": config.label or default_label(config.model),
-            },
-        )
-        save_problems(config.out, [_problem_row(p) for ps in problems.values() for p in ps])
+        hashes = {b: content_hash(ps) for b, ps in problems.items()}
         store = GenerationStore(config.out / GENERATIONS_FILE)
+        if len(store):  # refuse before loading any model: the cheap settings and the model's content
+            _check_against_run(
+                config, store, {"samples": _sample_settings(config, template), "benchmarks": hashes}
+            )
         todo = [
             (p, SampleKey(p.benchmark, p.id, i))
             for ps in problems.values()
@@ -91,8 +100,12 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
         log.info(
             "%d of %d samples to generate", len(todo), sum(len(ps) for ps in problems.values()) * config.n
         )
-        engine = _generate(config, template, todo, store, settings["fingerprint"], backend_factory)
-        _write_eval_manifest(config, template, problems, settings, store, engine, generated=len(todo))
+
+        def pin(backend: Backend) -> str:
+            return _pin(config, template, problems, hashes, store, backend)
+
+        engine = _generate(config, template, todo, store, pin, backend_factory)
+        _write_eval_manifest(config, template, problems, store, engine, generated=len(todo))
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
 
 
@@ -101,18 +114,72 @@ def default_label(model: str) -> str:
     return model.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _sample_settings(config: EvalConfig, template_fingerprint: str) -> dict[str, Any]:
+def _sample_settings(config: EvalConfig, template: Any) -> dict[str, Any]:
     return sample_settings(
         {
-            "model": config.model,
+            "model": model_identity(config.model),
             "backend": config.backend,
-            "dtype": config.dtype,
+            "dtype": None if config.backend in REMOTE_BACKENDS else config.dtype,
             "template": config.template,
-            "template_fingerprint": template_fingerprint,
+            "template_fingerprint": template.fingerprint(),
+            "bos": "single",
             **config.sampling.as_dict(),
             "seed": config.seed,
         }
     )
+
+
+def _check_against_run(config: EvalConfig, store: GenerationStore, current: dict[str, Any]) -> None:
+    """Refuse settings that differ from those the stored samples were made with."""
+    pinned = previous_manifest(config.out).get("pinned")
+    if pinned is None:  # the pin is written before the first sample, so only a foreign folder lacks it
+        raise SettingsMismatchError(
+            f"{config.out} holds {len(store)} samples but no pinned settings in its manifest; use a new --out"
+        )
+    check_pinned(config.out, pinned, current)
+
+
+def _pin(
+    config: EvalConfig,
+    template: Any,
+    problems: dict[str, list[Any]],
+    hashes: dict[str, str],
+    store: GenerationStore,
+    backend: Backend,
+) -> str:
+    """Check the started backend against the run, and pin the run when its first sample is stored.
+
+    Returns the settings fingerprint every stored sample carries.
+    """
+    engine = backend.describe()
+    current = {
+        "samples": _sample_settings(config, template),  # a hub model's revision is known once it loaded
+        "server": server_model(engine) if config.backend in REMOTE_BACKENDS else None,
+        "benchmarks": hashes,
+    }
+    if len(store):
+        _check_against_run(config, store, current)
+    previous = previous_manifest(config.out)
+    pinned_benchmarks = previous.get("pinned", {}).get("benchmarks", {}) if len(store) else {}
+    pinned = {**current, "benchmarks": {**pinned_benchmarks, **hashes}}
+    pinned["fingerprint"] = fingerprint({k: pinned[k] for k in ("samples", "server")})
+
+    def write_pin() -> None:
+        save_problems(config.out, [_problem_row(p) for ps in problems.values() for p in ps])
+        write_manifest(config.out, {**previous, **_run_fields(config, template), "pinned": pinned})
+
+    store.before_first_append = write_pin
+    return pinned["fingerprint"]
+
+
+def _run_fields(config: EvalConfig, template: Any) -> dict[str, Any]:
+    """The run's fields that may change between invocations, and that grading reads."""
+    return {
+        "label": config.label or default_label(config.model),
+        "n": config.n,
+        "require_think": template.thinking,
+        "policies": list(config.policies),
+    }
 
 
 def _problem_row(problem: Any) -> dict[str, Any]:
@@ -130,7 +197,7 @@ def _generate(
     template: Any,
     todo: list[tuple[Any, SampleKey]],
     store: GenerationStore,
-    fingerprint: str,
+    pin: Callable[[Backend], str],
     backend_factory: BackendFactory,
 ) -> dict[str, Any]:
     """Generate `todo` in batches, appending each batch to the store; returns the engine description."""
@@ -147,6 +214,7 @@ def _generate(
         **config.backend_options,
     )
     try:
+        settings_fingerprint = pin(backend)
         prompts: dict[tuple[str, str], str] = {}
         with tqdm(total=len(todo), desc="generating", unit="sample") as bar:
             for start in range(0, len(todo), config.batch_size):
@@ -157,7 +225,7 @@ def _generate(
                         prompts[prompt_key] = template.render(backend.tokenizer, problem.problem)
                     # One seed per sample index, as the reference evaluation does: sample i uses seed + i.
                     batch.append(GenerationRequest(key, prompts[prompt_key], config.seed + key.index))
-                store.append(batch, backend.generate(batch, config.sampling), fingerprint)
+                store.append(batch, backend.generate(batch, config.sampling), settings_fingerprint)
                 bar.update(len(batch))
         return backend.describe()
     finally:
@@ -168,17 +236,18 @@ def _write_eval_manifest(
     config: EvalConfig,
     template: Any,
     problems: dict[str, list[Any]],
-    settings: dict[str, Any],
     store: GenerationStore,
     engine: dict[str, Any],
     generated: int,
 ) -> None:
     from deepmath_ext.data.benchmarks import get_benchmark
 
+    previous = previous_manifest(config.out)
     longest_prompt = max((r["prompt_tokens"] for r in store.records.values()), default=0)
     manifest = {
+        "pinned": previous["pinned"],
+        **_run_fields(config, template),
         "model": config.model,
-        "label": settings["label"],
         "backend": config.backend,
         "engine": engine,
         "dtype": config.dtype,
@@ -203,11 +272,11 @@ def _write_eval_manifest(
             "chat_template": template.chat_template or "(the tokenizer's own)",
         },
         # A run may add benchmarks one command at a time: keep those recorded by earlier invocations.
-        "benchmarks": previous_manifest(config.out).get("benchmarks", {})
+        "benchmarks": previous.get("benchmarks", {})
         | {
             name: {
                 "rows": len(ps),
-                "content_hash": settings["benchmarks"][name],  # pinned (and so computed) just before
+                "content_hash": previous["pinned"]["benchmarks"][name],
                 "registry_hash": get_benchmark(name).content_hash,
                 "source": str(config.data_dir) if config.data_dir else get_benchmark(name).hf_id,
             }
@@ -223,26 +292,29 @@ def finalize_run(
     run_dir: Path, *, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> dict[str, Any]:
     """Grade the stored generations, then write `metrics.json`, `report.md` and the plots."""
-    settings = load_settings(run_dir)
+    manifest = load_manifest(run_dir)
     results = grade_run(
         run_dir,
-        n=settings["n"],
-        require_think=settings["require_think"],
+        n=manifest["n"],
+        require_think=manifest["require_think"],
         workers=workers,
         timeout_s=timeout_s,
     )
-    return write_scores(run_dir, settings, results)
+    return write_scores(run_dir, manifest, results)
 
 
-def write_scores(run_dir: Path, settings: dict[str, Any], results: dict[str, list[Any]]) -> dict[str, Any]:
+def write_scores(run_dir: Path, manifest: dict[str, Any], results: dict[str, list[Any]]) -> dict[str, Any]:
     """Score graded results per benchmark and write `metrics.json`, `report.md` and the plots."""
-    n = settings["n"]
+    n = manifest["n"]
+    samples = manifest["pinned"]["samples"]
     metrics = {
         "run": {
-            "label": settings["label"],
-            "fingerprint": settings["fingerprint"],
+            "label": manifest["label"],
+            "fingerprint": manifest["pinned"]["fingerprint"],
             "n": n,
-            **settings["samples"],
+            **samples,
+            "model": manifest["model"],
+            "model_identity": samples["model"],
             "verifier": verifier_version(),
         },
         "benchmarks": {name: benchmark_metrics(problems, n) for name, problems in results.items()},

@@ -7,7 +7,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,13 @@ class GenerationStore:
     """`generations.jsonl`: one line per sample, appended and fsynced per batch, never rewritten.
 
     A crash can only leave a partial last line; it is dropped (and logged) when the store opens.
+    `before_first_append`, when set, runs once before this store object first writes (the run's pin).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.records: dict[SampleKey, dict[str, Any]] = {}
+        self.before_first_append: Callable[[], None] | None = None
         if path.exists():
             self._load()
 
@@ -77,6 +79,9 @@ class GenerationStore:
         for req in requests:
             if req.key in self.records:
                 raise ValueError(f"sample {req.key} is already stored")
+        if self.before_first_append is not None:
+            self.before_first_append()
+            self.before_first_append = None
         with self.path.open("a", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
             f.flush()

@@ -1,0 +1,108 @@
+"""A run is pinned to what its model is, not how it is spelled, and only once a sample is stored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from eval_support import build_data_dir, config_from_argv, eval_argv, parse_eval_args
+
+from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.evaluate import settings
+from deepmath_ext.evaluate.runner import run_eval
+from deepmath_ext.evaluate.settings import folder_fingerprint, model_identity
+
+
+def _resaved(model: Path, dest: Path) -> Path:
+    """A copy of `model` as a later save of the same training run writes it: same files and sizes, new values."""
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(model, dest)
+    weights = dest / "model.safetensors"
+    tensors = {name: t * 1.001 for name, t in load_file(weights).items()}
+    save_file(tensors, weights, metadata={"format": "pt"})
+    assert weights.stat().st_size == (model / "model.safetensors").stat().st_size
+    return dest
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return build_data_dir(tmp_path_factory.mktemp("benchmarks"))
+
+
+def test_any_spelling_of_one_folder_has_one_identity(eval_tiny_model, monkeypatch):
+    monkeypatch.chdir(eval_tiny_model.parent)
+    name = eval_tiny_model.name
+    identities = [model_identity(m) for m in (name, f"{name}/", f"./{name}", str(eval_tiny_model))]
+    assert all(i == identities[0] for i in identities) and set(identities[0]) == {"fingerprint"}
+
+
+def test_a_new_save_or_a_new_tokenizer_file_changes_the_fingerprint(eval_tiny_model, tmp_path):
+    original = folder_fingerprint(eval_tiny_model)
+    assert folder_fingerprint(_resaved(eval_tiny_model, tmp_path / "resaved")) != original
+    touched = shutil.copytree(eval_tiny_model, tmp_path / "tokenizer-edit")
+    config = json.loads((touched / "tokenizer_config.json").read_text())
+    (touched / "tokenizer_config.json").write_text(json.dumps({**config, "model_max_length": 7}))
+    assert folder_fingerprint(touched) != original
+    (shutil.copytree(eval_tiny_model, tmp_path / "hidden") / ".lock").write_text("x")
+    assert folder_fingerprint(tmp_path / "hidden") == original  # hidden files (locks, caches) do not count
+
+
+def test_large_files_are_hashed_by_sampled_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "WHOLE_HASH_LIMIT", 64)
+    monkeypatch.setattr(settings, "SAMPLE_BLOCK", 8)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(bytes(range(200)))
+    before = folder_fingerprint(tmp_path)
+    weights.write_bytes(bytes(range(100)) + b"\xff" + bytes(range(101, 200)))  # the middle block changes
+    assert folder_fingerprint(tmp_path) != before
+
+
+def test_a_path_that_is_no_model_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match=r"'runs/a/b' is neither a model folder nor a hub id"):
+        model_identity("runs/a/b")
+    (tmp_path / "weights.bin").write_text("x")
+    with pytest.raises(ValueError, match="neither a model folder nor a hub id"):
+        model_identity(str(tmp_path / "weights.bin"))
+
+
+def test_same_model_any_spelling_is_accepted_another_model_is_refused(
+    eval_tiny_model, data_dir, tmp_path, monkeypatch, capsys
+):
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(eval_tiny_model, first / "tiny")
+    _resaved(eval_tiny_model, second / "tiny")
+    out = tmp_path / "run"
+    monkeypatch.chdir(first)
+    assert evaluate_command.run(parse_eval_args(eval_argv(Path("tiny"), data_dir, out))) == 0
+    before = (out / "generations.jsonl").read_bytes()
+    for spelling in ("tiny/", "./tiny", str(first / "tiny")):
+        argv = eval_argv(Path("tiny"), data_dir, out)
+        argv[argv.index("--model") + 1] = spelling
+        assert evaluate_command.run(parse_eval_args(argv)) == 0, capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [i["generated"] for i in manifest["invocations"]] == [10, 0, 0, 0]
+
+    monkeypatch.chdir(second)  # `tiny` here is the same run's model after a later save
+    capsys.readouterr()
+    assert evaluate_command.run(parse_eval_args(eval_argv(Path("tiny"), data_dir, out))) == 2
+    assert "model: {'fingerprint': " in capsys.readouterr().err
+    assert (out / "generations.jsonl").read_bytes() == before
+
+
+def test_a_run_that_fails_before_its_first_sample_pins_nothing(eval_tiny_model, data_dir, tmp_path):
+    out = tmp_path / "run"
+
+    def engine_missing(*args, **kwargs):
+        raise ImportError("the vllm backend needs vLLM")
+
+    with pytest.raises(ImportError):
+        run_eval(config_from_argv(eval_argv(eval_tiny_model, data_dir, out)), backend_factory=engine_missing)
+    assert not (out / "manifest.json").exists() and not (out / "generations.jsonl").exists()
+    changed = eval_argv(eval_tiny_model, data_dir, out, "--temperature", "0.9")  # the corrected command
+    assert evaluate_command.run(parse_eval_args(changed)) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pinned"]["samples"]["temperature"] == 0.9
+    assert not (out / "settings.json").exists()  # one record per run
