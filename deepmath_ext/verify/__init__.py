@@ -2,6 +2,7 @@
 
 from deepmath_ext.verify.api import get_pool, grade, grade_batch
 from deepmath_ext.verify.normalize import normalize_answer
+from deepmath_ext.verify.policies import DEFAULT_POLICY, POLICY_NAMES, get_policy
 from deepmath_ext.verify.pool import VerifierPool
 from deepmath_ext.verify.status import Grade, GradeStatus
 
@@ -10,10 +11,13 @@ from deepmath_ext.verify.status import Grade, GradeStatus
 VERIFIER_VERSION = "2"
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "POLICY_NAMES",
     "VERIFIER_VERSION",
     "Grade",
     "GradeStatus",
     "VerifierPool",
+    "get_policy",
     "get_pool",
     "grade",
     "grade_batch",

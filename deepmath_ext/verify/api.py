@@ -6,6 +6,7 @@ import atexit
 import threading
 from collections.abc import Sequence
 
+from deepmath_ext.verify.policies import DEFAULT_POLICY
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, VerifierPool, default_workers
 from deepmath_ext.verify.status import Grade
 
@@ -37,25 +38,33 @@ def grade(
     response: str,
     gold: str,
     *,
+    policy: str = DEFAULT_POLICY,
     require_think: bool = True,
+    benchmark: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     pool: VerifierPool | None = None,
 ) -> Grade:
-    """Grade one response against its gold answer."""
+    """Grade one response against its gold answer under a grading policy (default `strict`)."""
     pool = pool or get_pool(timeout_s=timeout_s)
-    return pool.submit(response, gold, require_think=require_think).result()
+    return pool.submit(
+        response, gold, policy=policy, require_think=require_think, benchmark=benchmark
+    ).result()
 
 
 def grade_batch(
     responses: Sequence[str],
     golds: Sequence[str],
     *,
+    policy: str = DEFAULT_POLICY,
     require_think: bool = True,
+    benchmark: str | None = None,
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     pool: VerifierPool | None = None,
     progress: bool = False,
 ) -> list[Grade]:
-    """Grade responses[i] against golds[i]; symbolic checks run in parallel worker processes."""
+    """Grade responses[i] against golds[i] under one policy; symbolic checks run in worker processes."""
     pool = pool or get_pool(workers, timeout_s)
-    return pool.grade_batch(responses, golds, require_think=require_think, progress=progress)
+    return pool.grade_batch(
+        responses, golds, policy=policy, require_think=require_think, benchmark=benchmark, progress=progress
+    )

@@ -59,11 +59,11 @@ class _Worker:
             raise RuntimeError(f"verifier worker did not start (exit code {self.process.returncode})")
         self._ready = True
 
-    def check(self, pred: str, gold: str, timeout_s: float) -> Grade | None:
+    def check(self, job: tuple, timeout_s: float) -> Grade | None:
         """The grade (without `pred`), or None when the deadline passed (the caller must then kill this worker)."""
         self.wait_ready()  # start-up time does not count against the item's deadline
         try:
-            self._requests.send((pred, gold))
+            self._requests.send(job)
             if not self._replies.poll(timeout_s):
                 return None
             status, detail = self._replies.recv()
@@ -111,12 +111,12 @@ class SymbolicExecutor:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, pred: str, gold: str) -> Future[Grade]:
-        """Queue one check of two normalised answers."""
+    def submit(self, check: str, *args: object) -> Future[Grade]:
+        """Queue one named check (see `worker_main.CHECKS`) with its picklable arguments."""
         if self._closed:
             raise RuntimeError("the verifier pool is closed")
         future: Future[Grade] = Future()
-        self._jobs.put((future, pred, gold))
+        self._jobs.put((future, (check, *args)))
         return future
 
     def start_workers(self) -> None:
@@ -147,28 +147,28 @@ class SymbolicExecutor:
 
     def _serve(self, slot: int) -> None:
         while (job := self._jobs.get()) is not _STOP:
-            future, pred, gold = job
+            future, check = job
             if future.set_running_or_notify_cancel():
                 try:
-                    future.set_result(self._check_with_retry(slot, pred, gold))
+                    future.set_result(self._check_with_retry(slot, check))
                 except Exception as error:
                     future.set_exception(error)
         worker = self._workers[slot]
         if worker is not None:
             worker.stop()
 
-    def _check_with_retry(self, slot: int, pred: str, gold: str) -> Grade:
+    def _check_with_retry(self, slot: int, check: tuple) -> Grade:
         """Check on this slot's worker; a worker that dies gets one replacement try."""
         for _attempt in range(2):
             worker = self._slot_worker(slot)
             try:
-                outcome = worker.check(pred, gold, self.timeout_s)
+                outcome = worker.check(check, self.timeout_s)
             except _WorkerLost:
                 self._replace(slot, "worker_deaths")
                 continue
             if outcome is None:
                 self._replace(slot, "timeouts")
-                return Grade.of(GradeStatus.TIMEOUT, None, f"symbolic check exceeded {self.timeout_s:g} s")
+                return Grade.of(GradeStatus.TIMEOUT, None, f"{check[0]} check exceeded {self.timeout_s:g} s")
             return outcome
         return Grade.of(GradeStatus.TIMEOUT, None, "verifier worker died twice on this item")
 

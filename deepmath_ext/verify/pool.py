@@ -12,7 +12,8 @@ from dataclasses import replace
 from tqdm.auto import tqdm
 
 from deepmath_ext.verify.executor import DEFAULT_MEMORY_MB, SymbolicExecutor
-from deepmath_ext.verify.pipeline import PendingCheck, decide_answer, decide_response
+from deepmath_ext.verify.pipeline import decide_answer
+from deepmath_ext.verify.policies import DEFAULT_POLICY, Decision, PolicyCheck, get_policy
 from deepmath_ext.verify.status import Grade
 
 MAX_DEFAULT_WORKERS = 8
@@ -39,12 +40,23 @@ class VerifierPool:
         self.timeout_s = timeout_s
         self._executor = SymbolicExecutor(self.workers, timeout_s, memory_mb)
         self._lock = threading.Lock()
-        # (pred_norm, gold_norm) -> grade (without pred) of its symbolic check, finished or still running.
-        self._memo: OrderedDict[tuple[str, str], Future[Grade]] = OrderedDict()
+        # (check name, *arguments) -> grade (without pred) of a worker check, finished or still running.
+        self._memo: OrderedDict[tuple, Future[Grade]] = OrderedDict()
 
-    def submit(self, response: str, gold: str, *, require_think: bool = True) -> Future[Grade]:
-        """Grade one response; cheap cases are already done when this returns."""
-        return self._finish(decide_response(response, gold, require_think))
+    def submit(
+        self,
+        response: str,
+        gold: str,
+        *,
+        policy: str = DEFAULT_POLICY,
+        require_think: bool = True,
+        benchmark: str | None = None,
+    ) -> Future[Grade]:
+        """Grade one response under a policy (see `policies.POLICIES`); cheap cases are done on return.
+
+        `require_think` is read by the `strict` policy only, `benchmark` by `reference-eval` only.
+        """
+        return self._finish(get_policy(policy).decide(response, gold, require_think, benchmark))
 
     def submit_answer(self, pred: str, gold: str) -> Future[Grade]:
         """Grade an already extracted answer (no `</think>` or box needed)."""
@@ -55,14 +67,17 @@ class VerifierPool:
         responses: Sequence[str],
         golds: Sequence[str],
         *,
+        policy: str = DEFAULT_POLICY,
         require_think: bool = True,
+        benchmark: str | None = None,
         progress: bool = False,
     ) -> list[Grade]:
-        """Grade responses[i] against golds[i] for every i, in order."""
+        """Grade responses[i] against golds[i] for every i, in order, under one policy."""
         if len(responses) != len(golds):
             raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
+        get_policy(policy)  # an unknown name fails before any grading
         futures = [
-            self.submit(response, gold, require_think=require_think)
+            self.submit(response, gold, policy=policy, require_think=require_think, benchmark=benchmark)
             for response, gold in zip(responses, golds, strict=True)
         ]
         return [f.result() for f in tqdm(futures, desc="grading", disable=not progress, unit="item")]
@@ -74,7 +89,7 @@ class VerifierPool:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many symbolic checks timed out and how many workers died, since start."""
+        """How many worker checks timed out and how many workers died, since start."""
         return dict(self._executor.counts)
 
     def worker_pids(self) -> list[int]:
@@ -91,12 +106,15 @@ class VerifierPool:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _finish(self, decision: Grade | PendingCheck) -> Future[Grade]:
+    def _finish(self, decision: Decision) -> Future[Grade]:
         result: Future[Grade] = Future()
         if isinstance(decision, Grade):
             result.set_result(decision)
             return result
-        outcome = self._symbolic(decision.pred_norm, decision.gold_norm)
+        if isinstance(decision, PolicyCheck):
+            outcome = self._run_check("reference", decision.check)
+        else:
+            outcome = self._run_check("symbolic", decision.pred_norm, decision.gold_norm)
 
         def deliver(done: Future[Grade]) -> None:
             error = done.exception()
@@ -108,15 +126,14 @@ class VerifierPool:
         outcome.add_done_callback(deliver)
         return result
 
-    def _symbolic(self, pred_norm: str, gold_norm: str) -> Future[Grade]:
-        """The (shared) future of one symbolic check; identical pairs are checked once."""
-        key = (pred_norm, gold_norm)
+    def _run_check(self, *key: object) -> Future[Grade]:
+        """The (shared) future of one worker check (name, *arguments); identical checks run once."""
         with self._lock:
             outcome = self._memo.get(key)
             if outcome is not None:
                 self._memo.move_to_end(key)
                 return outcome
-            outcome = self._executor.submit(pred_norm, gold_norm)
+            outcome = self._executor.submit(*key)
             self._memo[key] = outcome
             if len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)

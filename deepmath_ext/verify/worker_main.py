@@ -11,10 +11,13 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
+from deepmath_ext.verify.reference import reference_status
 from deepmath_ext.verify.status import GradeStatus
 from deepmath_ext.verify.symbolic import symbolic_status
 
-WARM_UP = (r"\frac{x^2-1}{x+1}", "x-1")
+# The checks a worker runs, by name; a job is (name, *arguments), each check returns (status, detail).
+CHECKS = {"symbolic": symbolic_status, "reference": reference_status}
+WARM_UP = ("symbolic", r"\frac{x^2-1}{x+1}", "x-1")
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -26,10 +29,10 @@ def _cap_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def check(pred: str, gold: str) -> tuple[str, str | None]:
-    """(status, detail) of one symbolic check; errors grade the item, they never end the worker."""
+def check(name: str, *args: object) -> tuple[str, str | None]:
+    """(status, detail) of one named check; errors grade the item, they never end the worker."""
     try:
-        status, detail = symbolic_status(pred, gold)
+        status, detail = CHECKS[name](*args)
     except (MemoryError, RecursionError) as error:
         status, detail = GradeStatus.GUARDED, f"{type(error).__name__} in symbolic check"
     except Exception as error:
@@ -38,7 +41,7 @@ def check(pred: str, gold: str) -> tuple[str, str | None]:
 
 
 def main() -> None:
-    """Serve (pred, gold) -> (status, detail) over stdin/stdout until stdin closes."""
+    """Serve (check name, *arguments) -> (status, detail) over stdin/stdout until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # The protocol owns the original stdout; anything a library prints goes to stderr instead.
     protocol_out = os.dup(1)

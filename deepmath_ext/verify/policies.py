@@ -1,0 +1,132 @@
+"""The registry of grading policies: `strict` (ours, the default) and the reference research code's rules.
+
+A policy's `decide` is its in-process part: it finds what the policy grades and settles the cheap cases
+(a format failure, an answer equal as a string or a number). Everything else becomes a check that a
+verifier worker runs under the pool's deadline, memoisation and status accounting (see docs/verifier.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deepmath_ext.verify.extract import graded_part
+from deepmath_ext.verify.pipeline import PendingCheck, decide_response, normalized_gold
+from deepmath_ext.verify.reference import ReferenceCheck, answer_line, last_box
+from deepmath_ext.verify.reference_equal import cheap_equal
+from deepmath_ext.verify.status import Grade, GradeStatus
+
+DEFAULT_POLICY = "strict"
+# Benchmarks on which the reference evaluator also runs its OlympiadBench judge.
+OLYMPIAD_BENCHMARKS = frozenset({"olympiadbench"})
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """A response that only a verifier worker can grade under a reference policy."""
+
+    pred: str | None  # the extracted answer as written, if any
+    check: ReferenceCheck
+
+
+Decision = Grade | PendingCheck | PolicyCheck
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named grading rule; `decide(response, gold, require_think, benchmark)` is its in-process part."""
+
+    name: str
+    summary: str
+    decide: Callable[[str, str, bool, str | None], Decision]
+
+
+def _settle(pred: str | None, check: ReferenceCheck) -> Grade | PolicyCheck:
+    """A grade when an extracted answer is equal without sympy, else the worker check."""
+    for source, answer in check.answers:
+        status = cheap_equal(answer, check.gold)
+        if status is not None and status.is_correct:
+            return Grade.of(status, pred, f"math_equal on the {source}")
+    return PolicyCheck(pred, check)
+
+
+def _boxed_answers(text: str) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    box = last_box(text)
+    return box, ((("last box", box),) if box is not None else ())
+
+
+def _checked(response: object, gold: str) -> str:
+    if not isinstance(response, str):
+        raise TypeError(f"response must be a string, got {type(response).__name__}")
+    normalized_gold(gold)  # the same data errors as the strict policy: no gold, or an empty one
+    return gold.strip()
+
+
+def _strict(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    return decide_response(response, gold, require_think)
+
+
+def _reference(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    gold = _checked(response, gold)
+    text = graded_part(response, require_think=True)
+    if text is None:
+        return Grade.of(GradeStatus.FORMAT_ERROR, None, "no </think>")
+    box, answers = _boxed_answers(text)
+    return _settle(box, ReferenceCheck(gold, text, answers))
+
+
+def _reference_single_box(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    gold = _checked(response, gold)
+    boxes = response.count("\\boxed")
+    if boxes != 1:
+        return Grade.of(
+            GradeStatus.FORMAT_ERROR, last_box(response), f"{boxes} \\boxed in the response, not 1"
+        )
+    box, answers = _boxed_answers(response)
+    return _settle(box, ReferenceCheck(gold, response, answers))
+
+
+def _reference_eval(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    gold = _checked(response, gold)
+    box, answers = _boxed_answers(response)
+    line = answer_line(response)
+    if line is not None:
+        answers += (("answer line", line),)
+    judge_text = None
+    if benchmark is not None and benchmark.lower() in OLYMPIAD_BENCHMARKS:
+        judge_text = graded_part(response, require_think=False)  # the text after the last </think>, if any
+    return _settle(box if box is not None else line, ReferenceCheck(gold, response, answers, judge_text))
+
+
+POLICIES: dict[str, Policy] = {
+    policy.name: policy
+    for policy in (
+        Policy("strict", "deepmath's verifier: last box after </think>, exact first, no tolerance", _strict),
+        Policy(
+            "reference",
+            "DeepMath training reward: </think> required; math_equal on the last box or math-verify on the text",
+            _reference,
+        ),
+        Policy(
+            "reference-single-box",
+            "Zero-Math-7B reward: exactly one \\boxed; math_equal on it or math-verify on the response",
+            _reference_single_box,
+        ),
+        Policy(
+            "reference-eval",
+            "reference evaluator: last box, 'The answer is:' line or math-verify; OlympiadBench judge",
+            _reference_eval,
+        ),
+    )
+}
+POLICY_NAMES = tuple(POLICIES)
+
+
+def get_policy(name: str) -> Policy:
+    """The policy of this name; an unknown name is an error listing the known ones."""
+    try:
+        return POLICIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown grading policy {name!r}; known policies: {', '.join(POLICY_NAMES)}"
+        ) from None
