@@ -181,12 +181,14 @@ def test_answer_line(text, answer):
     assert answer_line(text) == answer
 
 
-def test_reference_hang_is_killed_at_the_deadline_and_counted():
+def test_reference_hang_is_killed_at_the_deadline_counted_once_and_memoised():
     with VerifierPool(workers=1, timeout_s=SHORT_DEADLINE_S) as short_pool:
         response = think(BLOW_UP + r" \boxed{41}")  # the last box is wrong, so math-verify reads the text
-        result = short_pool.submit(response, "42", policy="reference").result()
-        assert (result.status, result.pred) == (GradeStatus.TIMEOUT, "41")
-        assert result.detail == f"reference check exceeded {SHORT_DEADLINE_S:g} s"
+        # The same response twice is one check (memoised), so one kill and one count.
+        first, second = [short_pool.submit(response, "42", policy="reference") for _ in range(2)]
+        for result in (first.result(), second.result()):
+            assert (result.status, result.pred) == (GradeStatus.TIMEOUT, "41")
+            assert result.detail == f"reference check exceeded {SHORT_DEADLINE_S:g} s"
         assert short_pool.counts["timeouts"] == 1
         # The replacement worker grades the next item.
         after = short_pool.submit(think(r"So $\frac{1}{2}$."), "0.5", policy="reference").result()

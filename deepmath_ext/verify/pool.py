@@ -40,7 +40,7 @@ class VerifierPool:
         self.timeout_s = timeout_s
         self._executor = SymbolicExecutor(self.workers, timeout_s, memory_mb)
         self._lock = threading.Lock()
-        # (check name, *arguments) -> grade (without pred) of a worker check, finished or still running.
+        # A worker check's key -> its grade (without pred), finished or still running.
         self._memo: OrderedDict[tuple, Future[Grade]] = OrderedDict()
 
     def submit(
@@ -112,9 +112,10 @@ class VerifierPool:
             result.set_result(decision)
             return result
         if isinstance(decision, PolicyCheck):
-            outcome = self._run_check("reference", decision.check)
+            outcome = self._run_check(("reference", decision.check), ("reference", decision.check.digest()))
         else:
-            outcome = self._run_check("symbolic", decision.pred_norm, decision.gold_norm)
+            job = ("symbolic", decision.pred_norm, decision.gold_norm)
+            outcome = self._run_check(job, job)
 
         def deliver(done: Future[Grade]) -> None:
             error = done.exception()
@@ -126,14 +127,14 @@ class VerifierPool:
         outcome.add_done_callback(deliver)
         return result
 
-    def _run_check(self, *key: object) -> Future[Grade]:
-        """The (shared) future of one worker check (name, *arguments); identical checks run once."""
+    def _run_check(self, job: tuple, key: tuple) -> Future[Grade]:
+        """The (shared) future of one worker check `job` = (name, *arguments); checks of one key run once."""
         with self._lock:
             outcome = self._memo.get(key)
             if outcome is not None:
                 self._memo.move_to_end(key)
                 return outcome
-            outcome = self._executor.submit(*key)
+            outcome = self._executor.submit(*job)
             self._memo[key] = outcome
             if len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)

@@ -8,6 +8,7 @@ runs them in that order (the symbolic ones, so it runs in a verifier worker unde
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ class ReferenceCheck:
     text: str  # what math-verify reads as a whole
     answers: tuple[tuple[str, str], ...] = ()  # (where it came from, answer) pairs for math_equal
     judge_text: str | None = None  # what the olympiad judge reads, when it runs
+
+    def digest(self) -> str:
+        """A short key for memoising the check (the texts themselves are too long to keep by the 100,000)."""
+        fields = (self.gold, self.text, repr(self.answers), repr(self.judge_text))
+        return hashlib.blake2b("\0".join(fields).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def math_verify_equal(text: str, gold: str) -> bool:
