@@ -37,7 +37,7 @@ def build_data_dir(out_dir: Path) -> Path:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, rows in SUBSET_ROWS.items():
-        local_file = get_benchmark(name).local_file
+        local_file = get_benchmark(name).local.location
         lines = shared_path("data", "benchmarks", local_file).read_text(encoding="utf-8").splitlines()[:rows]
         (out_dir / local_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out_dir

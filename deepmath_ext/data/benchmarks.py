@@ -1,7 +1,11 @@
 """The evaluation benchmarks as data (`benchmarks.json`), loaded from the hub or a local copy.
 
-The registry is the one home of each benchmark's facts: source, fields, pins, display name and its
-column in the DeepMath paper's table (`paper_column`; None for benchmarks the paper does not report).
+The registry is the one home of each benchmark's facts: display name, column in the DeepMath paper's
+table (`paper_column`; None for benchmarks the paper does not report), and two sources, `hub` (what
+the reference evaluation reads) and `local` (a file under `--data-dir`), each with its own fields,
+row count and content hash. A source whose pins are null is pinned on its first load instead: hub
+sources in the user's pin file (`$DEEPMATH_CACHE_DIR/hub_pins.json`, default ~/.cache/deepmath), so
+every later load must match it; local copies are only logged.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from deepmath_ext.verify.extract import extract
 logger = logging.getLogger(__name__)
 
 _REGISTRY_FILE = "benchmarks.json"
+_CHOICE_LETTER = re.compile(r"\b[A-J]\b")
 # Unescaped `$` math delimiters in OlympiadBench answers ("$69$,$84$"); `\$` (a dollar sign) stays.
 _MATH_DELIMITER = re.compile(r"(?<!\\)\$")
 
@@ -32,24 +38,32 @@ class BenchmarkMismatchError(ValueError):
 
 
 @dataclass(frozen=True)
-class BenchmarkSpec:
-    """Where a benchmark lives and how its rows map to (id, problem, answer, categories)."""
+class BenchmarkSource:
+    """One copy of a benchmark: where it is, which fields hold what, and its pins (None: not yet pinned)."""
 
-    name: str
-    display: str
-    hf_id: str
-    hf_split: str
-    local_file: str
+    location: str  # hub id, or file name under --data-dir
     problem_fields: tuple[str, ...]
     answer_fields: tuple[str, ...]
     answer_kind: str
-    id_field: str | None
     category_fields: tuple[str, ...]
-    expected_rows: int
-    content_hash: str | None = None
-    hf_config: str | None = None
-    hf_revision: str = "main"
+    expected_rows: int | None
+    content_hash: str | None
+    split: str = "test"
+    revision: str = "main"
+    config: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """A benchmark: its names, its two sources, and how a problem becomes a prompt."""
+
+    name: str
+    display: str
+    hub: BenchmarkSource
+    local: BenchmarkSource
+    id_field: str | None
     paper_column: int | None = None
+    prompt_suffix: str = ""  # appended to every problem (the multiple-choice instruction)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,14 @@ def _answer_list(value: Any) -> str:
     return ", ".join(_MATH_DELIMITER.sub("", str(part)).strip() for part in parts)
 
 
+def _choice_letter(value: Any) -> str:
+    # A multiple-choice gold: the one capital letter in "B", "(B)" or "\\boxed{B}"; graded as that letter.
+    letters = _CHOICE_LETTER.findall(str(value).replace("\\boxed", ""))
+    if len(letters) != 1:
+        raise ValueError(f"not one choice letter: {str(value)[:80]!r}")
+    return letters[0]
+
+
 def _last_boxed_answer(value: Any) -> str:
     # The verifier's own extraction, so the gold is the box a correct response would have to match.
     found = extract(str(value), require_think=False)
@@ -93,19 +115,30 @@ ANSWER_EXTRACTORS: dict[str, Callable[[Any], str]] = {
     "number": _number_answer,
     "answer_list": _answer_list,
     "last_boxed": _last_boxed_answer,
+    "choice": _choice_letter,
 }
+
+
+def _source(name: str, entry: dict[str, Any], location_key: str) -> BenchmarkSource:
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k != location_key}
+    source = BenchmarkSource(location=entry[location_key], **fields)
+    if source.answer_kind not in ANSWER_EXTRACTORS:
+        raise ValueError(f"{_REGISTRY_FILE}: {name} has unknown answer_kind {source.answer_kind!r}")
+    return source
 
 
 @cache
 def _load_registry() -> dict[str, BenchmarkSpec]:
     entries = json.loads(resources.files(__package__).joinpath(_REGISTRY_FILE).read_text(encoding="utf-8"))
-    specs = {}
-    for name, entry in entries.items():
-        tuples = {k: tuple(v) for k, v in entry.items() if isinstance(v, list)}
-        specs[name] = BenchmarkSpec(name=name, **{**entry, **tuples})
-        if specs[name].answer_kind not in ANSWER_EXTRACTORS:
-            raise ValueError(f"{_REGISTRY_FILE}: {name} has unknown answer_kind {entry['answer_kind']!r}")
-    return specs
+    return {
+        name: BenchmarkSpec(
+            name=name,
+            **{k: v for k, v in entry.items() if k not in ("hub", "local")},
+            hub=_source(name, entry["hub"], "id"),
+            local=_source(name, entry["local"], "file"),
+        )
+        for name, entry in entries.items()
+    }
 
 
 BENCHMARKS: dict[str, BenchmarkSpec] = _load_registry()
@@ -144,19 +177,22 @@ def _first_present(row: dict[str, Any], fields: tuple[str, ...], what: str, row_
     raise ValueError(f"row {row_id}: no {what} field (looked for {', '.join(fields)})")
 
 
-def problems_from_rows(spec: BenchmarkSpec, rows: Iterable[dict[str, Any]]) -> Iterator[BenchmarkProblem]:
-    """Map raw rows of any copy (hub or local, any field spelling) to BenchmarkProblems."""
-    to_answer = ANSWER_EXTRACTORS[spec.answer_kind]
+def problems_from_rows(
+    spec: BenchmarkSpec, source: BenchmarkSource, rows: Iterable[dict[str, Any]]
+) -> Iterator[BenchmarkProblem]:
+    """Map raw rows of one source (hub or local, with that source's fields) to BenchmarkProblems."""
+    to_answer = ANSWER_EXTRACTORS[source.answer_kind]
     for index, row in enumerate(rows):
         raw_id = row.get(spec.id_field) if spec.id_field else None
         row_id = str(index if raw_id is None else raw_id)
-        problem = _first_present(row, spec.problem_fields, "problem", f"{spec.name}:{row_id}")
+        problem = _first_present(row, source.problem_fields, "problem", f"{spec.name}:{row_id}")
         try:
-            answer = to_answer(_first_present(row, spec.answer_fields, "answer", f"{spec.name}:{row_id}"))
+            answer = to_answer(_first_present(row, source.answer_fields, "answer", f"{spec.name}:{row_id}"))
         except ValueError as err:
             raise ValueError(f"{spec.name} row {row_id}: {err}") from err
-        categories = {k: str(row[k]) for k in spec.category_fields if row.get(k) is not None}
-        yield BenchmarkProblem(spec.name, row_id, str(problem).strip(), answer, categories)
+        categories = {k: str(row[k]) for k in source.category_fields if row.get(k) is not None}
+        text = str(problem).strip() + spec.prompt_suffix
+        yield BenchmarkProblem(spec.name, row_id, text, answer, categories)
 
 
 def content_hash(problems: Iterable[BenchmarkProblem]) -> str:
@@ -169,20 +205,55 @@ def _raw_rows(spec: BenchmarkSpec, data_dir: str | Path | None) -> Iterable[dict
     if data_dir is None:
         import datasets
 
-        return datasets.load_dataset(
-            spec.hf_id, spec.hf_config, split=spec.hf_split, revision=spec.hf_revision
-        )
+        hub = spec.hub
+        return datasets.load_dataset(hub.location, hub.config, split=hub.split, revision=hub.revision)
     path = Path(data_dir)
-    return iter_row_file(path if path.is_file() else path / spec.local_file)
+    return iter_row_file(path if path.is_file() else path / spec.local.location)
 
 
-def _check_against_spec(spec: BenchmarkSpec, problems: list[BenchmarkProblem], allow_mismatch: bool) -> None:
+def hub_pins_file() -> Path:
+    """The user's record of hub sources pinned on their first load."""
+    return Path(os.environ.get("DEEPMATH_CACHE_DIR", "~/.cache/deepmath")).expanduser() / "hub_pins.json"
+
+
+def _first_load_pins(spec: BenchmarkSpec, found: dict[str, Any]) -> dict[str, Any]:
+    """The hub pins recorded on an earlier load of this source, or `found`, recorded now (and said so)."""
+    from deepmath_ext.atomic_files import write_json_atomic
+
+    hub = spec.hub
+    key = f"{spec.name} {hub.location}:{hub.split}@{hub.revision}"
+    path = hub_pins_file()
+    pins = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if key not in pins:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, {**pins, key: found})
+        logger.warning(
+            "benchmark %s: first load of hub source %s; pinned %d rows, content hash %s in %s "
+            "(later loads must match; copy them into benchmarks.json to pin them for everyone)",
+            spec.name, key, found["expected_rows"], found["content_hash"], path,
+        )  # fmt: skip
+        return found
+    return pins[key]
+
+
+def _check_against_spec(
+    spec: BenchmarkSpec, problems: list[BenchmarkProblem], from_hub: bool, allow_mismatch: bool
+) -> None:
+    source = spec.hub if from_hub else spec.local
+    found = {"expected_rows": len(problems), "content_hash": content_hash(problems)}
+    pins = {"expected_rows": source.expected_rows, "content_hash": source.content_hash}
+    if None in pins.values():
+        if not from_hub:
+            logger.warning("benchmark %s: local copies are not pinned in the registry (%s)", spec.name, found)
+            return
+        pins = {k: v if v is not None else _first_load_pins(spec, found)[k] for k, v in pins.items()}
     problems_found = []
-    if len(problems) != spec.expected_rows:
-        problems_found.append(f"{len(problems)} rows, expected {spec.expected_rows}")
-    digest = content_hash(problems)
-    if spec.content_hash and digest != spec.content_hash:
-        problems_found.append(f"content hash {digest[:12]}…, expected {spec.content_hash[:12]}…")
+    if found["expected_rows"] != pins["expected_rows"]:
+        problems_found.append(f"{found['expected_rows']} rows, expected {pins['expected_rows']}")
+    if found["content_hash"] != pins["content_hash"]:
+        problems_found.append(
+            f"content hash {found['content_hash'][:12]}…, expected {pins['content_hash'][:12]}…"
+        )
     if not problems_found:
         return
     message = f"benchmark {spec.name} does not match the registry: {'; '.join(problems_found)}"
@@ -194,8 +265,9 @@ def _check_against_spec(spec: BenchmarkSpec, problems: list[BenchmarkProblem], a
 def load_benchmark(
     name: str, data_dir: str | Path | None = None, allow_mismatch: bool = False
 ) -> list[BenchmarkProblem]:
-    """Load benchmark `name` from the hub, or from `data_dir/<local_file>` (or a file) when given."""
+    """Load benchmark `name` from its hub source, or its local copy `data_dir/<file>` (or a file) when given."""
     spec = get_benchmark(name)
-    problems = list(problems_from_rows(spec, _raw_rows(spec, data_dir)))
-    _check_against_spec(spec, problems, allow_mismatch)
+    source = spec.hub if data_dir is None else spec.local
+    problems = list(problems_from_rows(spec, source, _raw_rows(spec, data_dir)))
+    _check_against_spec(spec, problems, data_dir is None, allow_mismatch)
     return problems

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_json_atomic
-from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS
+from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -240,7 +240,6 @@ def _write_eval_manifest(
     engine: dict[str, Any],
     generated: int,
 ) -> None:
-    from deepmath_ext.data.benchmarks import get_benchmark
 
     previous = previous_manifest(config.out)
     longest_prompt = max((r["prompt_tokens"] for r in store.records.values()), default=0)
@@ -277,8 +276,7 @@ def _write_eval_manifest(
             name: {
                 "rows": len(ps),
                 "content_hash": previous["pinned"]["benchmarks"][name],
-                "registry_hash": get_benchmark(name).content_hash,
-                "source": str(config.data_dir) if config.data_dir else get_benchmark(name).hf_id,
+                "source": _source_description(config, name),
             }
             for name, ps in problems.items()
         },
@@ -286,6 +284,23 @@ def _write_eval_manifest(
         **environment(),
     }
     write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
+
+
+def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:
+    """Where a benchmark was read from, and what the registry pins for that source."""
+    spec = get_benchmark(name)
+    source = spec.local if config.data_dir else spec.hub
+    where = (
+        {"data_dir": str(config.data_dir)}
+        if config.data_dir
+        else {"split": source.split, "revision": source.revision}
+    )
+    return {
+        "location": source.location,
+        **where,
+        "registry_hash": source.content_hash,
+        "registry_rows": source.expected_rows,
+    }
 
 
 def finalize_run(
