@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath, load_benchmark
+from deepmath_ext.data import PAPER_BENCHMARKS, BenchmarkProblem, iter_deepmath, load_benchmark
 from deepmath_ext.decontam import normalize_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "decontam"
@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "decontam"
 
 def all_benchmark_problems(benchmarks_dir: Path) -> list[BenchmarkProblem]:
     """Every problem of the six benchmarks, from the local copies in ../shared."""
-    return [p for name in BENCHMARKS for p in load_benchmark(name, data_dir=benchmarks_dir)]
+    return [p for name in PAPER_BENCHMARKS for p in load_benchmark(name, data_dir=benchmarks_dir)]
 
 
 def paraphrases(references: list[BenchmarkProblem]) -> list[tuple[int, str]]:

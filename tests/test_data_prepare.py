@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deepmath_ext.commands import prepare as prepare_command
-from deepmath_ext.data import KNOWN_DATA_SOURCES, TRAIN_DATA_SOURCE
+from deepmath_ext.data import PAPER_BENCHMARKS, TRAIN_DATA_SOURCE
 from deepmath_ext.data.prepare import RowSelection, prepare_dataset
 from deepmath_ext.data.rowfiles import iter_row_file
 from deepmath_ext.data.validation import DataValidationError
@@ -39,7 +39,7 @@ def test_sample_and_benchmarks_prepare_into_verl_schema(tmp_path: Path, benchmar
     assert first["extra_info"]["topic"] == sample_rows[0]["topic"]
     assert [r["extra_info"]["index"] for r in val] == list(range(len(val)))
     assert {r["data_source"] for r in train} == {TRAIN_DATA_SOURCE}
-    assert {r["data_source"] for r in val} == set(KNOWN_DATA_SOURCES) - {TRAIN_DATA_SOURCE}
+    assert {r["data_source"] for r in val} == set(PAPER_BENCHMARKS)  # the default validation sets
     assert all(r["extra_info"]["split"] == "test" for r in val)
     report = json.loads(result.report_path.read_text())
     assert report["template"] == "orz"

@@ -63,6 +63,13 @@ def test_bundled_paper_numbers():
         "DeepMath-1.5B (published, released checkpoint)",
     }  # the two rows of one model stay apart in tables and plot legends
     assert "paper" in baseline_sets()
+    peers = {r.model: r for r in rows if "peer row" in r.source}
+    assert set(peers) == {
+        "Qwen2.5-7B", "Open-Reasoner-Zero-7B", "Qwen-2.5-7B-SimpleRL-Zoo",
+        "DeepSeek-R1-Distill-Qwen-1.5B", "DeepScaleR-1.5B-Preview", "STILL-3-1.5B-preview",
+    }  # fmt: skip
+    assert peers["DeepScaleR-1.5B-Preview"].matches("agentica-org/DeepScaleR-1.5B-Preview")
+    assert [peers["Qwen2.5-7B"].scores[b] for b in PAPER_BENCHMARKS] == [54.8, 35.3, 27.8, 16.2, 7.7, 5.4]
 
 
 def test_flags_only_published_numbers_outside_the_interval():

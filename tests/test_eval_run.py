@@ -126,6 +126,15 @@ def test_rerun_generates_nothing_and_refuses_changed_settings(
     assert (reference_run / "generations.jsonl").read_bytes() == before
 
 
+def test_a_model_of_no_known_family_needs_a_template(eval_tiny_model, data_dir, tmp_path, capsys):
+    argv = eval_argv(eval_tiny_model, data_dir, tmp_path / "run")
+    del argv[argv.index("--template") : argv.index("--template") + 2]
+    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    err = capsys.readouterr().err
+    assert f"no template is known for the model '{eval_tiny_model}'" in err and "r1-distill" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_benchmark_mismatch_stops_the_run(eval_tiny_model, data_dir, tmp_path, capsys):
     argv = [a for a in eval_argv(eval_tiny_model, data_dir, tmp_path / "run") if a != "--allow-mismatch"]
     assert evaluate_command.run(parse_eval_args(argv)) == 2

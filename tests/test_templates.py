@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 
-from deepmath_ext.templates import get_template, list_templates, register_template_resolver
+from deepmath_ext.templates import (
+    get_template,
+    list_templates,
+    register_template_resolver,
+    template_for_model,
+)
 from deepmath_ext.templates.registry import render_messages
 
 PROBLEM = "What is $1+1$?"
@@ -44,6 +53,8 @@ EXPECTED = {
     ("r1-distill", R1): f"{BOS}<｜User｜>{PROBLEM}<｜Assistant｜><think>\n",
     ("default", QWEN): f"{QWEN_DEFAULT_SYSTEM}<|im_start|>user\n{PROBLEM}<|im_end|>\n<|im_start|>assistant\n",
     ("default", R1): f"{BOS}<｜User｜>{PROBLEM}<｜Assistant｜><think>\n",
+    # No OpenMath-Nemotron tokenizer here: the R1-distill one stands in for "the tokenizer's own template".
+    ("omn", R1): f"{BOS}<｜User｜>{PROBLEM}<｜Assistant｜><think>\n",
     ("deepscaler", R1): f"{BOS}<｜User｜>{PROBLEM}{DEEPSCALER_SUFFIX}<｜Assistant｜><think>\n",
 }
 
@@ -94,6 +105,7 @@ def test_thinking_flags_follow_the_generation_prompt():
         "orz": True,
         "r1-distill": True,
         "deepscaler": True,
+        "omn": True,
         "qwen-boxed": False,
         "default": False,
     }
@@ -115,10 +127,65 @@ def test_unknown_template_lists_known_names():
         get_template("nope")
 
 
-def test_fingerprints_are_stable_and_distinct():
+def test_fingerprints_are_stable_across_processes_and_distinct():
     prints = {name: get_template(name).fingerprint() for name in list_templates()}
     assert len(set(prints.values())) == len(prints)
-    assert prints["orz"] == get_template("orz").fingerprint()
+    # A fresh interpreter re-reads templates.json and the .jinja files: the same prints, so stored runs match.
+    code = (
+        "import json; from deepmath_ext.templates import get_template, list_templates; "
+        "print(json.dumps({n: get_template(n).fingerprint() for n in list_templates()}))"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(fresh.stdout) == prints
+
+
+@pytest.mark.parametrize("field", ["chat_template", "system_prompt", "prefix", "suffix", "thinking"])
+def test_fingerprint_follows_every_prompt_field_but_not_the_description(field: str):
+    orz = get_template("orz")
+    changed = {"thinking": not orz.thinking}.get(field, "x")
+    assert dataclasses.replace(orz, **{field: changed}).fingerprint() != orz.fingerprint()
+    assert dataclasses.replace(orz, description="other words").fingerprint() == orz.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("model", "template"),
+    [
+        ("zwhe99/DeepMath-Zero-7B", "orz"),
+        ("Qwen/Qwen2.5-7B", "orz"),
+        ("zwhe99/DeepMath-Zero-Math-7B", "qwen-boxed"),
+        ("Qwen/Qwen2.5-Math-7B", "qwen-boxed"),
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", "r1-distill"),
+        ("/ckpt/DeepMath-1.5B/", "r1-distill"),
+        ("nvidia/OpenMath-Nemotron-1.5B", "omn"),
+    ],
+)
+def test_template_by_model_family(model: str, template: str):
+    assert template_for_model(model) == template
+    assert template in list_templates()
+
+
+def test_a_model_of_no_known_family_is_refused_with_the_table():
+    with pytest.raises(
+        ValueError, match=r"no template is known for the model 'Qwen/Qwen2.5-7B-Instruct'"
+    ) as err:
+        template_for_model("Qwen/Qwen2.5-7B-Instruct")
+    assert "--template" in str(err.value) and "r1-distill (DeepSeek-R1-Distill-Qwen" in str(err.value)
+
+
+def test_reference_bos_doubles_only_the_r1_distill_bos(tokenizers_dir: Path):
+    r1 = AutoTokenizer.from_pretrained(tokenizers_dir / R1)
+    single = get_template("r1-distill").render(r1, PROBLEM)
+    reference = get_template("r1-distill").render(r1, PROBLEM, bos="reference")
+    ids = r1(reference, add_special_tokens=False)["input_ids"]
+    assert ids[:2] == [r1.bos_token_id] * 2 and ids[2] != r1.bos_token_id
+    assert r1(single, add_special_tokens=False)["input_ids"] == ids[1:]
+    # The reference's path: the engine tokenizes the rendered string again, with special tokens.
+    assert r1(single, add_special_tokens=True)["input_ids"] == ids
+    qwen = AutoTokenizer.from_pretrained(tokenizers_dir / QWEN)
+    boxed = get_template("qwen-boxed")
+    assert boxed.render(qwen, PROBLEM, bos="reference") == boxed.render(qwen, PROBLEM)  # Qwen adds no BOS
+    with pytest.raises(ValueError, match="unknown BOS rule 'double'"):
+        boxed.render(qwen, PROBLEM, bos="double")
 
 
 def test_omegaconf_resolver_returns_the_chat_template_or_none():

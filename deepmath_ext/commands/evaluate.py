@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from deepmath_ext.commands import comma_separated
+from deepmath_ext.data.benchmarks import BENCHMARKS
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
 from deepmath_ext.evaluate.runner import EvalConfig, run_eval
+from deepmath_ext.templates import BOS_RULES, list_templates, model_families
+from deepmath_ext.verify.pool import MAX_DEFAULT_WORKERS
 
 # CLI option -> backend keyword, passed on only when given (each backend ignores the others' options).
 BACKEND_OPTIONS = (
@@ -24,6 +30,17 @@ BACKEND_OPTIONS = (
 )
 
 
+def _backend_default(backend: str, option: str) -> Any:
+    """A backend constructor's default for `option`, so --help shows the value actually used."""
+    module_name, class_name = BACKENDS[backend].split(":")
+    backend_class = getattr(importlib.import_module(module_name), class_name)
+    return inspect.signature(backend_class).parameters[option].default
+
+
+def _families() -> str:
+    return "; ".join(f"{f['pattern']} -> {f['template']}" for f in model_families())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath eval`."""
     parser.add_argument("--model", required=True, help="model path or hub id")
@@ -31,24 +48,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, type=Path, help="run directory (created; re-use it to resume)"
     )
     parser.add_argument(
-        "--benchmarks", default=",".join(EvalConfig.benchmarks), help="comma-separated benchmark names"
+        "--benchmarks",
+        default=",".join(EvalConfig.benchmarks),
+        help=f"comma-separated benchmark names, of: {', '.join(BENCHMARKS)} (default: %(default)s)",
     )
     parser.add_argument(
-        "--template", default=EvalConfig.template, help="prompt template name (see deepmath_ext.templates)"
-    )
-    parser.add_argument("--n", type=int, default=EvalConfig.n, help="samples per problem")
-    parser.add_argument("--temperature", type=float, default=SamplingSettings.temperature)
-    parser.add_argument("--top-p", type=float, default=SamplingSettings.top_p)
-    parser.add_argument("--top-k", type=int, default=SamplingSettings.top_k, help="-1: no top-k")
-    parser.add_argument(
-        "--max-tokens", type=int, default=SamplingSettings.max_tokens, help="maximum response tokens"
+        "--template",
+        default=EvalConfig.template,
+        help=f"prompt template: {', '.join(list_templates())} (default: by the model's family: {_families()}; "
+        "a model of no known family needs --template)",
     )
     parser.add_argument(
-        "--seed", type=int, default=EvalConfig.seed, help="sample i of every problem uses seed + i"
+        "--bos",
+        choices=BOS_RULES,
+        default=EvalConfig.bos,
+        help="single: the template's own BOS only; reference: the reference evaluation's tokenization, "
+        "which doubles the BOS of R1-Distill tokenizers (default: %(default)s)",
     )
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default=EvalConfig.backend)
-    parser.add_argument("--tensor-parallel-size", type=int, default=EvalConfig.tensor_parallel_size)
-    parser.add_argument("--dtype", default=EvalConfig.dtype, help="bfloat16, float16, float32 or auto")
+    parser.add_argument(
+        "--n", type=int, default=EvalConfig.n, help="samples per problem (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=SamplingSettings.temperature, help="(default: %(default)s)"
+    )
+    parser.add_argument("--top-p", type=float, default=SamplingSettings.top_p, help="(default: %(default)s)")
+    parser.add_argument(
+        "--top-k", type=int, default=SamplingSettings.top_k, help="-1: no top-k (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=SamplingSettings.max_tokens,
+        help="maximum response tokens (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=EvalConfig.seed,
+        help="sample i of every problem uses seed + i (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backend", choices=sorted(BACKENDS), default=EvalConfig.backend, help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--tensor-parallel-size",
+        type=int,
+        default=EvalConfig.tensor_parallel_size,
+        help="vllm: GPUs per model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=EvalConfig.dtype,
+        help="bfloat16, float16, float32 or auto; not used by --backend openai (default: %(default)s)",
+    )
     parser.add_argument(
         "--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)"
     )
@@ -60,22 +112,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=EvalConfig.batch_size,
-        help="samples per generate call and per fsync",
+        help="samples per generate call and per fsync (default: %(default)s)",
     )
     parser.add_argument("--tokenizer", help="tokenizer path or id (default: --model)")
-    parser.add_argument("--max-model-len", type=int, help="vllm: context length")
-    parser.add_argument("--gpu-memory-utilization", type=float, help="vllm: fraction of GPU memory")
-    parser.add_argument("--base-url", help="openai: server URL ending in /v1")
+    parser.add_argument("--max-model-len", type=int, help="vllm: context length (default: the model's)")
+    parser.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        help=f"vllm: fraction of GPU memory (default: {_backend_default('vllm', 'gpu_memory_utilization')})",
+    )
+    parser.add_argument(
+        "--base-url",
+        help=f"openai: server URL ending in /v1 (default: {_backend_default('openai', 'base_url')})",
+    )
     parser.add_argument("--served-model-name", help="openai: model name the server knows (default: --model)")
-    parser.add_argument("--concurrency", type=int, help="openai: requests in flight")
-    parser.add_argument("--max-retries", type=int, help="openai: retries per request")
-    parser.add_argument("--device", help="hf: torch device (default cuda if available)")
-    parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help=f"openai: requests in flight (default: {_backend_default('openai', 'concurrency')})",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        help=f"openai: retries per request (default: {_backend_default('openai', 'max_retries')})",
+    )
+    parser.add_argument("--device", help="hf: torch device (default: cuda if available, else cpu)")
+    parser.add_argument(
+        "--grading-workers",
+        type=int,
+        help=f"verifier worker processes (default: one per CPU core, at most {MAX_DEFAULT_WORKERS})",
+    )
     parser.add_argument(
         "--grading-timeout",
         type=float,
         default=EvalConfig.grading_timeout_s,
-        help="seconds per symbolic check",
+        help="seconds per symbolic check (default: %(default)s)",
     )
 
 
@@ -86,6 +157,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         out=args.out,
         benchmarks=tuple(comma_separated(args.benchmarks)),
         template=args.template,
+        bos=args.bos,
         n=args.n,
         sampling=SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
         seed=args.seed,

@@ -53,7 +53,8 @@ class EvalConfig:
     model: str
     out: Path
     benchmarks: Sequence[str] = PAPER_BENCHMARKS
-    template: str = "qwen-boxed"
+    template: str | None = None  # None: the model family's template (templates/families.json)
+    bos: str = "single"
     n: int = 16
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     seed: int = 42
@@ -77,11 +78,11 @@ BackendFactory = Callable[..., Backend]
 def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backend) -> dict[str, Any]:
     """Generate every missing (problem, sample), then grade and score the whole run; returns metrics."""
     from deepmath_ext.data.benchmarks import content_hash, load_benchmark
-    from deepmath_ext.templates import get_template
+    from deepmath_ext.templates import get_template, template_for_model
 
     if config.n < 1:
         raise ValueError(f"n must be at least 1, got {config.n}")
-    template = get_template(config.template)
+    template = get_template(config.template or template_for_model(config.model))
     with run_lock(config.out):
         problems = {b: load_benchmark(b, config.data_dir, config.allow_mismatch) for b in config.benchmarks}
         hashes = {b: content_hash(ps) for b, ps in problems.items()}
@@ -120,9 +121,9 @@ def _sample_settings(config: EvalConfig, template: Any) -> dict[str, Any]:
             "model": model_identity(config.model),
             "backend": config.backend,
             "dtype": None if config.backend in REMOTE_BACKENDS else config.dtype,
-            "template": config.template,
+            "template": template.name,
             "template_fingerprint": template.fingerprint(),
-            "bos": "single",
+            "bos": config.bos,
             **config.sampling.as_dict(),
             "seed": config.seed,
         }
@@ -222,7 +223,9 @@ def _generate(
                 for problem, key in todo[start : start + config.batch_size]:
                     prompt_key = (problem.benchmark, problem.id)
                     if prompt_key not in prompts:
-                        prompts[prompt_key] = template.render(backend.tokenizer, problem.problem)
+                        prompts[prompt_key] = template.render(
+                            backend.tokenizer, problem.problem, bos=config.bos
+                        )
                     # One seed per sample index, as the reference evaluation does: sample i uses seed + i.
                     batch.append(GenerationRequest(key, prompts[prompt_key], config.seed + key.index))
                 store.append(batch, backend.generate(batch, config.sampling), settings_fingerprint)
@@ -263,6 +266,8 @@ def _write_eval_manifest(
         ),
         "template": {
             "name": template.name,
+            "chosen_by": "--template" if config.template else "the model family table",
+            "bos": config.bos,
             "fingerprint": template.fingerprint(),
             "thinking": template.thinking,
             "system_prompt": template.system_prompt,

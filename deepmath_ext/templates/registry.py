@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -12,6 +13,11 @@ from typing import Any
 
 TEMPLATE_RESOLVER_NAME = "deepmath.template"
 _REGISTRY_FILE = "templates.json"
+_FAMILIES_FILE = "families.json"
+# How a rendered prompt reaches the engine. single: as token ids with the template's own BOS only.
+# reference: as the reference evaluation passed it, a string the engine tokenizes again with special
+# tokens, which gives tokenizers that add a BOS (R1-Distill) a second one.
+BOS_RULES = ("single", "reference")
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,15 @@ class PromptTemplate:
             tokenizer.chat_template = self.chat_template
         return tokenizer
 
-    def render(self, tokenizer: Any, problem: str) -> str:
+    def render(self, tokenizer: Any, problem: str, *, bos: str = "single") -> str:
         """The prompt text the model sees for `problem`, ending with the generation prompt."""
-        return render_messages(tokenizer, self.messages(problem), self.chat_template)
+        text = render_messages(tokenizer, self.messages(problem), self.chat_template)
+        if bos not in BOS_RULES:
+            raise ValueError(f"unknown BOS rule {bos!r}; known: {', '.join(BOS_RULES)}")
+        if bos == "reference":
+            # What tokenizing with special tokens puts in front (R1-Distill: its BOS; Qwen: nothing).
+            return tokenizer.decode(tokenizer("", add_special_tokens=True)["input_ids"]) + text
+        return text
 
     def fingerprint(self) -> str:
         """A short hash of everything that changes the rendered prompt (not the description)."""
@@ -97,3 +109,23 @@ def register_template_resolver() -> None:
     from omegaconf import OmegaConf
 
     OmegaConf.register_new_resolver(TEMPLATE_RESOLVER_NAME, _chat_template_for, replace=True)
+
+
+@cache
+def model_families() -> list[dict[str, str]]:
+    """The model-family table: pattern, template and why, in match order."""
+    text = resources.files(__package__).joinpath(_FAMILIES_FILE).read_text(encoding="utf-8")
+    return json.loads(text)["families"]
+
+
+def template_for_model(model: str) -> str:
+    """The template of the family `model` (a path or hub id) belongs to; an unknown family is refused."""
+    name = model.rstrip("/").rsplit("/", 1)[-1].lower()
+    for family in model_families():
+        if re.search(family["pattern"], name):
+            return family["template"]
+    table = "\n".join(f"  {f['pattern']} -> {f['template']} ({f['why']})" for f in model_families())
+    raise ValueError(
+        f"no template is known for the model {model!r}; pass --template NAME "
+        f"({', '.join(list_templates())}). Known model families:\n{table}"
+    )
