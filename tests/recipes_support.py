@@ -7,13 +7,23 @@ from pathlib import Path
 from tiny_models import build_tiny_qwen2
 
 # The tokenizer each recipe's real model uses, from ../shared/data/tokenizers (a tiny model is built around it).
+# Qwen2.5-Math-7B's tokenizer is Qwen2.5's; there is no OpenMath-Nemotron tokenizer here, so the R1-distill one
+# (the same Qwen2.5 vocabulary) stands in for it.
 RECIPE_TOKENIZERS = {
     "deepmath-zero-7b": "qwen2.5-7b_assembled",
+    "deepmath-zero-math-7b": "qwen2.5-7b_assembled",
     "deepmath-1.5b": "deepseek-r1-distill-qwen_assembled",
+    "deepmath-omn-1.5b": "deepseek-r1-distill-qwen_assembled",
     "smoke-1gpu": "qwen2-1.5b-instruct_as_found",
 }
 # The prompt template each recipe's data must be prepared with (the recipe's ${deepmath.template:NAME}).
-RECIPE_TEMPLATES = {"deepmath-zero-7b": "orz", "deepmath-1.5b": "r1-distill", "smoke-1gpu": "qwen-boxed"}
+RECIPE_TEMPLATES = {
+    "deepmath-zero-7b": "orz",
+    "deepmath-zero-math-7b": "qwen-boxed",
+    "deepmath-1.5b": "r1-distill",
+    "deepmath-omn-1.5b": "omn",
+    "smoke-1gpu": "qwen-boxed",
+}
 SAMPLE = Path(__file__).resolve().parents[1] / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"
 
 

@@ -1,4 +1,4 @@
-"""compute_score, settings, routing, overlong shaping and telemetry, through verl's in-process managers."""
+"""compute_score, settings, overlong shaping and telemetry, through verl's in-process managers."""
 
 from __future__ import annotations
 
@@ -77,8 +77,13 @@ def expected_grades(tokenizer, batch):
     return [grade(text, r.gold, require_think=True) for text, r in zip(texts, ROLLOUTS, strict=True)]
 
 
+def score(*args, **kwargs) -> dict:
+    """compute_score is a coroutine function (verl's managers await it): run one call to completion."""
+    return asyncio.run(compute_score(*args, **kwargs))
+
+
 def test_compute_score_has_fixed_keys_and_reference_scores():
-    results = [compute_score(r.data_source, r.response, r.gold, r.extra_info) for r in ROLLOUTS]
+    results = [score(r.data_source, r.response, r.gold, r.extra_info) for r in ROLLOUTS]
     assert all(tuple(result) == SCORE_KEYS for result in results)
     assert [result["score"] for result in results] == [1.0, -1.0, -1.0, -1.0, 1.0, -1.0]
     assert [result["status"] for result in results][2:4] == ["format_error", "hedged"]
@@ -87,28 +92,29 @@ def test_compute_score_has_fixed_keys_and_reference_scores():
 
 def test_compute_score_kwargs_change_scores_and_think_requirement():
     truncated = ROLLOUTS[2]
-    lenient = compute_score(truncated.data_source, truncated.response, truncated.gold, require_think=False)
+    lenient = score(truncated.data_source, truncated.response, truncated.gold, require_think=False)
     assert lenient["score"] == 1.0 and lenient["acc"] == 1.0
-    wrong = compute_score("math500", ROLLOUTS[1].response, "5", correct_score=1.0, wrong_score=0.0)
+    wrong = score("math500", ROLLOUTS[1].response, "5", correct_score=1.0, wrong_score=0.0)
     assert wrong["score"] == 0.0 and wrong["acc"] == 0.0
 
 
 def test_misspelt_reward_kwarg_is_an_error_naming_it():
     with pytest.raises(ValueError, match="requier_think"):
-        compute_score("math500", ROLLOUTS[0].response, "0.5", requier_think=False)
-    with pytest.raises(ValueError, match=r"lenght.*overlong_buffer_cfg"):
-        RewardSettings.from_kwargs({"overlong_buffer_cfg": {"lenght": 4}})
-    with pytest.raises(ValueError, match="max_resp_len is required"):
-        RewardSettings.from_kwargs({"overlong_buffer_cfg": {"enable": True, "len": 4}})
+        score("math500", ROLLOUTS[0].response, "0.5", requier_think=False)
+    with pytest.raises(ValueError, match=r"'overlong_buffer'.*known keys.*overlong_buffer_cfg"):
+        RewardSettings.from_kwargs({"overlong_buffer": {"len": 4}})
 
 
-def test_unknown_data_source_names_it_and_lists_known():
-    with pytest.raises(ValueError, match=r"'openai/gsm8k'.*deepmath-103k.*math500"):
-        compute_score("openai/gsm8k", ROLLOUTS[0].response, "0.5")
+def test_every_data_source_goes_to_the_one_verifier():
+    """No routing table: a source `deepmath prepare` never writes is graded like any other."""
+    for source in ("openai/gsm8k", "deepmath-103k"):
+        assert (
+            score(source, ROLLOUTS[0].response, "0.5")["status"] == grade(ROLLOUTS[0].response, "0.5").status
+        )
 
 
-def test_naive_manager_threads_give_verifier_scores(tokenizer, batch):
-    """verl's core `naive` manager runs compute_score in asyncio's thread pool: no crash, no silent zeros."""
+def test_naive_manager_awaits_our_score(tokenizer, batch):
+    """verl's core `naive` manager awaits our async compute_score: no crash, no silent zeros."""
     outputs = run_manager(["reward.reward_manager.name=naive", OURS], tokenizer, batch)
     grades = expected_grades(tokenizer, batch)
     assert [o["reward_score"] for o in outputs] == [1.0 if g.correct else -1.0 for g in grades]
@@ -116,16 +122,14 @@ def test_naive_manager_threads_give_verifier_scores(tokenizer, batch):
     assert sum(o["reward_score"] == 1.0 for o in outputs) == 2
 
 
-def test_deepmath_manager_matches_verl_dapo_overlong_shaping(tokenizer, batch):
+def test_deepmath_manager_is_verl_dapo_with_our_score(tokenizer, batch):
     """Same batch, same keys: verl's `dapo` manager (with our compute_score) and ours give equal rewards."""
     ours = run_manager(["reward.reward_manager.name=deepmath", *OVERLONG], tokenizer, batch)
     dapo = run_manager(["reward.reward_manager.name=dapo", OURS, *OVERLONG], tokenizer, batch)
     for mine, theirs in zip(ours, dapo, strict=True):
         assert mine["reward_score"] == pytest.approx(float(theirs["reward_score"]))
-        assert mine["reward_extra_info"]["overlong_reward"] == pytest.approx(
-            float(theirs["reward_extra_info"]["overlong_reward"])
-        )
-    lengths = [o["reward_extra_info"]["response_len"] for o in ours]
+        assert mine["reward_extra_info"] == theirs["reward_extra_info"]
+    lengths = batch.batch["attention_mask"][:, -batch.batch["responses"].shape[1] :].sum(dim=1).tolist()
     # Only the long response passes max_resp_len - len = 96 tokens; it is cut at 160, so the penalty is -1.
     assert (
         [o["reward_extra_info"]["overlong"] for o in ours] == [n > 96 for n in lengths] == [0, 0, 0, 0, 1, 0]
@@ -134,11 +138,10 @@ def test_deepmath_manager_matches_verl_dapo_overlong_shaping(tokenizer, batch):
 
 
 def test_deepmath_manager_extra_info_is_fixed_and_feeds_telemetry(tokenizer, batch):
-    from deepmath_ext.reward.manager import EXTRA_INFO_KEYS
-
-    outputs = run_manager(["reward.reward_manager.name=deepmath"], tokenizer, batch)
+    outputs = run_manager(["reward.reward_manager.name=deepmath", *OVERLONG], tokenizer, batch)
     infos = [o["reward_extra_info"] for o in outputs]
-    assert all(tuple(info) == EXTRA_INFO_KEYS for info in infos)
+    # compute_score's keys, then the two verl's DAPO manager adds with overlong_buffer_cfg.log=true
+    assert all(tuple(info) == (*SCORE_KEYS, "overlong_reward", "overlong") for info in infos)
     assert [info["difficulty_bucket"] for info in infos] == ["lt5", "5to7", "5to7", "", "ge9", ""]
     metrics = summarize_reward_infos(infos)
     rates = {k.rsplit("/", 1)[1]: v for k, v in metrics.items() if k.startswith("reward/status_rate/")}
@@ -146,6 +149,7 @@ def test_deepmath_manager_extra_info_is_fixed_and_feeds_telemetry(tokenizer, bat
     assert rates["format_error"] == rates["hedged"] == pytest.approx(1 / 6)
     assert metrics["reward/acc_by_difficulty/5to7"] == 0.0 and metrics["reward/acc_by_difficulty/ge9"] == 1.0
     assert metrics["reward/count_by_difficulty/5to7"] == 2.0
+    assert metrics["reward/overlong_rate"] == pytest.approx(1 / 6)
 
 
 def test_difficulty_bucket_edges_and_bad_values():

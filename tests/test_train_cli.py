@@ -100,6 +100,11 @@ def test_print_config_writes_only_the_resolved_yaml(
     assert printed["trainer"]["total_training_steps"] == 3
 
 
-def test_list_prints_the_recipes(capfd: pytest.CaptureFixture[str]) -> None:
+def test_list_prints_one_line_per_recipe(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--list"]) == 0
-    assert capfd.readouterr().out.split() == launch.list_recipes()
+    lines = capfd.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == launch.list_recipes()
+    omn = next(line for line in lines if line.startswith("deepmath-omn-1.5b "))
+    assert omn.split(None, 1)[1] == (
+        "nvidia/OpenMath-Nemotron-1.5B, 12x8 GPUs, template omn, reward strict (</think> required)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -50,12 +51,13 @@ def _score_through_verl(train_parquet: Path) -> None:
         # problem_id is the row's 0-based position in the source file
         sample = samples[int(row.extra_info["problem_id"])]
         for key in ("r1_solution_1", "r1_solution_2", "r1_solution_3"):
-            result = reward_fn(
+            score = reward_fn(  # our compute_score is async, as verl's reward loop awaits it
                 data_source=row.data_source,
                 solution_str=sample[key],
                 ground_truth=row.reward_model["ground_truth"],
                 extra_info=row.extra_info,
             )
+            result = asyncio.run(score)
             scores.append(result["score"])
             statuses[result["status"]] += 1
     mean = sum(scores) / len(scores)

@@ -36,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the composed, resolved config as YAML on stdout (nothing else) and stop",
     )
-    parser.add_argument("--list", action="store_true", help="list the packaged recipes and stop")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the packaged recipes (model, nodes, template, reward) and stop",
+    )
     parser.add_argument(
         "--submit",
         metavar="ADDRESS",
@@ -54,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.launch import LaunchError, list_recipes
 
     if args.list:
-        print("\n".join(list_recipes()))
-        return 0
+        return _list()
     if not args.recipe:
         print(f"deepmath train: error: name a recipe: {', '.join(list_recipes())}", file=sys.stderr)
         return 2
@@ -64,6 +67,17 @@ def run(args: argparse.Namespace) -> int:
     except LaunchError as error:
         print(f"deepmath train: error: {error}", file=sys.stderr)
         return 2
+
+
+def _list() -> int:
+    """One line per packaged recipe: name, model, nodes, template, reward policy."""
+    from deepmath_ext import launch
+
+    names = launch.list_recipes()
+    width = max(len(name) for name in names)
+    for name in names:
+        print(f"{name:<{width}}  {launch.describe(launch.compose_recipe(launch.find_recipe(name), []))}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Compose the packaged Hydra recipes over verl's config, validate them on CPU, and launch verl's trainer."""
 
 from deepmath_ext.launch.checks import CHECKS, check_gpus, load_verl_plugins, validate_recipe
-from deepmath_ext.launch.command import format_command, launch_command, summarize
+from deepmath_ext.launch.command import describe, format_command, launch_command, summarize
 from deepmath_ext.launch.errors import LaunchError
 from deepmath_ext.launch.recipes import (
     RECIPES_MODULE,
@@ -18,6 +18,7 @@ __all__ = [
     "RecipeSource",
     "check_gpus",
     "compose_recipe",
+    "describe",
     "find_recipe",
     "format_command",
     "launch_command",

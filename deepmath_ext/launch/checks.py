@@ -14,7 +14,6 @@ from deepmath_ext.launch.errors import LaunchError
 PLUGIN_MODULE = "deepmath_ext.plugin"
 # Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
 TEMPLATE_RESOLVER = "deepmath.template"
-DEEPMATH_MANAGER = "deepmath"
 DATA_KEYS = ("data.train_files", "data.val_files")
 # Parquet schema metadata written by `deepmath prepare`: the template the prompts were built with.
 PREPARED_TEMPLATE_KEY = b"deepmath.template"
@@ -89,26 +88,18 @@ def check_dataclass_sections(cfg: DictConfig) -> None:
 
 
 def check_reward(cfg: DictConfig) -> None:
-    """The reward manager and custom reward function resolve, and our manager accepts its reward_kwargs."""
+    """The reward manager resolves and accepts its settings: it is built here as each reward worker builds it
+    (verl's DAPO checks of the overlong buffer, our misspelt-key check); no verifier worker starts."""
     from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
 
     manager = cfg.reward.reward_manager
-    where = f"reward.reward_manager {manager.source}:{manager.name}"
     try:
-        resolve_reward_manager_cls(cfg)
-        get_custom_reward_fn(cfg)
-        if manager.name == DEEPMATH_MANAGER:
-            _check_deepmath_reward_kwargs(cfg)
+        manager_cls = resolve_reward_manager_cls(cfg)
+        manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
     except Exception as error:
-        raise LaunchError(f"{where}: {_one_line(error)}") from error
-
-
-def _check_deepmath_reward_kwargs(cfg: DictConfig) -> None:
-    # The settings the manager builds in each reward worker; building the manager itself would start
-    # its verifier worker processes.
-    from deepmath_ext.reward import RewardSettings
-
-    RewardSettings.from_kwargs(cfg.reward.get("reward_kwargs"), where="reward.reward_kwargs")
+        raise LaunchError(
+            f"reward.reward_manager {manager.source}:{manager.name}: {_one_line(error)}"
+        ) from error
 
 
 def check_trainer_mode(cfg: DictConfig) -> None:

@@ -71,6 +71,19 @@ SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+def describe(cfg: DictConfig) -> str:
+    """One line for `deepmath train --list`: model, nodes x GPUs, template, reward policy."""
+    template = _display(cfg, "actor_rollout_ref.model.custom_chat_template")
+    template = template.removeprefix("${deepmath.template:").removesuffix("}")
+    kwargs = cfg.reward.get("reward_kwargs") or {}
+    think = "</think> required" if kwargs.get("require_think", True) else "whole response"
+    return (
+        f"{_display(cfg, 'actor_rollout_ref.model.path')}, "
+        f"{_display(cfg, 'trainer.nnodes')}x{_display(cfg, 'trainer.n_gpus_per_node')} GPUs, "
+        f"template {template}, reward {kwargs.get('policy', 'strict')} ({think})"
+    )
+
+
 def launch_command(source: RecipeSource, overrides: list[str], python: str = sys.executable) -> list[str]:
     """argv of `python -m verl.trainer.main_ppo` running the recipe with the user's overrides."""
     return [python, "-m", TRAINER_MODULE, *source.hydra_arguments(), *overrides]

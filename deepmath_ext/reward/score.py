@@ -1,19 +1,20 @@
-"""`compute_score` for `reward.custom_reward_function`, and how a grade becomes a reward dict."""
+"""`compute_score` for verl's reward managers: an async grade through the verifier pool."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from deepmath_ext.reward.routing import check_data_source
-from deepmath_ext.reward.settings import VERL_CALL_KWARGS, RewardSettings
+from deepmath_ext.reward.settings import RewardSettings
+from deepmath_ext.reward.telemetry import difficulty_bucket
 from deepmath_ext.verify import Grade, GradeStatus, get_pool
 
 # The keys of every dict compute_score returns; verl builds its arrays from the first sample's keys.
-SCORE_KEYS = ("score", "acc", "pred", "status", "timeout", "format_ok")
+SCORE_KEYS = ("score", "acc", "pred", "status", "timeout", "format_ok", "difficulty_bucket")
 
 
-def grade_to_result(grade: Grade, settings: RewardSettings) -> dict[str, Any]:
+def grade_to_result(grade: Grade, settings: RewardSettings, difficulty: Any = None) -> dict[str, Any]:
     """The fixed-key reward dict of one grade (timeouts and format errors score as wrong)."""
     return {
         "score": float(settings.correct_score if grade.correct else settings.wrong_score),
@@ -22,22 +23,27 @@ def grade_to_result(grade: Grade, settings: RewardSettings) -> dict[str, Any]:
         "status": str(grade.status),
         "timeout": grade.status == GradeStatus.TIMEOUT,
         "format_ok": grade.status != GradeStatus.FORMAT_ERROR,
+        "difficulty_bucket": difficulty_bucket(difficulty, settings.difficulty_buckets),
     }
 
 
-def compute_score(
+async def compute_score(
     data_source: str,
     solution_str: str,
     ground_truth: str,
     extra_info: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Grade one response for verl; `kwargs` are `reward.custom_reward_function.reward_kwargs`."""
-    settings = RewardSettings.from_kwargs(
-        {k: v for k, v in kwargs.items() if k not in VERL_CALL_KWARGS},
-        where="reward.custom_reward_function.reward_kwargs",
-    )
-    check_data_source(data_source)
+    """Grade one response for verl; `kwargs` are the reward kwargs (see docs/reward.md).
+
+    Every `data_source` goes to the same verifier. The cheap checks of `submit` (extraction,
+    normalisation, exact comparison) run in a thread and the symbolic check in a worker process, so
+    neither blocks the reward loop's event loop.
+    """
+    settings = RewardSettings.from_kwargs(kwargs, where="reward kwargs")
     pool = get_pool(settings.verifier_workers, settings.verifier_timeout_s)
-    grade = pool.submit(solution_str, ground_truth, require_think=settings.require_think).result()
-    return grade_to_result(grade, settings)
+    future = await asyncio.to_thread(
+        pool.submit, solution_str, str(ground_truth), require_think=settings.require_think
+    )
+    grade = await asyncio.wrap_future(future)
+    return grade_to_result(grade, settings, (extra_info or {}).get("difficulty"))

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 # verl passes these to a custom compute_score when a reward model is enabled; they are not ours to parse.
 VERL_CALL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
-
-
-@dataclass(frozen=True)
-class OverlongSettings:
-    """verl `dapo` manager's overlong buffer: `overlong_buffer_cfg.{enable,len,penalty_factor,log}`."""
-
-    enable: bool = False
-    len: int = 0
-    penalty_factor: float = 1.0
-    log: bool = False
+# `reward.reward_kwargs` keys that verl's DAPO manager (our manager's base class) reads and checks itself.
+DAPO_KWARGS = frozenset({"overlong_buffer_cfg", "max_resp_len"})
 
 
 @dataclass(frozen=True)
@@ -33,33 +25,26 @@ class RewardSettings:
     verifier_workers: int | None = 2  # per reward actor; verl starts reward.num_workers (8) actors
     verifier_timeout_s: float = DEFAULT_TIMEOUT_S
     difficulty_buckets: tuple[float, ...] = (5.0, 7.0, 9.0)
-    max_resp_len: int | None = None
-    overlong_buffer_cfg: OverlongSettings = field(default_factory=OverlongSettings)
-
-    def __post_init__(self) -> None:
-        cfg = self.overlong_buffer_cfg
-        if not cfg.enable:
-            return
-        if self.max_resp_len is None:
-            raise ValueError("reward_kwargs.max_resp_len is required when overlong_buffer_cfg.enable is true")
-        if cfg.len <= 0 or self.max_resp_len < cfg.len:
-            raise ValueError(
-                f"reward_kwargs.overlong_buffer_cfg.len must be in (0, max_resp_len={self.max_resp_len}], "
-                f"got {cfg.len}"
-            )
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any] | None, *, where: str = "reward_kwargs") -> RewardSettings:
         """Build settings from a (possibly OmegaConf) mapping; an unknown key is an error naming it."""
-        raw = _to_plain(kwargs or {})
-        _reject_unknown(raw, {f.name for f in dataclasses.fields(cls)}, where)
-        overlong = raw.pop("overlong_buffer_cfg", None) or {}
-        _reject_unknown(
-            overlong, {f.name for f in dataclasses.fields(OverlongSettings)}, f"{where}.overlong_buffer_cfg"
-        )
+        raw = our_kwargs(kwargs)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {unknown} in {where}; known keys: {sorted(known | DAPO_KWARGS)}"
+            )
         if "difficulty_buckets" in raw:
             raw["difficulty_buckets"] = tuple(sorted(float(edge) for edge in raw["difficulty_buckets"]))
-        return cls(overlong_buffer_cfg=OverlongSettings(**overlong), **raw)
+        return cls(**raw)
+
+
+def our_kwargs(kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The plain-dict `reward_kwargs` without the keys verl itself reads (DAPO's, the reward router's)."""
+    raw = _to_plain(kwargs or {})
+    return {key: value for key, value in raw.items() if key not in DAPO_KWARGS | VERL_CALL_KWARGS}
 
 
 def _to_plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,10 +53,4 @@ def _to_plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
         from omegaconf import OmegaConf
 
         return dict(OmegaConf.to_container(mapping, resolve=True))
-    return {key: _to_plain(value) if isinstance(value, Mapping) else value for key, value in mapping.items()}
-
-
-def _reject_unknown(raw: Mapping[str, Any], known: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in {where}; known keys: {sorted(known)}")
+    return dict(mapping)

@@ -43,7 +43,8 @@ def summarize_reward_infos(infos: Iterable[Mapping[str, Any]]) -> dict[str, floa
         f"{METRIC_PREFIX}/status_rate/{status.value}": statuses[status.value] / total
         for status in GradeStatus
     }
-    metrics[f"{METRIC_PREFIX}/overlong_rate"] = sum(bool(info["overlong"]) for info in infos) / total
+    if "overlong" in infos[0]:  # verl's DAPO manager adds it with reward_kwargs.overlong_buffer_cfg.log
+        metrics[f"{METRIC_PREFIX}/overlong_rate"] = sum(bool(info["overlong"]) for info in infos) / total
     metrics[f"{METRIC_PREFIX}/acc"] = sum(float(info["acc"]) for info in infos) / total
     by_bucket: dict[str, list[float]] = defaultdict(list)
     for info in infos:
