@@ -9,7 +9,7 @@ from reward_support import Rollout, rollout_batch, verl_config
 
 from deepmath_ext.reward import SCORE_KEYS, RewardSettings, compute_score
 from deepmath_ext.reward.telemetry import difficulty_bucket, summarize_reward_infos
-from deepmath_ext.verify import GradeStatus, grade
+from deepmath_ext.verify import VERIFIER_VERSION, GradeStatus, grade
 
 THINK = "<think>\nLet me work it out carefully.\n</think>\n"
 ROLLOUTS = [
@@ -88,6 +88,7 @@ def test_compute_score_has_fixed_keys_and_reference_scores():
     assert [result["score"] for result in results] == [1.0, -1.0, -1.0, -1.0, 1.0, -1.0]
     assert [result["status"] for result in results][2:4] == ["format_error", "hedged"]
     assert results[2]["format_ok"] is False and results[0]["pred"] != ""
+    assert {result["verifier_version"] for result in results} == {VERIFIER_VERSION}
 
 
 def test_compute_score_kwargs_change_scores_and_think_requirement():

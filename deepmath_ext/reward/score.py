@@ -8,10 +8,19 @@ from typing import Any
 
 from deepmath_ext.reward.settings import RewardSettings
 from deepmath_ext.reward.telemetry import difficulty_bucket
-from deepmath_ext.verify import Grade, GradeStatus, get_pool
+from deepmath_ext.verify import VERIFIER_VERSION, Grade, GradeStatus, get_pool
 
 # The keys of every dict compute_score returns; verl builds its arrays from the first sample's keys.
-SCORE_KEYS = ("score", "acc", "pred", "status", "timeout", "format_ok", "difficulty_bucket")
+SCORE_KEYS = (
+    "score",
+    "acc",
+    "pred",
+    "status",
+    "timeout",
+    "format_ok",
+    "difficulty_bucket",
+    "verifier_version",
+)
 
 
 def grade_to_result(grade: Grade, settings: RewardSettings, difficulty: Any = None) -> dict[str, Any]:
@@ -24,6 +33,8 @@ def grade_to_result(grade: Grade, settings: RewardSettings, difficulty: Any = No
         "timeout": grade.status == GradeStatus.TIMEOUT,
         "format_ok": grade.status != GradeStatus.FORMAT_ERROR,
         "difficulty_bucket": difficulty_bucket(difficulty, settings.difficulty_buckets),
+        # which grading semantics scored this rollout (dumped rollouts and logs can be told apart)
+        "verifier_version": VERIFIER_VERSION,
     }
 
 
