@@ -30,29 +30,37 @@ from synthetic_responses import generate_groups
 
 from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
 from deepmath_ext.evaluate.grading import grade_run
+from deepmath_ext.evaluate.manifest import load_manifest, write_manifest
 from deepmath_ext.evaluate.runner import write_scores
-from deepmath_ext.evaluate.settings import load_settings, pin_settings
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, save_problems
 
 # Rows per benchmark in the DeepMath paper's evaluation (1,547 problems in all).
 ROWS = {"math500": 500, "amc23": 40, "olympiadbench": 675, "minerva": 272, "aime24": 30, "aime25": 30}
 SAMPLE_SETTINGS = {
-    "model": "synthetic", "backend": "vllm", "dtype": "bfloat16", "template": "r1-distill",
-    "template_fingerprint": "synthetic", "temperature": 0.6, "top_p": 0.95, "top_k": -1, "max_tokens": 32768,
-    "seed": 0,
+    "model": {"fingerprint": "synthetic"}, "backend": "vllm", "dtype": "bfloat16", "template": "r1-distill",
+    "template_fingerprint": "synthetic", "bos": "single", "temperature": 0.6, "top_p": 0.95, "top_k": -1,
+    "max_tokens": 32768, "seed": 0,
 }  # fmt: skip
 CHARS_PER_TOKEN = 3.5  # rough ratio for English+LaTeX with the Qwen tokenizer; only sets the length column
 
 
-def build_run(run_dir: Path, n: int, seed: int) -> tuple[list[str], list[str], float]:
-    """Write settings, problems and all generations; returns responses, golds and the write seconds."""
+def build_run(run_dir: Path, n: int, seed: int, policies: list[str]) -> tuple[list[str], list[str], float]:
+    """Write the manifest, problems and all generations; returns responses, golds and the write seconds."""
     groups = generate_groups(sum(ROWS.values()), group_size=n, seed=seed)
     names = [name for name, rows in ROWS.items() for _ in range(rows)]
-    pin_settings(
+    pinned = {"samples": SAMPLE_SETTINGS, "server": None, "benchmarks": dict.fromkeys(ROWS, "synthetic")}
+    write_manifest(
         run_dir,
-        SAMPLE_SETTINGS,
-        dict.fromkeys(ROWS, "synthetic"),
-        {"n": n, "require_think": True, "label": "synthetic"},
+        {
+            "pinned": {**pinned, "fingerprint": "synthetic"},
+            **{
+                "n": n,
+                "require_think": True,
+                "label": "synthetic",
+                "policies": policies,
+                "model": "synthetic",
+            },
+        },
     )
     save_problems(
         run_dir,
@@ -95,6 +103,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peer-sample", type=int, default=512, help="responses math-verify is timed on")
     parser.add_argument("--workers", type=int, help="verifier processes (default: the verifier's default)")
+    parser.add_argument("--policies", default="strict", help="comma-separated grading policies")
     parser.add_argument(
         "--mean-response-tokens", type=float, default=6000.0, help="assumed, for generation time"
     )
@@ -103,10 +112,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    policies = args.policies.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp)
         t0 = time.perf_counter()
-        responses, golds, write_s = build_run(run_dir, args.n, args.seed)
+        responses, golds, write_s = build_run(run_dir, args.n, args.seed, policies)
         print(
             f"built {len(responses)} responses ({sum(map(len, responses)) / 1e6:.0f} MB of text) in {time.perf_counter() - t0:.0f} s"
         )
@@ -114,10 +124,12 @@ def main() -> None:
         GenerationStore(run_dir / GENERATIONS_FILE)
         reopen_s = time.perf_counter() - started
         started = time.perf_counter()
-        results = grade_run(run_dir, n=args.n, require_think=True, workers=args.workers)
+        results, gap = grade_run(
+            run_dir, n=args.n, require_think=True, policies=policies, workers=args.workers
+        )
         grade_s = time.perf_counter() - started
         started = time.perf_counter()
-        write_scores(run_dir, load_settings(run_dir), results)
+        write_scores(run_dir, load_manifest(run_dir), policies, results, gap)
         report_s = time.perf_counter() - started
         peer_s = time_peer(responses, golds, args.peer_sample, args.seed)
 

@@ -13,12 +13,44 @@ from deepmath_ext.evaluate.baselines import baseline_sets, load_baselines
 from deepmath_ext.evaluate.report import accuracy_table, baseline_flags, render_comparison
 
 
-def _run(label: str, benchmarks: dict[str, tuple[float, float, float]]) -> dict:
-    """Metrics with only what the tables read: avg@n and its interval per benchmark."""
+def _run(label: str, benchmarks: dict[str, tuple[float, float, float]], policy: str = "strict") -> dict:
+    """Metrics with only what the tables read: avg@n and its interval per benchmark, under one policy."""
     return {
-        "run": {"label": label, "n": 16, "model": f"org/{label}", "fingerprint": "f"},
-        "benchmarks": {name: {"avg@n": a, "ci95": [lo, hi]} for name, (a, lo, hi) in benchmarks.items()},
+        "run": {"label": label, "n": 16, "model": f"org/{label}", "fingerprint": "f", "policies": [policy]},
+        "benchmarks": {
+            name: {"policies": {policy: {"avg@n": a, "ci95": [lo, hi]}}}
+            for name, (a, lo, hi) in benchmarks.items()
+        },
     }
+
+
+def _two_policies(
+    label: str, strict: tuple[float, float, float], reference: tuple[float, float, float]
+) -> dict:
+    run = _run(label, {"aime24": strict})
+    run["run"]["policies"] = ["strict", "reference-eval"]
+    run["benchmarks"]["aime24"]["policies"]["reference-eval"] = _run(label, {"aime24": reference})[
+        "benchmarks"
+    ]["aime24"]["policies"]["strict"]
+    return run
+
+
+def test_published_numbers_are_compared_with_the_reference_eval_row():
+    # strict 10% is far below the published 20.4, reference-eval 21% is within its interval: no flag.
+    run = _two_policies("DeepMath-Zero-7B", (0.10, 0.05, 0.15), (0.21, 0.15, 0.27))
+    assert baseline_flags([run], load_baselines("paper")) == []
+    table = "\n".join(accuracy_table([run], load_baselines("paper")))
+    assert "| DeepMath-Zero-7B [strict] (n=16) | – | – | – | – | 10.0 [5.0, 15.0] | – |" in table
+    assert "| DeepMath-Zero-7B [reference-eval] (n=16) | – | – | – | – | 21.0 [15.0, 27.0] | – |" in table
+    # A run graded without reference-eval is compared through its own first policy.
+    assert (
+        len(
+            baseline_flags(
+                [_run("DeepMath-Zero-7B", {"aime24": (0.10, 0.05, 0.15)})], load_baselines("paper")
+            )
+        )
+        == 1
+    )
 
 
 def test_paper_order_then_other_benchmarks():

@@ -93,15 +93,18 @@ def test_metrics_and_report_layout(reference_run, eval_tiny_model):
     assert (
         metrics["run"]["n"] == 2 and metrics["run"]["label"] == eval_tiny_model.name
     )  # the model folder's name
+    assert metrics["run"]["policies"] == ["strict", "reference-eval"]  # the default: both
     for name, rows in SUBSET_ROWS.items():
         bench = metrics["benchmarks"][name]
         assert bench["problems"] == rows and bench["samples"] == 2 * rows
-        assert sum(bench["status_counts"].values()) == 2 * rows
-        assert set(bench["pass@k"]) == {"1", "2"}
-        assert bench["ci95"][0] <= bench["avg@n"] <= bench["ci95"][1]
-    assert set(metrics["benchmarks"]["math500"]["categories"]) == {"level", "subject"}
+        for graded in bench["policies"].values():
+            assert sum(graded["status_counts"].values()) == 2 * rows
+            assert set(graded["pass@k"]) == {"1", "2"}
+            assert graded["ci95"][0] <= graded["avg@n"] <= graded["ci95"][1]
+    assert set(metrics["benchmarks"]["math500"]["policies"]["strict"]["categories"]) == {"level", "subject"}
     report = (reference_run / "report.md").read_text()
     assert "| Model | MATH500 | AIME24 |" in report  # the paper's column order: MATH500 ... AIME24
+    assert "| Benchmark | strict | reference-eval | samples graded differently |" in report
     assert "### MATH500 by level" in report and "### MATH500 by subject" in report
 
 
@@ -144,7 +147,7 @@ def test_benchmark_mismatch_stops_the_run(eval_tiny_model, data_dir, tmp_path, c
 
 
 def _regraded_copy(reference_run: Path, dest: Path) -> Path:
-    """A copy of the run whose sample 0 answers every problem right and sample 1 wrong."""
+    """A copy of the run: sample 0 boxes every gold, sample 1 states it on an unboxed answer line."""
     shutil.copytree(reference_run, dest)
     golds = {
         (p["benchmark"], p["id"]): p["answer"] for p in map(json.loads, (dest / "problems.jsonl").open())
@@ -152,26 +155,41 @@ def _regraded_copy(reference_run: Path, dest: Path) -> Path:
     lines = []
     for record in read_generations(dest).values():
         gold = golds[(record["benchmark"], record["problem_id"])]
-        record["text"] = (
-            f"So the answer is \\boxed{{{gold}}}." if record["index"] == 0 else "\\boxed{\\text{none}}"
-        )
+        record["text"] = {
+            0: f"So the answer is \\boxed{{{gold}}}.",
+            # No box: the strict policy finds no answer, the reference evaluator reads the answer line.
+            1: f"Working done.\nThe answer is: {gold}",
+        }[record["index"]]
         lines.append(json.dumps(record))
     (dest / "generations.jsonl").write_text("\n".join(lines) + "\n")
     return dest
 
 
-def test_regrade_scores_stored_generations(reference_run, tmp_path):
+def test_regrade_scores_stored_generations_under_each_policy(reference_run, tmp_path):
     run = _regraded_copy(reference_run, tmp_path / "edited")
     assert regrade_command.run(regrade_command_args(run)) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     for name in SUBSET_ROWS:
-        bench = metrics["benchmarks"][name]
-        assert bench["avg@n"] == 0.5 and bench["ci95"] == [0.5, 0.5]  # every problem: 1 of 2 right
-        assert bench["pass@k"] == {"1": 0.5, "2": 1.0}
-        assert bench["maj@k"]["1"] == 1.0  # the first sample alone is the majority, and it is right
-        assert bench["status_counts"]["wrong"] == SUBSET_ROWS[name]
+        strict = metrics["benchmarks"][name]["policies"]["strict"]
+        assert strict["avg@n"] == 0.5 and strict["ci95"] == [0.5, 0.5]  # every problem: 1 of 2 right
+        assert strict["pass@k"] == {"1": 0.5, "2": 1.0}
+        assert strict["maj@k"]["1"] == 1.0  # the first sample alone is the majority, and it is right
+        assert strict["status_counts"]["no_answer"] == SUBSET_ROWS[name]
+        reference = metrics["benchmarks"][name]["policies"]["reference-eval"]
+        assert reference["avg@n"] == 1.0 and reference["pass@k"] == {"1": 1.0, "2": 1.0}
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["invocations"][-1]["regraded"] is True
+
+    # The grader gap: every sample 1, with its gold and each policy's prediction and status.
+    gap = metrics["grader_gap"]
+    assert {(s["benchmark"], s["index"]) for s in gap} == {(b, 1) for b in SUBSET_ROWS}
+    assert len(gap) == sum(SUBSET_ROWS.values())
+    first = gap[0]
+    assert first["grades"]["strict"] == {"correct": False, "status": "no_answer", "pred": None}
+    assert first["grades"]["reference-eval"]["correct"] is True
+    report = (run / "report.md").read_text()
+    assert f"| MATH500 | 50.0 [50.0, 50.0] | 100.0 [100.0, 100.0] | {SUBSET_ROWS['math500']} of 6 |" in report
+    assert f"| MATH500 | {first['problem_id']} | 1 | `{first['gold']}` | – no_answer | " in report
 
 
 def test_regrade_says_when_the_verifier_changed(reference_run, tmp_path, capsys):
@@ -190,12 +208,33 @@ def test_regrade_says_when_the_verifier_changed(reference_run, tmp_path, capsys)
     assert json.loads((run / "manifest.json").read_text())["invocations"][-1]["verifier"] == VERIFIER_VERSION
 
 
-def regrade_command_args(run: Path):
+def regrade_command_args(run: Path, *extra: str):
     import argparse
 
     parser = argparse.ArgumentParser()
     regrade_command.add_arguments(parser)
-    return parser.parse_args([str(run), "--grading-workers", "1"])
+    return parser.parse_args([str(run), "--grading-workers", "1", *extra])
+
+
+def test_regrade_adds_a_policy_without_generating(eval_tiny_model, data_dir, tmp_path):
+    out = tmp_path / "strict-only"
+    argv = eval_argv(eval_tiny_model, data_dir, out, "--policies", "strict")
+    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert json.loads((out / "metrics.json").read_text())["run"]["policies"] == ["strict"]
+    before = (out / "generations.jsonl").read_bytes()
+    assert regrade_command.run(regrade_command_args(out, "--policies", "reference")) == 0
+    assert (out / "generations.jsonl").read_bytes() == before
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["run"]["policies"] == ["strict", "reference"]
+    assert set(metrics["benchmarks"]["aime24"]["policies"]) == {"strict", "reference"}
+    grades = [json.loads(line) for line in (out / "grades.jsonl").read_text().splitlines()]
+    assert all(set(g["grades"]) == {"strict", "reference"} for g in grades)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["policies"] == ["strict", "reference"]
+    assert manifest["invocations"][-1]["policies"] == ["strict", "reference"]
+    assert (
+        "| Benchmark | strict | reference | samples graded differently |" in (out / "report.md").read_text()
+    )
 
 
 def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys):
@@ -215,11 +254,17 @@ def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys
     text = (tmp_path / "cmp" / "report.md").read_text()
     assert "| Model | MATH500 | AMC23 | OlympiadBench | Minerva | AIME24 | AIME25 |" in text
     assert "| DeepMath-Zero-7B (published) | 85.5 | 64.7 | 51.0 | 45.3 | 20.4 | 17.5 |" in text
-    assert "| DeepMath-1.5B (n=2) | 50.0 [50.0, 50.0] † | – | – | – | 50.0 [50.0, 50.0] † | – |" in text
-    assert "- DeepMath-1.5B MATH500: 50.0 [50.0, 50.0] vs 89.9 published" in text
-    assert "- DeepMath-1.5B AIME24: 50.0 [50.0, 50.0] vs 39.8 published" in text
+    # Published rows are compared with the reference-eval row only, and the report says so.
+    assert "| DeepMath-1.5B [strict] (n=2) | 50.0 [50.0, 50.0] | – | – | – | 50.0 [50.0, 50.0] | – |" in text
+    assert (
+        "| DeepMath-1.5B [reference-eval] (n=2) | 100.0 [100.0, 100.0] † | – | – | – | 100.0 [100.0, 100.0] † | – |"
+        in text
+    )
+    assert "each run's reference-eval row is compared with them" in text
+    assert "- DeepMath-1.5B [reference-eval] MATH500: 100.0 [100.0, 100.0] vs 89.9 published" in text
+    assert "- DeepMath-1.5B [reference-eval] AIME24: 100.0 [100.0, 100.0] vs 39.8 published" in text
     flagged = [line for line in text.splitlines() if line.startswith("- DeepMath-1.5B ") and " vs " in line]
-    assert len(flagged) == 4  # two benchmarks x two published rows of that model
+    assert len(flagged) == 4  # two benchmarks x two published rows of that model, reference-eval only
     assert (
         "| DeepMath-1.5B (published, released checkpoint) | 89.9 | 82.3 | 61.8 | 42.5 | 37.3 | 30.8 |" in text
     )

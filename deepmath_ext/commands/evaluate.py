@@ -15,6 +15,7 @@ from deepmath_ext.data.benchmarks import BENCHMARKS
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
 from deepmath_ext.evaluate.runner import EvalConfig, run_eval
 from deepmath_ext.templates import BOS_RULES, list_templates, model_families
+from deepmath_ext.verify import POLICY_NAMES
 from deepmath_ext.verify.pool import MAX_DEFAULT_WORKERS
 
 # CLI option -> backend keyword, passed on only when given (each backend ignores the others' options).
@@ -57,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=EvalConfig.template,
         help=f"prompt template: {', '.join(list_templates())} (default: by the model's family: {_families()}; "
         "a model of no known family needs --template)",
+    )
+    parser.add_argument(
+        "--policies",
+        default=",".join(EvalConfig.policies),
+        help=f"comma-separated grading policies, of: {', '.join(POLICY_NAMES)}; samples are generated once "
+        "and graded by each (default: %(default)s)",
     )
     parser.add_argument(
         "--bos",
@@ -158,6 +165,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         benchmarks=tuple(comma_separated(args.benchmarks)),
         template=args.template,
         bos=args.bos,
+        policies=tuple(comma_separated(args.policies)),
         n=args.n,
         sampling=SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
         seed=args.seed,

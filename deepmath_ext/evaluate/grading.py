@@ -1,9 +1,9 @@
-"""Grade a run's stored generations with the shared verifier and group them per problem."""
+"""Grade a run's stored generations under each grading policy and group them per problem."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 GRADES_FILE = "grades.jsonl"
 GRADE_CHUNK = 4096  # responses per grade_batch call: bounds memory and drives the progress bar
+# Results per policy, then per benchmark.
+PolicyResults = dict[str, dict[str, list[ProblemResult]]]
 
 
 class IncompleteRunError(RuntimeError):
@@ -25,15 +27,29 @@ def _required_keys(problems: list[dict[str, Any]], n: int) -> list[SampleKey]:
     return [SampleKey(p["benchmark"], p["id"], i) for p in problems for i in range(n)]
 
 
+def _chunks(keys: list[SampleKey]) -> list[list[SampleKey]]:
+    """Runs of at most GRADE_CHUNK keys of one benchmark (policies may grade per benchmark)."""
+    chunks: list[list[SampleKey]] = []
+    for key in keys:
+        if not chunks or chunks[-1][0].benchmark != key.benchmark or len(chunks[-1]) == GRADE_CHUNK:
+            chunks.append([])
+        chunks[-1].append(key)
+    return chunks
+
+
 def grade_run(
     run_dir: Path,
     *,
     n: int,
     require_think: bool,
+    policies: Sequence[str],
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> dict[str, list[ProblemResult]]:
-    """Grade samples 0..n-1 of every stored problem, write `grades.jsonl`, return results per benchmark."""
+) -> tuple[PolicyResults, list[dict[str, Any]]]:
+    """Grade samples 0..n-1 of every stored problem under each policy and write `grades.jsonl`.
+
+    Returns the results per policy and benchmark, and the grader gap: the samples the policies disagree on.
+    """
     from tqdm import tqdm
 
     from deepmath_ext.verify import grade_batch, normalize_answer
@@ -48,43 +64,69 @@ def grade_run(
             "re-run the same `deepmath eval` command to finish them"
         )
     golds = {(p["benchmark"], p["id"]): p["answer"] for p in problems}
-    grades = []
-    with tqdm(total=len(keys), desc="grading", unit="sample") as bar:
-        for start in range(0, len(keys), GRADE_CHUNK):
-            chunk = keys[start : start + GRADE_CHUNK]
+    grades: dict[str, list[Any]] = {policy: [] for policy in policies}
+    with tqdm(total=len(keys) * len(policies), desc="grading", unit="sample") as bar:
+        for chunk in _chunks(keys):
             responses = [store.records[k]["text"] for k in chunk]
             chunk_golds = [golds[(k.benchmark, k.problem_id)] for k in chunk]
-            grades += grade_batch(
-                responses, chunk_golds, require_think=require_think, workers=workers, timeout_s=timeout_s
-            )
-            bar.update(len(chunk))
+            for policy in policies:
+                grades[policy] += grade_batch(
+                    responses,
+                    chunk_golds,
+                    policy=policy,
+                    require_think=require_think,
+                    benchmark=chunk[0].benchmark,
+                    workers=workers,
+                    timeout_s=timeout_s,
+                )
+                bar.update(len(chunk))
     rows = [
-        {**_key_fields(k), "correct": bool(g.correct), "status": str(g.status), "pred": g.pred}
-        for k, g in zip(keys, grades, strict=True)
+        {
+            "benchmark": k.benchmark,
+            "problem_id": k.problem_id,
+            "index": k.index,
+            "grades": {
+                policy: {"correct": bool(g.correct), "status": str(g.status), "pred": g.pred}
+                for policy, g in ((p, grades[p][i]) for p in policies)
+            },
+        }
+        for i, k in enumerate(keys)
     ]
     write_jsonl_atomic(run_dir / GRADES_FILE, rows)
-    return _group(problems, store, rows, normalize_answer)
+    results = {policy: _group(problems, store, rows, policy, normalize_answer) for policy in policies}
+    return results, grader_gap(rows, golds)
 
 
-def _key_fields(key: SampleKey) -> dict[str, Any]:
-    return {"benchmark": key.benchmark, "problem_id": key.problem_id, "index": key.index}
+def grader_gap(rows: list[dict[str, Any]], golds: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """The graded samples on which the policies disagree about correctness, with gold and each grade."""
+    return [
+        {
+            **{k: row[k] for k in ("benchmark", "problem_id", "index")},
+            "gold": golds[(row["benchmark"], row["problem_id"])],
+            "grades": row["grades"],
+        }
+        for row in rows
+        if len({g["correct"] for g in row["grades"].values()}) > 1
+    ]
 
 
 def _group(
     problems: list[dict[str, Any]],
     store: GenerationStore,
     rows: list[dict[str, Any]],
+    policy: str,
     normalize: Callable[[str], str],
 ) -> dict[str, list[ProblemResult]]:
     samples: dict[tuple[str, str], list[ScoredSample]] = defaultdict(list)
     for row in rows:  # rows are in (problem, index) order, so each list comes out index-ordered
         record = store.records[SampleKey(row["benchmark"], row["problem_id"], row["index"])]
+        grade = row["grades"][policy]
         samples[(row["benchmark"], row["problem_id"])].append(
             ScoredSample(
-                correct=row["correct"],
-                status=row["status"],
+                correct=grade["correct"],
+                status=grade["status"],
                 # Majority votes count presentation variants (\\dfrac vs \\frac) as one answer.
-                pred=None if row["pred"] is None else normalize(row["pred"]),
+                pred=None if grade["pred"] is None else normalize(grade["pred"]),
                 finish_reason=record["finish_reason"],
                 response_tokens=record["response_tokens"],
             )

@@ -136,3 +136,17 @@ def benchmark_metrics(problems: Sequence[ProblemResult], n: int) -> dict[str, An
         "status_counts": dict(sorted(Counter(s.status for s in samples).items())),
         "categories": category_breakdown(problems),
     }
+
+
+# The statistics that depend on how samples were graded; the rest (counts, truncation, lengths) do not.
+GRADED_KEYS = ("avg@n", "ci95", "pass@k", "maj@k", "status_counts", "categories")
+
+
+def policies_metrics(by_policy: dict[str, Sequence[ProblemResult]], n: int) -> dict[str, Any]:
+    """One benchmark's statistics: the grading-independent ones once, the graded ones per policy."""
+    per_policy = {policy: benchmark_metrics(problems, n) for policy, problems in by_policy.items()}
+    first = next(iter(per_policy.values()))
+    return {
+        **{k: v for k, v in first.items() if k not in GRADED_KEYS},
+        "policies": {policy: {k: m[k] for k in GRADED_KEYS} for policy, m in per_policy.items()},
+    }

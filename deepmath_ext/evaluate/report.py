@@ -1,4 +1,9 @@
-"""Markdown reports: the DeepMath paper's table layout with intervals, details, and baselines."""
+"""Markdown reports: the DeepMath paper's table layout with intervals, grading policies side by side,
+the grader gap, details, and published baselines.
+
+A run graded under several policies is shown as one row per policy ("label [policy]"): `policy_views`
+turns each (run, policy) into the shape of a single-policy run, which the tables and plots read.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,39 @@ REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy.png"
 PASS_AT_K_PLOT = "pass_at_k.png"
 FLAG = "†"
+# Published numbers were graded by the reference evaluator: they are compared with this policy's column.
+BASELINE_POLICY = "reference-eval"
+GAP_TEXT_CHARS = 60  # a prediction longer than this is cut in the gap list
+
+
+def policy_views(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One single-policy view per (run, grading policy), labelled `label [policy]` when a run has several."""
+    views = []
+    for run in runs:
+        policies = run["run"]["policies"]
+        for policy in policies:
+            label = run["run"]["label"] if len(policies) == 1 else f"{run['run']['label']} [{policy}]"
+            views.append(
+                {
+                    "run": {
+                        **run["run"],
+                        "label": label,
+                        "model_label": run["run"]["label"],
+                        "policy": policy,
+                    },
+                    "benchmarks": {
+                        name: {**b, **b["policies"][policy]} for name, b in run["benchmarks"].items()
+                    },
+                    "compared": policy == compared_policy(run),
+                }
+            )
+    return views
+
+
+def compared_policy(run: dict[str, Any]) -> str:
+    """The policy whose column published numbers are compared with: reference-eval, else the run's first."""
+    policies = run["run"]["policies"]
+    return BASELINE_POLICY if BASELINE_POLICY in policies else policies[0]
 
 
 def _pct(x: float) -> str:
@@ -44,12 +82,17 @@ def _outside_interval(bench: dict[str, Any], published: float) -> bool:
     return not lo <= published <= hi
 
 
+def _matched(view: dict[str, Any], baselines: Sequence[BaselineRow]) -> list[BaselineRow]:
+    """The published rows of a view's model, when the view is the policy compared with them."""
+    return [b for b in baselines if b.matches(view["run"]["model_label"])] if view["compared"] else []
+
+
 def baseline_flags(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow]) -> list[str]:
     """One line per (run, published row, benchmark) where the published number is outside the run's interval."""
     flags = []
-    for run in runs:
+    for run in policy_views(runs):
         label = run["run"]["label"]
-        for base in (b for b in baselines if b.matches(label)):
+        for base in _matched(run, baselines):
             for name in ordered_benchmarks(b for b in base.scores if b in run["benchmarks"]):
                 bench = run["benchmarks"][name]
                 if _outside_interval(bench, base.scores[name]):
@@ -68,9 +111,9 @@ def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
         {b for r in runs for b in r["benchmarks"]} | {b for x in baselines for b in x.scores}
     )
     rows = []
-    for run in runs:
+    for run in policy_views(runs):
         label = run["run"]["label"]
-        matched = [b for b in baselines if b.matches(label)]
+        matched = _matched(run, baselines)
         cells = [f"{label} (n={run['run']['n']})"]
         for name in columns:
             bench = run["benchmarks"].get(name)
@@ -91,38 +134,96 @@ def accuracy_table(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineR
 
 
 def _details(metrics: dict[str, Any]) -> list[str]:
-    benches = metrics["benchmarks"]
-    ks = sorted({int(k) for b in benches.values() for k in b["pass@k"]})
+    views = policy_views([metrics])
+    ks = sorted({int(k) for v in views for b in v["benchmarks"].values() for k in b["pass@k"]})
     rows = []
-    for name in ordered_benchmarks(benches):
-        b = benches[name]
-        rows.append(
-            [
-                display_name(name),
-                str(b["problems"]),
-                *(_pct(b["pass@k"][str(k)]) if str(k) in b["pass@k"] else "–" for k in ks),
-                *(_pct(b["maj@k"][str(k)]) if str(k) in b["maj@k"] else "–" for k in ks),
-                _pct(b["truncation_rate"]),
-                f"{b['mean_response_tokens']:.0f}",
-                ", ".join(f"{s} {c}" for s, c in b["status_counts"].items()),
-            ]
-        )
-    header = ["Benchmark", "problems", *(f"pass@{k}" for k in ks), *(f"maj@{k}" for k in ks)]
+    for name in ordered_benchmarks(metrics["benchmarks"]):
+        for view in views:
+            b = view["benchmarks"][name]
+            rows.append(
+                [
+                    display_name(name),
+                    view["run"]["policy"],
+                    str(b["problems"]),
+                    *(_pct(b["pass@k"][str(k)]) if str(k) in b["pass@k"] else "–" for k in ks),
+                    *(_pct(b["maj@k"][str(k)]) if str(k) in b["maj@k"] else "–" for k in ks),
+                    _pct(b["truncation_rate"]),
+                    f"{b['mean_response_tokens']:.0f}",
+                    ", ".join(f"{s} {c}" for s, c in b["status_counts"].items()),
+                ]
+            )
+    header = ["Benchmark", "policy", "problems", *(f"pass@{k}" for k in ks), *(f"maj@{k}" for k in ks)]
     return _table([*header, "truncated %", "mean tokens", "grade statuses"], rows)
 
 
 def _categories(metrics: dict[str, Any]) -> list[str]:
+    policies = metrics["run"]["policies"]
     lines = []
     for name in ordered_benchmarks(metrics["benchmarks"]):
-        for key, values in metrics["benchmarks"][name]["categories"].items():
-            rows = [[value, str(v["problems"]), _pct(v["avg@n"])] for value, v in values.items()]
+        graded = metrics["benchmarks"][name]["policies"]
+        for key, values in graded[policies[0]]["categories"].items():
+            rows = [
+                [
+                    value,
+                    str(v["problems"]),
+                    *(_pct(graded[p]["categories"][key][value]["avg@n"]) for p in policies),
+                ]
+                for value, v in values.items()
+            ]
             lines += [
                 "",
                 f"### {display_name(name)} by {key}",
                 "",
-                *_table([key, "problems", "avg@n"], rows),
+                *_table([key, "problems", *(f"avg@n {p}" for p in policies)], rows),
             ]
     return lines
+
+
+def policy_table(metrics: dict[str, Any]) -> list[str]:
+    """Per benchmark: every policy's avg@n with its interval side by side, and the samples they disagree on."""
+    policies = metrics["run"]["policies"]
+    gap = _gap_counts(metrics)
+    rows = [
+        [
+            display_name(name),
+            *(_cell(metrics["benchmarks"][name]["policies"][p]) for p in policies),
+            f"{gap.get(name, 0)} of {metrics['benchmarks'][name]['samples']}",
+        ]
+        for name in ordered_benchmarks(metrics["benchmarks"])
+    ]
+    return _table(["Benchmark", *policies, "samples graded differently"], rows)
+
+
+def _gap_counts(metrics: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for sample in metrics["grader_gap"]:
+        counts[sample["benchmark"]] = counts.get(sample["benchmark"], 0) + 1
+    return counts
+
+
+def _gap_cell(text: str | None) -> str:
+    if text is None:
+        return "–"
+    short = text if len(text) <= GAP_TEXT_CHARS else text[:GAP_TEXT_CHARS] + "…"
+    return "`" + short.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
+
+
+def grader_gap_list(metrics: dict[str, Any]) -> list[str]:
+    """The samples the policies grade differently: gold, and each policy's prediction and status."""
+    policies = metrics["run"]["policies"]
+    rows = [
+        [
+            display_name(s["benchmark"]),
+            s["problem_id"],
+            str(s["index"]),
+            _gap_cell(s["gold"]),
+            *(f"{_gap_cell(s['grades'][p]['pred'])} {s['grades'][p]['status']}" for p in policies),
+        ]
+        for s in metrics["grader_gap"]
+    ]
+    if not rows:
+        return ["None: every policy gives every sample the same grade."]
+    return _table(["Benchmark", "problem", "sample", "gold", *policies], rows)
 
 
 def render_run_report(metrics: dict[str, Any]) -> str:
@@ -139,6 +240,14 @@ def render_run_report(metrics: dict[str, Any]) -> str:
         "## Accuracy: avg@n in % (the papers' pass@1), 95% bootstrap interval over problems",
         "",
         *accuracy_table([metrics]),
+        "",
+        f"## Grading policies: avg@n in % per policy ({', '.join(run['policies'])})",
+        "",
+        *policy_table(metrics),
+        "",
+        "## Grader gap: samples the policies grade differently",
+        "",
+        *grader_gap_list(metrics),
         "",
         "## Details (%, truncated = finish_reason length)",
         "",
@@ -161,6 +270,9 @@ def render_comparison(runs: Sequence[dict[str, Any]], baselines: Sequence[Baseli
     ]
     if baselines:
         lines += [
+            "",
+            f"Published numbers were graded by the reference evaluator, so each run's {BASELINE_POLICY} "
+            f"row is compared with them ({FLAG}), or its first policy when it was not graded by {BASELINE_POLICY}.",
             "",
             "## Differences larger than the interval",
             "",
@@ -191,8 +303,9 @@ def write_report(
     from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
 
     write_text_atomic(folder / REPORT_FILE, text)
-    plot_accuracy(runs, baselines, folder / ACCURACY_PLOT)
-    plot_pass_at_k(runs, folder / PASS_AT_K_PLOT)
+    views = policy_views(runs)
+    plot_accuracy(views, baselines, folder / ACCURACY_PLOT)
+    plot_pass_at_k(views, folder / PASS_AT_K_PLOT)
 
 
 def write_run_report(run_dir: Path, metrics: dict[str, Any]) -> None:

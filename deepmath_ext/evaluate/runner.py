@@ -19,7 +19,7 @@ from deepmath_ext.evaluate.backends import (
     create_backend,
 )
 from deepmath_ext.evaluate.backends.base import effective_max_tokens
-from deepmath_ext.evaluate.grading import grade_run
+from deepmath_ext.evaluate.grading import PolicyResults, grade_run
 from deepmath_ext.evaluate.manifest import (
     environment,
     load_manifest,
@@ -27,7 +27,7 @@ from deepmath_ext.evaluate.manifest import (
     verifier_version,
     write_manifest,
 )
-from deepmath_ext.evaluate.metrics import benchmark_metrics
+from deepmath_ext.evaluate.metrics import policies_metrics
 from deepmath_ext.evaluate.report import write_run_report
 from deepmath_ext.evaluate.settings import (
     REMOTE_BACKENDS,
@@ -66,7 +66,7 @@ class EvalConfig:
     allow_mismatch: bool = False
     batch_size: int = 1024
     label: str | None = None
-    policies: Sequence[str] = ("strict",)
+    policies: Sequence[str] = ("strict", "reference-eval")
     grading_workers: int | None = None
     grading_timeout_s: float = DEFAULT_TIMEOUT_S
     command: list[str] = field(default_factory=lambda: list(sys.argv))
@@ -79,9 +79,12 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
     """Generate every missing (problem, sample), then grade and score the whole run; returns metrics."""
     from deepmath_ext.data.benchmarks import content_hash, load_benchmark
     from deepmath_ext.templates import get_template, template_for_model
+    from deepmath_ext.verify import get_policy
 
     if config.n < 1:
         raise ValueError(f"n must be at least 1, got {config.n}")
+    for policy in config.policies:
+        get_policy(policy)  # an unknown name stops the run before anything is generated
     template = get_template(config.template or template_for_model(config.model))
     with run_lock(config.out):
         problems = {b: load_benchmark(b, config.data_dir, config.allow_mismatch) for b in config.benchmarks}
@@ -309,22 +312,34 @@ def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:
 
 
 def finalize_run(
-    run_dir: Path, *, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    run_dir: Path,
+    *,
+    policies: Sequence[str] | None = None,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, Any]:
-    """Grade the stored generations, then write `metrics.json`, `report.md` and the plots."""
+    """Grade the stored generations under each policy (default: the run's), then write metrics and report."""
     manifest = load_manifest(run_dir)
-    results = grade_run(
+    policies = list(policies or manifest["policies"])
+    results, gap = grade_run(
         run_dir,
         n=manifest["n"],
         require_think=manifest["require_think"],
+        policies=policies,
         workers=workers,
         timeout_s=timeout_s,
     )
-    return write_scores(run_dir, manifest, results)
+    return write_scores(run_dir, manifest, policies, results, gap)
 
 
-def write_scores(run_dir: Path, manifest: dict[str, Any], results: dict[str, list[Any]]) -> dict[str, Any]:
-    """Score graded results per benchmark and write `metrics.json`, `report.md` and the plots."""
+def write_scores(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    policies: Sequence[str],
+    results: PolicyResults,
+    gap: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Score graded results per benchmark and policy; write `metrics.json`, `report.md` and the plots."""
     n = manifest["n"]
     samples = manifest["pinned"]["samples"]
     metrics = {
@@ -336,8 +351,13 @@ def write_scores(run_dir: Path, manifest: dict[str, Any], results: dict[str, lis
             "model": manifest["model"],
             "model_identity": samples["model"],
             "verifier": verifier_version(),
+            "policies": list(policies),
         },
-        "benchmarks": {name: benchmark_metrics(problems, n) for name, problems in results.items()},
+        "benchmarks": {
+            name: policies_metrics({policy: results[policy][name] for policy in policies}, n)
+            for name in results[policies[0]]
+        },
+        "grader_gap": gap,
     }
     write_json_atomic(run_dir / METRICS_FILE, metrics)
     write_run_report(run_dir, metrics)
