@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
+from deepmath_ext.verify.exact import split_top_level
 from deepmath_ext.verify.extract import boxed_spans
-from deepmath_ext.verify.reference_equal import PERCENT_FACTORS, numeric_value, split_top_level, to_sympy
+from deepmath_ext.verify.reference_equal import PERCENT_FACTORS, numeric_value, to_sympy
 
 PRECISION = 1e-8
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from deepmath_ext.verify.exact import split_top_level
 from deepmath_ext.verify.status import GradeStatus
 
 RELATIVE_TOLERANCE = 1e-4
@@ -75,20 +76,6 @@ def cheap_equal(pred: str, gold: str) -> GradeStatus | None:
     if pred_number is not None and gold_number is not None:
         return GradeStatus.CORRECT_NUMERIC if numbers_close(pred_number, gold_number) else GradeStatus.WRONG
     return None
-
-
-def split_top_level(text: str, separator: str = ",") -> list[str]:
-    """`text` split at the separators outside any bracket."""
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == separator and depth == 0:
-            parts.append(text[start:index])
-            start = index + 1
-    return [*parts, text[start:]]
 
 
 def _bracketed_parts(text: str) -> list[str] | None:
