@@ -106,3 +106,43 @@ def test_a_run_that_fails_before_its_first_sample_pins_nothing(eval_tiny_model, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["pinned"]["samples"]["temperature"] == 0.9
     assert not (out / "settings.json").exists()  # one record per run
+
+
+def test_a_bad_model_path_fails_before_any_output(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = eval_argv(Path("no/such/model"), data_dir, out)
+    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    assert "'no/such/model' is neither a model folder nor a hub id" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_hub_model_is_pinned_by_its_cached_revision(eval_tiny_model, tmp_path, monkeypatch):
+    # The Hugging Face cache layout: refs/main names the commit whose snapshot folder holds the files.
+    cache = tmp_path / "hub"
+    repo = cache / "models--org--Tiny-1.5B"
+    shutil.copytree(eval_tiny_model, repo / "snapshots" / ("a" * 40))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(cache))
+    assert model_identity("org/Tiny-1.5B") == {
+        "hub_id": "org/Tiny-1.5B",
+        "revision": "a" * 40,
+        "fingerprint": folder_fingerprint(eval_tiny_model),
+    }
+    assert model_identity("org/Not-Downloaded") == {
+        "hub_id": "org/Not-Downloaded",
+        "revision": None,
+        "fingerprint": None,
+    }  # pinned once the engine has downloaded it
+
+
+def test_server_facts_come_from_its_model_list():
+    engine = {
+        "base_url": "http://127.0.0.1:8000/v1",
+        "served_model": "m",
+        "server_model_info": {"id": "m", "root": "/models/m", "max_model_len": 32768, "created": 1},
+    }
+    assert settings.server_model(engine) == {"id": "m", "root": "/models/m", "max_model_len": 32768}
+    with pytest.raises(RuntimeError, match="does not report the model 'm' in /v1/models"):
+        settings.server_model({**engine, "server_model_info": [{"error": "connection refused"}]})

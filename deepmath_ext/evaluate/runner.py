@@ -86,14 +86,13 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
     for policy in config.policies:
         get_policy(policy)  # an unknown name stops the run before anything is generated
     template = get_template(config.template or template_for_model(config.model))
+    samples = _sample_settings(config, template)  # a path that is no model fails here, before any output
     with run_lock(config.out):
         problems = {b: load_benchmark(b, config.data_dir, config.allow_mismatch) for b in config.benchmarks}
         hashes = {b: content_hash(ps) for b, ps in problems.items()}
         store = GenerationStore(config.out / GENERATIONS_FILE)
-        if len(store):  # refuse before loading any model: the cheap settings and the model's content
-            _check_against_run(
-                config, store, {"samples": _sample_settings(config, template), "benchmarks": hashes}
-            )
+        if len(store):  # refuse other settings or another model before loading any model
+            _check_against_run(config, store, {"samples": samples, "benchmarks": hashes})
         todo = [
             (p, SampleKey(p.benchmark, p.id, i))
             for ps in problems.values()
