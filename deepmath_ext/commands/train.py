@@ -51,6 +51,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --submit: send deepmath_ext along (py_modules) for clusters where it is not pip-installed",
     )
+    parser.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        default="cuda",
+        help="cuda (default): a local launch checks this machine's GPUs first; cpu: skip that check, for "
+        "your own CPU setup (e.g. a verl platform plug-in of yours; --smoke-cpu brings one)",
+    )
+    smoke = parser.add_argument_group("CPU smoke run (needs vLLM's CPU build: scripts/cpu_engine_env.sh)")
+    smoke.add_argument(
+        "--smoke-cpu",
+        action="store_true",
+        help="run the recipe scaled down on CPU through verl's real trainer: a tiny random model around the "
+        "recipe's tokenizer, the bundled DeepMath sample in the recipe's template, batch 2, n 2, 2 steps",
+    )
+    smoke.add_argument(
+        "--tokenizer", metavar="PATH", help="with --smoke-cpu: tokenizer folder (default: the recipe's model)"
+    )
+    smoke.add_argument(
+        "--smoke-dir",
+        metavar="DIR",
+        help="with --smoke-cpu: where the tiny model, data and checkpoints go (default: a new temp folder)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,27 +107,56 @@ def _run(args: argparse.Namespace) -> int:
 
     from deepmath_ext import launch
 
+    if (args.tokenizer or args.smoke_dir) and not args.smoke_cpu:
+        raise launch.LaunchError("--tokenizer and --smoke-dir only apply with --smoke-cpu")
+    overrides, env, changes = list(args.overrides), None, []
     # verl and its plug-ins print while loading: keep stdout for the config / summary alone.
     with contextlib.redirect_stdout(sys.stderr):
         source = launch.find_recipe(args.recipe)
         launch.load_verl_plugins()
-        cfg = launch.compose_recipe(source, args.overrides)
+        if args.smoke_cpu:
+            overrides, env, changes = _smoke_setup(args, source)
+        cfg = launch.compose_recipe(source, overrides)
         if not args.print_config:
             launch.validate_recipe(cfg)
     if args.print_config:
         sys.stdout.write(OmegaConf.to_yaml(cfg, resolve=True))
         return 0
     print(f"recipe {source.name} ({source.config_path}) is valid:\n{launch.summarize(cfg)}")
+    if changes:
+        print("smoke-cpu changes to the recipe:\n" + "\n".join(f"  {change}" for change in changes))
     if args.ship_package and not args.submit:
         raise launch.LaunchError("--ship-package only applies with --submit")
     if args.submit:
         return _submit(args, source)
-    argv = launch.launch_command(source, args.overrides)
+    argv = launch.launch_command(source, overrides)
     print(f"command:\n  {launch.format_command(argv)}", flush=True)
     if args.dry_run:
         return 0
-    launch.check_gpus(cfg)
-    return subprocess.run(argv, check=False).returncode
+    if args.smoke_cpu:
+        from deepmath_ext.launch.smoke import check_cpu_engine
+
+        check_cpu_engine()
+    elif args.device == "cuda":
+        launch.check_gpus(cfg)
+    return subprocess.run(argv, check=False, env=env).returncode
+
+
+def _smoke_setup(
+    args: argparse.Namespace, source: RecipeSource
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """The smoke's overrides before the user's, the environment that loads the CPU platform, the changes."""
+    from deepmath_ext import launch
+    from deepmath_ext.launch import smoke
+
+    if args.submit:
+        raise launch.LaunchError("--smoke-cpu runs on this machine: it does not combine with --submit")
+    from deepmath_ext.launch import cpu_platform
+
+    plan = smoke.plan_smoke(
+        launch.compose_recipe(source, args.overrides), args.overrides, args.tokenizer, args.smoke_dir
+    )
+    return [*plan.overrides, *args.overrides], {**os.environ, **cpu_platform.environment()}, plan.changes
 
 
 def _submit(args: argparse.Namespace, source: RecipeSource) -> int:

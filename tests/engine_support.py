@@ -1,0 +1,165 @@
+"""Helpers of the engine tests: a primed tiny model, gold-1 data, and `deepmath train --smoke-cpu` runs.
+
+The primed model is the tiny random Qwen2 after a few seconds of SFT (plain transformers on CPU) on prompts
+rendered with a recipe's template, answered `ok </think> \\boxed{1}` or `... \\boxed{2}` half the time each.
+GRPO on questions whose gold answer is 1 must then move it towards 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from deepmath_ext.data.prepare import prepare_dataset
+from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
+from deepmath_ext.templates import get_template
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+TOKENIZERS = SHARED / "data" / "tokenizers"
+QWEN_TOKENIZER = TOKENIZERS / "qwen2.5-7b_assembled"
+R1_TOKENIZER = TOKENIZERS / "deepseek-r1-distill-qwen_assembled"
+ANSWERS = ("1", "2")
+SFT_STEPS = 120
+SFT_BATCH = 8
+SFT_LR = 1e-3
+
+
+def shared_tokenizer(path: Path) -> Path:
+    """A shared tokenizer folder, or a loud failure naming it."""
+    if not (path / "tokenizer_config.json").is_file():
+        raise FileNotFoundError(f"the engine tests need the shared tokenizer {path} (../shared missing?)")
+    return path
+
+
+def completion(answer: str) -> str:
+    """The primed model's answer text (after the template's generation prompt)."""
+    return f"ok </think> \\boxed{{{answer}}}"
+
+
+def gold_one_questions(count: int) -> list[dict[str, Any]]:
+    """DeepMath-style rows whose answer is 1, over three difficulty buckets."""
+    return [
+        {
+            "question": f"Compute {k + 1} - {k}.",
+            "final_answer": "1",
+            "difficulty": (3.0, 6.0, 8.0)[k % 3],
+            "topic": "Mathematics -> Algebra -> Arithmetic",
+        }
+        for k in range(1, count + 1)
+    ]
+
+
+def write_gold_one_data(out_dir: Path, template: str, count: int = 200) -> Path:
+    """train.parquet of gold-1 questions prepared with `template` (as `deepmath prepare` writes it)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = out_dir / "gold1.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in gold_one_questions(count)))
+    result = prepare_dataset(out_dir, template=template, train=source, val=(), progress=False)
+    return result.train_path
+
+
+def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0) -> Path:
+    """A tiny Qwen2 trained to answer `\\boxed{1}` or `\\boxed{2}` about half the time each."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if (out_dir / "primed.json").is_file():
+        return out_dir
+    build_tiny_qwen2(tokenizer_dir, out_dir, layers=2)
+    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(out_dir))
+    model = AutoModelForCausalLM.from_pretrained(out_dir)
+    stop = CHAT_END if CHAT_END in tokenizer.get_vocab() else tokenizer.eos_token
+    prompts = [get_template(template).render(tokenizer, row["question"]) for row in gold_one_questions(64)]
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=SFT_LR)
+    model.train()
+    for step in range(SFT_STEPS):
+        batch = [(prompts[(step * SFT_BATCH + i) % len(prompts)], ANSWERS[i % 2]) for i in range(SFT_BATCH)]
+        loss = sum(_completion_loss(model, tokenizer, p, completion(a) + stop) for p, a in batch) / SFT_BATCH
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.save_pretrained(out_dir)
+    (out_dir / "primed.json").write_text(json.dumps({"template": template, "steps": SFT_STEPS}))
+    return out_dir
+
+
+def _completion_loss(model: Any, tokenizer: Any, prompt: str, answer: str) -> Any:
+    """Cross-entropy of `answer` after `prompt`; logits only at the answer's positions (the vocabulary is big)."""
+    import torch
+
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    hidden = model.model(input_ids=torch.tensor([prompt_ids + answer_ids])).last_hidden_state
+    logits = model.lm_head(hidden[0, len(prompt_ids) - 1 : -1])
+    return torch.nn.functional.cross_entropy(logits, torch.tensor(answer_ids))
+
+
+def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:
+    """Share of sampled answers (temperature 1, plain transformers) that box 1 among those boxing 1 or 2."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    prompt = get_template(template).render(tokenizer, gold_one_questions(1)[0]["question"])
+    ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    torch.manual_seed(1)
+    with torch.no_grad():
+        out = model.generate(
+            ids.repeat(samples, 1), do_sample=True, temperature=1.0, max_new_tokens=16, pad_token_id=0
+        )
+    texts = tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
+    ones, twos = (sum(f"\\boxed{{{a}}}" in t for t in texts) for a in ANSWERS)
+    return ones / max(ones + twos, 1)
+
+
+def run_smoke(
+    recipe: str, workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`deepmath train RECIPE --smoke-cpu` in this interpreter, output captured, metrics to workdir."""
+    environment = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "VERL_FILE_LOGGER_PATH": str(workdir / "metrics.jsonl"),
+        **(env or {}),
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "deepmath_ext.cli",
+        "train",
+        recipe,
+        "--smoke-cpu",
+        "--smoke-dir",
+        str(workdir),
+    ]
+    return subprocess.run(
+        [*argv, *args, "trainer.logger=[console,file]"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=1500,
+    )
+
+
+def step_metrics(workdir: Path) -> list[dict[str, Any]]:
+    """The per-step metrics verl's file logger wrote, in step order."""
+    lines = (workdir / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)["data"] for line in sorted(lines, key=lambda line: json.loads(line)["step"])]
+
+
+def rollout_groups(rollout_dir: Path) -> list[list[float]]:
+    """Scores of each prompt group trained on, from verl's rollout dumps (`trainer.rollout_data_dir`)."""
+    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for dump in sorted(rollout_dir.glob("*.jsonl")):
+        for line in dump.read_text().splitlines():
+            row = json.loads(line)
+            groups[(dump.name, row["input"])].append(float(row["score"]))
+    return list(groups.values())
