@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -81,3 +82,28 @@ def _pad(rows: Sequence[Sequence[int]], pad_id: int, *, left: bool) -> tuple[tor
         ids[i, span] = torch.tensor(row, dtype=torch.long)
         mask[i, span] = 1
     return ids, mask
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """A 2-CPU Ray session for one test module (reward actors have fixed names: one manager at a time)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    """The shared R1-distill tokenizer the reward tests decode with."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+
+
+def scores_at_last_token(output, batch) -> list[float]:
+    """The reward verl placed on each sample's last response token."""
+    prompt_len = batch.batch["prompts"].shape[1]
+    last = batch.batch["attention_mask"][:, prompt_len:].sum(dim=1) - 1
+    return [float(output.batch["rm_scores"][i, last[i]]) for i in range(len(batch))]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reward_support import TOKENIZER_DIR, Rollout, rollout_batch, verl_config
+from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_config
 
 from deepmath_ext.verify import grade
 
 pytestmark = pytest.mark.slow
+# The module-scoped `ray_session` and `tokenizer` fixtures.
+pytest_plugins = ("reward_support",)
 
 TIMEOUT_S = 1.0
 THINK = "<think>\nWorking.\n</think>\n"
@@ -27,22 +29,6 @@ HANGING = Rollout(
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
-
-
-@pytest.fixture(scope="module")
 def manager(ray_session):
     from verl.experimental.reward_loop import RewardLoopManager
 
@@ -55,12 +41,6 @@ def manager(ray_session):
         ]
     )
     return RewardLoopManager(config)
-
-
-def scores_at_last_token(output, batch) -> list[float]:
-    prompt_len = batch.batch["prompts"].shape[1]
-    last = batch.batch["attention_mask"][:, prompt_len:].sum(dim=1) - 1
-    return [float(output.batch["rm_scores"][i, last[i]]) for i in range(len(batch))]
 
 
 def test_entry_point_registers_deepmath_inside_a_ray_actor(ray_session):

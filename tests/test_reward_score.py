@@ -38,14 +38,7 @@ OVERLONG += [
     "+reward.reward_kwargs.overlong_buffer_cfg.log=true",
 ]
 OURS = "reward.custom_reward_function.path=pkg://deepmath_ext.reward"
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from reward_support import TOKENIZER_DIR
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+pytest_plugins = ("reward_support",)  # the module-scoped `tokenizer` fixture
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +92,29 @@ def test_compute_score_kwargs_change_scores_and_think_requirement():
     assert wrong["score"] == 0.0 and wrong["acc"] == 0.0
 
 
+# (response, gold) -> acc under each policy: the reward follows the grading policy of reward_kwargs.
+POLICY_CASES = {
+    (THINK + r"So $\boxed{100001}$.", "100000"): {
+        "strict": 0.0,
+        "reference": 1.0,
+        "reference-single-box": 1.0,
+    },
+    (r"So $\boxed{4}$ or $\boxed{4}$", "4"): {"strict": 1.0, "reference": 0.0, "reference-single-box": 0.0},
+}
+
+
+@pytest.mark.parametrize("policy", ["strict", "reference", "reference-single-box"])
+def test_score_and_acc_follow_the_policy(policy):
+    for (response, gold), accs in POLICY_CASES.items():
+        result = score("deepmath-103k", response, gold, policy=policy, require_think=False)
+        assert (result["acc"], result["score"]) == (accs[policy], 1.0 if accs[policy] else -1.0)
+
+
 def test_misspelt_reward_kwarg_is_an_error_naming_it():
     with pytest.raises(ValueError, match="requier_think"):
         score("math500", ROLLOUTS[0].response, "0.5", requier_think=False)
+    with pytest.raises(ValueError, match=r"unknown grading policy 'referense'.*reference-single-box"):
+        RewardSettings.from_kwargs({"policy": "referense"})
     with pytest.raises(ValueError, match=r"'overlong_buffer'.*known keys.*overlong_buffer_cfg"):
         RewardSettings.from_kwargs({"overlong_buffer": {"len": 4}})
 

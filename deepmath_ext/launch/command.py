@@ -73,6 +73,8 @@ SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def describe(cfg: DictConfig) -> str:
     """One line for `deepmath train --list`: model, nodes x GPUs, template, reward policy."""
+    from deepmath_ext.verify import DEFAULT_POLICY
+
     template = _display(cfg, "actor_rollout_ref.model.custom_chat_template")
     template = template.removeprefix("${deepmath.template:").removesuffix("}")
     kwargs = cfg.reward.get("reward_kwargs") or {}
@@ -80,7 +82,7 @@ def describe(cfg: DictConfig) -> str:
     return (
         f"{_display(cfg, 'actor_rollout_ref.model.path')}, "
         f"{_display(cfg, 'trainer.nnodes')}x{_display(cfg, 'trainer.n_gpus_per_node')} GPUs, "
-        f"template {template}, reward {kwargs.get('policy', 'strict')} ({think})"
+        f"template {template}, reward {kwargs.get('policy', DEFAULT_POLICY)} ({think})"
     )
 
 

@@ -30,14 +30,14 @@ class Setting:
     ours: str | None  # the 0.9.1 key; None: no key
     value: tuple[Any, ...]  # our value per run
     why: str = ""
-    declared: str | None = None  # `outcome: changed` for a renamed key whose meaning changed too
+    declared: tuple[str, ...] | None = None  # per run, where a renamed key's meaning changed too
 
     def outcome(self, run: int) -> str | None:
         """identical / mapped / changed for run index `run`; None when that script does not set the key."""
         if self.reference[run] is None:
             return None
         if self.declared:
-            return self.declared
+            return self.declared[run]
         if self.ours is None or (self.ours == self.key and self.value[run] != self.reference[run]):
             return CHANGED
         return IDENTICAL if self.ours == self.key else MAPPED
@@ -67,7 +67,14 @@ def _setting(key: str, row: dict[str, Any], n_runs: int) -> Setting:
     value = tuple(row.get("value", reference))
     if len(reference) != n_runs or len(value) != n_runs:
         raise ValueError(f"{REFERENCE_FILE}: {key}: need one reference value and one value per run")
-    setting = Setting(key, reference, row.get("ours", key), value, row.get("why", ""), row.get("outcome"))
+    declared = row.get("outcome")
+    if isinstance(declared, str):
+        declared = [declared] * n_runs
+    if declared is not None and (len(declared) != n_runs or not set(declared) <= {MAPPED, CHANGED}):
+        raise ValueError(f"{REFERENCE_FILE}: {key}: outcome is `changed`, `mapped` or one of them per run")
+    setting = Setting(
+        key, reference, row.get("ours", key), value, row.get("why", ""), declared and tuple(declared)
+    )
     if not setting.why and any(setting.outcome(i) not in (IDENTICAL, None) for i in range(n_runs)):
         raise ValueError(f"{REFERENCE_FILE}: {key}: a mapped or changed setting needs `why`")
     return setting

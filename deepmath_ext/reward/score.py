@@ -54,7 +54,11 @@ async def compute_score(
     settings = RewardSettings.from_kwargs(kwargs, where="reward kwargs")
     pool = get_pool(settings.verifier_workers, settings.verifier_timeout_s)
     future = await asyncio.to_thread(
-        pool.submit, solution_str, str(ground_truth), require_think=settings.require_think
+        pool.submit,
+        solution_str,
+        str(ground_truth),
+        policy=settings.policy,
+        require_think=settings.require_think,
     )
     grade = await asyncio.wrap_future(future)
     return grade_to_result(grade, settings, (extra_info or {}).get("difficulty"))

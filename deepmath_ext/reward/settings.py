@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deepmath_ext.verify import DEFAULT_POLICY, get_policy
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 # verl passes these to a custom compute_score when a reward model is enabled; they are not ours to parse.
@@ -19,12 +20,16 @@ DAPO_KWARGS = frozenset({"overlong_buffer_cfg", "max_resp_len"})
 class RewardSettings:
     """How a grade becomes a reward; every field is a `reward_kwargs` key of the same name."""
 
+    policy: str = DEFAULT_POLICY  # the grading policy (docs/verifier.md); `acc` and the score follow it
     correct_score: float = 1.0
     wrong_score: float = -1.0
-    require_think: bool = True
+    require_think: bool = True  # read by the `strict` policy; the reference policies have their own rule
     verifier_workers: int | None = 2  # per reward actor; verl starts reward.num_workers (8) actors
     verifier_timeout_s: float = DEFAULT_TIMEOUT_S
     difficulty_buckets: tuple[float, ...] = (5.0, 7.0, 9.0)
+
+    def __post_init__(self) -> None:
+        get_policy(self.policy)  # an unknown name fails here, listing the known ones
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any] | None, *, where: str = "reward_kwargs") -> RewardSettings:
