@@ -37,7 +37,6 @@ class Policy:
     """A named grading rule; `decide(response, gold, require_think, benchmark)` is its in-process part."""
 
     name: str
-    summary: str
     decide: Callable[[str, str, bool, str | None], Decision]
 
 
@@ -63,10 +62,13 @@ def _checked(response: object, gold: str) -> str:
 
 
 def _strict(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    """deepmath's verifier: the last box after the last </think>, exact first, no tolerance (docs/verifier.md)."""
     return decide_response(response, gold, require_think)
 
 
 def _reference(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    """DeepMath's training reward: </think> required; after the last one, math_equal on the last box
+    or math-verify on the text."""
     gold = _checked(response, gold)
     text = graded_part(response, require_think=True)
     if text is None:
@@ -76,6 +78,7 @@ def _reference(response: str, gold: str, require_think: bool, benchmark: str | N
 
 
 def _reference_single_box(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    """The Zero-Math-7B reward: exactly one \\boxed in the response; math_equal on it or math-verify on all."""
     gold = _checked(response, gold)
     boxes = response.count("\\boxed")
     if boxes != 1:
@@ -87,6 +90,8 @@ def _reference_single_box(response: str, gold: str, require_think: bool, benchma
 
 
 def _reference_eval(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+    """The reference evaluator: math_equal on the last box or on a "The answer is:" line, or math-verify
+    on the whole response; on OlympiadBench also the olympiad judge on the text after </think>."""
     gold = _checked(response, gold)
     box, answers = _boxed_answers(response)
     line = answer_line(response)
@@ -101,22 +106,10 @@ def _reference_eval(response: str, gold: str, require_think: bool, benchmark: st
 POLICIES: dict[str, Policy] = {
     policy.name: policy
     for policy in (
-        Policy("strict", "deepmath's verifier: last box after </think>, exact first, no tolerance", _strict),
-        Policy(
-            "reference",
-            "DeepMath training reward: </think> required; math_equal on the last box or math-verify on the text",
-            _reference,
-        ),
-        Policy(
-            "reference-single-box",
-            "Zero-Math-7B reward: exactly one \\boxed; math_equal on it or math-verify on the response",
-            _reference_single_box,
-        ),
-        Policy(
-            "reference-eval",
-            "reference evaluator: last box, 'The answer is:' line or math-verify; OlympiadBench judge",
-            _reference_eval,
-        ),
+        Policy("strict", _strict),
+        Policy("reference", _reference),
+        Policy("reference-single-box", _reference_single_box),
+        Policy("reference-eval", _reference_eval),
     )
 }
 POLICY_NAMES = tuple(POLICIES)
