@@ -70,7 +70,8 @@ def bench(name: str, material: tuple[list[str], list[str], list[bool]], timeout_
     responses, golds, labels = material
     chars = sum(map(len, responses)) / len(responses)
     print(
-        f"\n## {name}: {len(responses)} responses, mean {chars:,.0f} characters, {sum(labels)} labelled correct"
+        f"\n## {name}: {len(responses)} responses, mean {chars:,.0f} characters, "
+        f"{sum(labels)} labelled correct"
     )
     print("| policy | s per 1,000 | accuracy | agreement with labels | statuses | pool counts |")
     print("|---|---|---|---|---|---|")

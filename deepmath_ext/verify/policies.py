@@ -62,7 +62,7 @@ def _checked(response: object, gold: str) -> str:
 
 
 def _strict(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
-    """deepmath's verifier: the last box after the last </think>, exact first, no tolerance (docs/verifier.md)."""
+    """deepmath's verifier: the last box after the last </think>, exact first, no tolerance."""
     return decide_response(response, gold, require_think)
 
 
@@ -78,7 +78,7 @@ def _reference(response: str, gold: str, require_think: bool, benchmark: str | N
 
 
 def _reference_single_box(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
-    """The Zero-Math-7B reward: exactly one \\boxed in the response; math_equal on it or math-verify on all."""
+    """The Zero-Math-7B reward: exactly one \\boxed; math_equal on it or math-verify on the response."""
     gold = _checked(response, gold)
     boxes = response.count("\\boxed")
     if boxes != 1:
