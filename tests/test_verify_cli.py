@@ -79,6 +79,20 @@ def test_custom_keys_and_no_think_requirement(tmp_path):
     assert row["status"] == "correct_numeric" and row["pred"] == "0.5"
 
 
+def test_policy_option_grades_by_the_reference_rules(tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"response": "<think>x</think> So $\\boxed{100001}$.", "gold": "100000"}])
+    assert main(["grade", str(source), "--workers", "1", "--policy", "reference"]) == 0
+    (row,) = [json.loads(line) for line in (tmp_path / "in.graded.jsonl").read_text().splitlines()]
+    assert (row["status"], row["detail"]) == ("correct_numeric", "math_equal on the last box")
+    assert main(["grade", str(source), "--workers", "1"]) == 0  # strict by default: no tolerance
+    (row,) = [json.loads(line) for line in (tmp_path / "in.graded.jsonl").read_text().splitlines()]
+    assert row["status"] == "wrong"
+    with pytest.raises(SystemExit):
+        main(["grade", str(source), "--policy", "lenient"])
+    assert "invalid choice: 'lenient'" in capsys.readouterr().err
+
+
 def test_missing_input_file_is_an_error(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err

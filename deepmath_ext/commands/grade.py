@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deepmath_ext.atomic_files import atomic_path
+from deepmath_ext.verify import DEFAULT_POLICY, POLICY_NAMES
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 CHUNK_ROWS = 4096
@@ -33,7 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-require-think",
         dest="require_think",
         action="store_false",
-        help="grade responses without </think>",
+        help="grade responses without </think> (strict policy)",
+    )
+    parser.add_argument(
+        "--policy",
+        choices=POLICY_NAMES,
+        default=DEFAULT_POLICY,
+        help="grading policy (docs/verifier.md); the reference-* ones reproduce the DeepMath research code",
+    )
+    parser.add_argument(
+        "--benchmark", help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)"
     )
     parser.add_argument("--workers", type=int, help="verifier worker processes (default: one per CPU, max 8)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check")
@@ -118,7 +128,13 @@ def _grade_file(args: argparse.Namespace, out, skipped: Counter) -> tuple[Counte
     ):
         for chunk in _chunks(args.input, args, skipped):
             futures = [
-                pool.submit(row[args.response_key], row[args.gold_key], require_think=args.require_think)
+                pool.submit(
+                    row[args.response_key],
+                    row[args.gold_key],
+                    policy=args.policy,
+                    require_think=args.require_think,
+                    benchmark=args.benchmark,
+                )
                 for row in chunk
             ]
             for row, future in zip(chunk, futures, strict=True):
