@@ -195,6 +195,13 @@ def test_reference_hang_is_killed_at_the_deadline_counted_once_and_memoised():
         assert after.status == GradeStatus.CORRECT_SYMBOLIC
 
 
+@pytest.mark.timeout(60)  # the in-process part is linear: a quadratic normal form would take hours here
+def test_huge_answer_line_is_graded_in_the_caller_without_hanging(pool):
+    response = "The answer is: 1" + " " * 200_000 + "2"
+    result = grade(response, "12", policy="reference-eval", pool=pool)
+    assert (result.status, result.detail) == (GradeStatus.CORRECT_EXACT, "math_equal on the answer line")
+
+
 def test_batch_under_a_reference_policy_keeps_order(pool):
     responses = [think(r"\boxed{41}"), think(r"\boxed{42}")] * 8
     grades = grade_batch(responses, ["42"] * 16, policy="reference", pool=pool)

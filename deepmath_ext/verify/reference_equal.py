@@ -23,7 +23,8 @@ MAX_LABEL_CHARS = 2
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
-        (r"\s*\\text\{\s+[^{}]*\}\s*$", ""),  # a trailing unit: 5 \text{ cm}
+        # A trailing unit: 5 \text{ cm} (the space before it goes below; matching it here is quadratic).
+        (r"\\text\{\s+[^{}]*\}\s*$", ""),
         (r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}", r"\1"),
         (r"\\[dt]frac", r"\\frac"),
         (r"\\(?:left|right)(?![a-zA-Z])", ""),
