@@ -4,7 +4,8 @@
 
 Builds a run directory of stored responses (seeded, realistic DeepMath-style responses from
 `synthetic_responses.py`, spread over the six benchmarks with their real row counts), then times
-(1) appending them to generations.jsonl in fsynced batches, (2) reopening the store as a resume does,
+(1) appending them to generations.jsonl with one fsync per sample, as the hf and openai backends do at
+worst (vLLM stores each engine step's finished samples with one fsync), (2) reopening the store as a resume does,
 (3) grading them with the shared verifier (`grade_run`), (4) metrics, report and plots.
 
 The peer figure is the reference evaluation's grader, math-verify called in-process on each whole
@@ -77,8 +78,8 @@ def build_run(run_dir: Path, n: int, seed: int, policies: list[str]) -> tuple[li
             tokens = int(len(r.text) / CHARS_PER_TOKEN)
             generations.append(Generation(r.text, "length" if r.kind == "truncated" else "stop", tokens, 200))
     started = time.perf_counter()
-    for start in range(0, len(requests), 1024):  # the evaluator's default batch: one fsync per batch
-        store.append(requests[start : start + 1024], generations[start : start + 1024], "fp")
+    for finished in zip(requests, generations, strict=True):  # each sample stored as it finishes
+        store.append([finished], "fp")
     write_s = time.perf_counter() - started
     golds = [g.gold for g in groups for _ in range(n)]
     return [gen.text for gen in generations], golds, write_s
@@ -137,7 +138,7 @@ def main() -> None:
     generation_s = samples * args.mean_response_tokens / args.gen_tokens_per_s
     ours = write_s + reopen_s + grade_s + report_s
     print(f"\n{samples} samples ({sum(ROWS.values())} problems x n={args.n})")
-    print(f"  append + fsync per 1024   {write_s:8.1f} s")
+    print(f"  append + fsync per sample {write_s:8.1f} s")
     print(f"  reopen store (resume)     {reopen_s:8.1f} s")
     print(f"  grade (grade_run)         {grade_s:8.1f} s  ({samples / grade_s:.0f} samples/s)")
     print(f"  metrics + report + plots  {report_s:8.1f} s")

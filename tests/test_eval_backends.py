@@ -244,3 +244,25 @@ def test_tiny_model_fits_vllm_cpu(eval_tiny_model):
     assert config["hidden_size"] // config["num_attention_heads"] >= 32  # vLLM-CPU's smallest head dim
     for name in ("tokenizer.json", "generation_config.json", "model.safetensors"):
         assert (eval_tiny_model / name).is_file(), name
+
+
+def test_engine_args_parse_as_json_and_go_to_vllm_only():
+    argv = ["--engine-arg", "max_num_batched_tokens=16384", "--engine-arg", "enforce_eager=True"]
+    argv += ["--engine-arg", "kv_cache_dtype=auto", "--engine-arg", 'compilation_config={"level": 0}']
+    args = parse_eval_args(["--model", "m", "--out", "o", "--backend", "vllm", *argv])
+    assert evaluate_command.backend_options(args)["engine_args"] == {
+        "max_num_batched_tokens": 16384, "enforce_eager": True, "kv_cache_dtype": "auto",
+        "compilation_config": {"level": 0},
+    }  # fmt: skip
+    args.backend = "hf"
+    with pytest.raises(ValueError, match="--engine-arg is for --backend vllm, not hf"):
+        evaluate_command.backend_options(args)
+    with pytest.raises(SystemExit):
+        parse_eval_args(["--model", "m", "--out", "o", "--engine-arg", "enforce_eager"])
+
+
+def test_engine_args_with_their_own_option_are_refused():
+    with pytest.raises(
+        ValueError, match="engine args dtype, seed have their own options: use --dtype, --seed"
+    ):
+        create_backend("vllm", "m", engine_args={"seed": 1, "dtype": "half", "enforce_eager": True})

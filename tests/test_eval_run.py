@@ -23,6 +23,8 @@ from eval_support import (
 from deepmath_ext.commands import evaluate as evaluate_command
 from deepmath_ext.commands import regrade as regrade_command
 from deepmath_ext.commands import report as report_command
+from deepmath_ext.evaluate.backends import create_backend
+from deepmath_ext.evaluate.runner import run_eval
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +289,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
     reference_run, eval_tiny_model, data_dir, tmp_path
 ):
     out = tmp_path / "crashed"
-    argv = eval_argv(eval_tiny_model, data_dir, out, "--batch-size", "1")  # fsync after every sample
+    argv = eval_argv(eval_tiny_model, data_dir, out)  # the default --batch-size holds every sample at once
     total = 2 * sum(SUBSET_ROWS.values())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", _EVAL_SCRIPT, *argv], stderr=subprocess.PIPE, env=env)
@@ -313,3 +315,34 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
     assert manifest["invocations"][-1]["generated"] == total - done_at_kill
     crashed_metrics = json.loads((out / "metrics.json").read_text())["benchmarks"]
     assert crashed_metrics == json.loads((reference_run / "metrics.json").read_text())["benchmarks"]
+
+
+class InterruptedBackend:
+    """A real backend whose stream is interrupted (as by Ctrl-C) after `groups` finished groups."""
+
+    def __init__(self, backend, groups: int) -> None:
+        self.backend, self.groups = backend, groups
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def stream(self, requests, sampling):
+        for done, group in enumerate(self.backend.stream(requests, sampling), 1):
+            yield group
+            if done == self.groups:
+                raise KeyboardInterrupt
+
+
+def test_interrupt_keeps_every_finished_sample(reference_run, eval_tiny_model, data_dir, tmp_path):
+    out = tmp_path / "interrupted"
+    config = evaluate_command.config_from_args(parse_eval_args(eval_argv(eval_tiny_model, data_dir, out)))
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(config, lambda *a, **k: InterruptedBackend(create_backend(*a, **k), groups=3))
+    stored = read_generations(out)
+    assert len(stored) == 3  # each finished sample was stored before the next was asked for
+    reference = read_generations(reference_run)
+    assert all(record["text"] == reference[key]["text"] for key, record in stored.items())
+    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, out))) == 0
+    assert {k: r["text"] for k, r in read_generations(out).items()} == {
+        k: r["text"] for k, r in reference.items()
+    }

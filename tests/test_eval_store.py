@@ -13,14 +13,14 @@ from deepmath_ext.evaluate.store import GenerationStore, run_lock
 def _batch(benchmark: str, problem: str, indices: range):
     requests = [GenerationRequest(SampleKey(benchmark, problem, i), "prompt", 42 + i) for i in indices]
     generations = [Generation(f"text {i}", "stop" if i % 2 else "length", 5 + i, 3) for i in indices]
-    return requests, generations
+    return list(zip(requests, generations, strict=True))
 
 
 def test_append_then_reopen(tmp_path):
     path = tmp_path / "generations.jsonl"
     store = GenerationStore(path)
-    store.append(*_batch("math500", "p1", range(2)), fingerprint="fp")
-    store.append(*_batch("math500", "p2", range(1)), fingerprint="fp")
+    store.append(_batch("math500", "p1", range(2)), fingerprint="fp")
+    store.append(_batch("math500", "p2", range(1)), fingerprint="fp")
     reopened = GenerationStore(path)
     assert len(reopened) == 3
     record = reopened.records[SampleKey("math500", "p1", 1)]
@@ -30,19 +30,19 @@ def test_append_then_reopen(tmp_path):
 
 def test_partial_last_line_from_a_crash_is_dropped_and_cut(tmp_path):
     path = tmp_path / "generations.jsonl"
-    GenerationStore(path).append(*_batch("aime24", "60", range(2)), fingerprint="fp")
+    GenerationStore(path).append(_batch("aime24", "60", range(2)), fingerprint="fp")
     whole = path.read_bytes()
     path.write_bytes(whole + b'{"benchmark": "aime24", "problem_id": "61", "ind')
     store = GenerationStore(path)
     assert len(store) == 2
     assert path.read_bytes() == whole  # the next append starts on a clean line
-    store.append(*_batch("aime24", "61", range(1)), fingerprint="fp")
+    store.append(_batch("aime24", "61", range(1)), fingerprint="fp")
     assert len(GenerationStore(path)) == 3
 
 
 def test_corrupt_or_duplicate_lines_are_named(tmp_path):
     path = tmp_path / "generations.jsonl"
-    GenerationStore(path).append(*_batch("amc23", "0", range(2)), fingerprint="fp")
+    GenerationStore(path).append(_batch("amc23", "0", range(2)), fingerprint="fp")
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0], "not json", lines[1]]) + "\n")
     with pytest.raises(ValueError, match=r"generations.jsonl:2: not a generation record"):
@@ -54,9 +54,9 @@ def test_corrupt_or_duplicate_lines_are_named(tmp_path):
 
 def test_appending_a_stored_key_is_refused(tmp_path):
     store = GenerationStore(tmp_path / "generations.jsonl")
-    store.append(*_batch("amc23", "0", range(1)), fingerprint="fp")
+    store.append(_batch("amc23", "0", range(1)), fingerprint="fp")
     with pytest.raises(ValueError, match="already stored"):
-        store.append(*_batch("amc23", "0", range(1)), fingerprint="fp")
+        store.append(_batch("amc23", "0", range(1)), fingerprint="fp")
     assert len(GenerationStore(tmp_path / "generations.jsonl")) == 1
 
 
@@ -100,8 +100,8 @@ def test_before_first_append_runs_once_before_anything_is_written(tmp_path):
     store = GenerationStore(path)
     seen = []
     store.before_first_append = lambda: seen.append(path.exists())
-    store.append(*_batch("math500", "p1", range(1)), fingerprint="fp")
-    store.append(*_batch("math500", "p2", range(1)), fingerprint="fp")
+    store.append(_batch("math500", "p1", range(1)), fingerprint="fp")
+    store.append(_batch("math500", "p2", range(1)), fingerprint="fp")
     assert seen == [False]  # once, and before the first line
 
 

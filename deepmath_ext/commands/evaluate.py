@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import logging
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 from deepmath_ext.commands import comma_separated
 from deepmath_ext.data.benchmarks import BENCHMARKS
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
-from deepmath_ext.evaluate.runner import EvalConfig, run_eval
+from deepmath_ext.evaluate.runner import EvalConfig
+from deepmath_ext.evaluate.series import evaluate_models
 from deepmath_ext.templates import BOS_RULES, list_templates, model_families
 from deepmath_ext.verify import POLICY_NAMES
 from deepmath_ext.verify.pool import MAX_DEFAULT_WORKERS
@@ -44,7 +46,13 @@ def _families() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath eval`."""
-    parser.add_argument("--model", required=True, help="model path or hub id")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model path or hub id; or a verl actor checkpoint (RUN/global_step_N[/actor]), merged to a Hugging "
+        "Face folder beside it; or several, comma-separated or a quoted glob ('RUN/global_step_*'), each "
+        "evaluated into OUT/step_N (or OUT/NAME) with one report and an avg@n-against-step curve in OUT",
+    )
     parser.add_argument(
         "--out", required=True, type=Path, help="run directory (created; re-use it to resume)"
     )
@@ -119,14 +127,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=EvalConfig.batch_size,
-        help="samples per generate call and per fsync (default: %(default)s)",
+        help="vllm: samples kept in the engine at once, refilled as each finishes (default: %(default)s); "
+        "every finished sample is stored and fsynced at once, whatever the backend",
     )
     parser.add_argument("--tokenizer", help="tokenizer path or id (default: --model)")
     parser.add_argument("--max-model-len", type=int, help="vllm: context length (default: the model's)")
     parser.add_argument(
         "--gpu-memory-utilization",
         type=float,
-        help=f"vllm: fraction of GPU memory (default: {_backend_default('vllm', 'gpu_memory_utilization')})",
+        help="vllm: fraction of GPU memory for the engine; on vLLM's CPU build a fraction of RAM (e.g. 0.05) "
+        f"(default: {_backend_default('vllm', 'gpu_memory_utilization')})",
+    )
+    parser.add_argument(
+        "--engine-arg",
+        dest="engine_args",
+        action="append",
+        type=engine_arg,
+        default=[],
+        metavar="KEY=VALUE",
+        help="vllm: one more vllm.LLM argument, repeatable (max_num_batched_tokens=16384, enforce_eager=true, "
+        "enable_chunked_prefill=false); VALUE is read as JSON when it parses, else as text",
     )
     parser.add_argument(
         "--base-url",
@@ -157,6 +177,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def engine_arg(text: str) -> tuple[str, object]:
+    """Parse one `--engine-arg KEY=VALUE`: VALUE as JSON (numbers, true/false, objects) or else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value.lower() if value.lower() in ("true", "false") else value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def backend_options(args: argparse.Namespace) -> dict[str, object]:
+    """The backend keywords the arguments give; engine args only for the vllm backend, which reads them."""
+    options = {k: getattr(args, k) for k in BACKEND_OPTIONS if getattr(args, k) is not None}
+    if args.engine_args:
+        if args.backend != "vllm":
+            raise ValueError(f"--engine-arg is for --backend vllm, not {args.backend}")
+        options["engine_args"] = dict(args.engine_args)
+    return options
+
+
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
     """The EvalConfig an argument namespace describes."""
     return EvalConfig(
@@ -172,7 +213,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         backend=args.backend,
         dtype=args.dtype,
         tensor_parallel_size=args.tensor_parallel_size,
-        backend_options={k: getattr(args, k) for k in BACKEND_OPTIONS if getattr(args, k) is not None},
+        backend_options=backend_options(args),
         data_dir=args.data_dir,
         allow_mismatch=args.allow_mismatch,
         batch_size=args.batch_size,
@@ -189,10 +230,13 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        metrics = run_eval(config_from_args(args))
+        runs = evaluate_models(config_from_args(args))
     except (ValueError, RuntimeError) as exc:  # settings/benchmark mismatches, a busy or incomplete run
         print(f"deepmath eval: error: {exc}", file=sys.stderr)
         return 2
-    print("\n".join(accuracy_table([metrics])))
-    print(f"\nWrote {args.out}/report.md, metrics.json, manifest.json, generations.jsonl, grades.jsonl")
+    print("\n".join(accuracy_table(runs)))
+    if len(runs) == 1:
+        print(f"\nWrote {args.out}/report.md, metrics.json, manifest.json, generations.jsonl, grades.jsonl")
+    else:
+        print(f"\nWrote one run folder per model in {args.out}, and there report.md, curve.json, curve.png")
     return 0

@@ -73,3 +73,21 @@ def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
     axes[0][-1].legend(fontsize=7)
     _save(fig, path)
     plt.close(fig)
+
+
+def plot_curve(curve: dict[str, Any], path: Path) -> None:
+    """avg@n (%) against the training step, one line per benchmark, with its 95% interval as a band."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, points in curve["benchmarks"].items():
+        steps = [p["step"] for p in points]
+        ax.plot(steps, [100 * p["avg@n"] for p in points], marker="o", label=display_name(name))
+        ax.fill_between(
+            steps, [100 * p["ci95"][0] for p in points], [100 * p["ci95"][1] for p in points], alpha=0.15
+        )
+    ax.set_xlabel("training step")
+    ax.set_ylabel("avg@n accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    plt.close(fig)

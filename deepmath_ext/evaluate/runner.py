@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ def _generate(
     pin: Callable[[Backend], str],
     backend_factory: BackendFactory,
 ) -> dict[str, Any]:
-    """Generate `todo` in batches, appending each batch to the store; returns the engine description."""
+    """Generate `todo`, storing each sample as soon as it finishes; returns the engine description."""
     from tqdm import tqdm
 
     if not todo:
@@ -214,27 +214,33 @@ def _generate(
         dtype=config.dtype,
         tensor_parallel_size=config.tensor_parallel_size,
         seed=config.seed,
+        max_in_flight=config.batch_size,
         **config.backend_options,
     )
     try:
         settings_fingerprint = pin(backend)
-        prompts: dict[tuple[str, str], str] = {}
         with tqdm(total=len(todo), desc="generating", unit="sample") as bar:
-            for start in range(0, len(todo), config.batch_size):
-                batch = []
-                for problem, key in todo[start : start + config.batch_size]:
-                    prompt_key = (problem.benchmark, problem.id)
-                    if prompt_key not in prompts:
-                        prompts[prompt_key] = template.render(
-                            backend.tokenizer, problem.problem, bos=config.bos
-                        )
-                    # One seed per sample index, as the reference evaluation does: sample i uses seed + i.
-                    batch.append(GenerationRequest(key, prompts[prompt_key], config.seed + key.index))
-                store.append(batch, backend.generate(batch, config.sampling), settings_fingerprint)
-                bar.update(len(batch))
+            for finished in backend.stream(
+                _requests(config, template, backend.tokenizer, todo), config.sampling
+            ):
+                store.append(finished, settings_fingerprint)
+                bar.update(len(finished))
         return backend.describe()
     finally:
         backend.close()
+
+
+def _requests(
+    config: EvalConfig, template: Any, tokenizer: Any, todo: list[tuple[Any, SampleKey]]
+) -> Iterator[GenerationRequest]:
+    """The requests for `todo`, each problem's prompt rendered once, as the backend asks for them."""
+    prompts: dict[tuple[str, str], str] = {}
+    for problem, key in todo:
+        prompt_key = (problem.benchmark, problem.id)
+        if prompt_key not in prompts:
+            prompts[prompt_key] = template.render(tokenizer, problem.problem, bos=config.bos)
+        # One seed per sample index, as the reference evaluation does: sample i uses seed + i.
+        yield GenerationRequest(key, prompts[prompt_key], config.seed + key.index)
 
 
 def _write_eval_manifest(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.atomic_files import write_jsonl_atomic
-from deepmath_ext.evaluate.backends.base import Generation, GenerationRequest, SampleKey
+from deepmath_ext.evaluate.backends.base import Finished, Generation, GenerationRequest, SampleKey
 from deepmath_ext.evaluate.files import require_run_file
 from deepmath_ext.jsonl_files import read_jsonl
 
@@ -29,7 +29,7 @@ def key_of(record: dict[str, Any]) -> SampleKey:
 
 
 class GenerationStore:
-    """`generations.jsonl`: one line per sample, appended and fsynced per batch, never rewritten.
+    """`generations.jsonl`: one line per sample, appended and fsynced as samples finish, never rewritten.
 
     A crash can only leave a partial last line; it is dropped (and logged) when the store opens.
     `before_first_append`, when set, runs once before this store object first writes (the run's pin).
@@ -69,25 +69,22 @@ class GenerationStore:
     def __len__(self) -> int:
         return len(self.records)
 
-    def append(
-        self, requests: Sequence[GenerationRequest], generations: Sequence[Generation], fingerprint: str
-    ) -> None:
-        """Append one batch of results, then flush and fsync before returning."""
-        if len(requests) != len(generations):
-            raise ValueError(f"{len(requests)} requests but {len(generations)} generations")
-        records = [_record(req, gen, fingerprint) for req, gen in zip(requests, generations, strict=True)]
-        for req in requests:
-            if req.key in self.records:
-                raise ValueError(f"sample {req.key} is already stored")
+    def append(self, finished: Sequence[Finished], fingerprint: str) -> None:
+        """Append finished samples (what finished together), then flush and fsync before returning."""
+        records = {req.key: _record(req, gen, fingerprint) for req, gen in finished}
+        if len(records) < len(finished):
+            raise ValueError("a sample appears twice in one append")
+        for key in records:
+            if key in self.records:
+                raise ValueError(f"sample {key} is already stored")
         if self.before_first_append is not None:
             self.before_first_append()
             self.before_first_append = None
         with self.path.open("a", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values())
             f.flush()
             os.fsync(f.fileno())
-        for req, record in zip(requests, records, strict=True):
-            self.records[req.key] = record
+        self.records.update(records)
 
 
 def _record(request: GenerationRequest, generation: Generation, fingerprint: str) -> dict[str, Any]:

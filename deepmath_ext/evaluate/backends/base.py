@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -63,8 +63,12 @@ def effective_max_tokens(max_tokens: int, max_model_len: int | None, prompt_toke
     return min(max_tokens, max_model_len - prompt_tokens)
 
 
+# One finished sample: the request and what it produced.
+Finished = tuple[GenerationRequest, Generation]
+
+
 class Backend(abc.ABC):
-    """Turns rendered prompts into sampled completions, one per request, in request order."""
+    """Turns rendered prompts into sampled completions, one per request, streamed as they finish."""
 
     name: str = "base"
 
@@ -74,8 +78,19 @@ class Backend(abc.ABC):
         """The tokenizer prompts are rendered with (a transformers tokenizer)."""
 
     @abc.abstractmethod
+    def stream(
+        self, requests: Iterable[GenerationRequest], sampling: SamplingSettings
+    ) -> Iterator[list[Finished]]:
+        """Sample one completion per request, seeded by `request.seed`; yield them in groups as they finish.
+
+        Requests are drawn lazily, as the engine has room, and finish in any order; a group is what finished
+        together (one engine step, one response), so a caller can store it before asking for more.
+        """
+
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
-        """Sample one completion per request, seeded by `request.seed`."""
+        """Sample one completion per request; results in request order."""
+        done = {request.key: gen for group in self.stream(requests, sampling) for request, gen in group}
+        return [done[request.key] for request in requests]
 
     @abc.abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from deepmath_ext.evaluate.backends.base import (
     Backend,
+    Finished,
     Generation,
     GenerationRequest,
     SamplingSettings,
@@ -50,9 +51,12 @@ class HFBackend(Backend):
         """The tokenizer loaded beside the model."""
         return self._tokenizer
 
-    def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
-        """Sample each request on its own, seeding torch with the request's seed."""
-        return [self._generate_one(request, sampling) for request in requests]
+    def stream(
+        self, requests: Iterable[GenerationRequest], sampling: SamplingSettings
+    ) -> Iterator[list[Finished]]:
+        """Sample each request on its own, seeding torch with the request's seed; yield each when done."""
+        for request in requests:
+            yield [(request, self._generate_one(request, sampling))]
 
     def _generate_one(self, request: GenerationRequest, sampling: SamplingSettings) -> Generation:
         torch = self._torch

