@@ -19,6 +19,8 @@ from deepmath_ext.commands import evaluate as evaluate_command
 from deepmath_ext.evaluate.checkpoints import MERGE_RECORD, MERGED_DIR, merged_model, resolve_models
 
 STEPS = 2
+# verl's merger runs in a subprocess per merge (about 20 s alone, minutes on a busy 2-core machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
