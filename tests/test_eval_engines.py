@@ -21,7 +21,8 @@ from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, parse_eval_args
 
 from deepmath_ext.commands import evaluate as evaluate_command
 
-pytestmark = pytest.mark.engine
+# Two engines start here: about 5 minutes alone on 2 cores, far more on a busy machine.
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
 
 KV_CACHE_BYTES = 64 * 2**20
 SERVER_START_S = 900  # the engine starts in 1-2 minutes on a busy 2-core machine
