@@ -75,12 +75,17 @@ def test_eval_of_a_checkpoint_glob_writes_a_curve(train_run, tmp_path, capsys):
         assert manifest["model"] == str(train_run / f"global_step_{step}" / MERGED_DIR)
     curve = json.loads((out / "curve.json").read_text())
     assert curve["steps"] == [1, 2] and set(curve["benchmarks"]) == set(SUBSET_ROWS)
+    assert curve["policy"] == "strict"  # the runs' first grading policy
     for name, points in curve["benchmarks"].items():
         for point in points:
             step_metrics = json.loads((out / f"step_{point['step']}" / "metrics.json").read_text())
-            assert point["avg@n"] == step_metrics["benchmarks"][name]["avg@n"]
+            graded = step_metrics["benchmarks"][name]["policies"][curve["policy"]]
+            assert point["avg@n"] == graded["avg@n"] and point["ci95"] == graded["ci95"]
     report = (out / "report.md").read_text()
-    assert "## avg@n (%) against the training step" in report and "| Step | MATH500 | AIME24 |" in report
+    assert (
+        f"## avg@n (%) against the training step ({curve['policy']} grading)" in report
+        and "| Step | MATH500 | AIME24 |" in report
+    )
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
 
 

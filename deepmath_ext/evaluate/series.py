@@ -50,18 +50,23 @@ def _config_for(config: EvalConfig, spec: ModelSpec, out: Path, label: str | Non
 
 
 def curve(specs: Sequence[ModelSpec], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """avg@n and its interval per benchmark against the training step (models without a step left out)."""
+    """avg@n and its interval per benchmark against the training step, under the runs' first grading policy.
+
+    Models without a step (not checkpoints) are left out.
+    """
     points = [(spec.step, run) for spec, run in zip(specs, runs, strict=True) if spec.step is not None]
     names = ordered_benchmarks({b for _, run in points for b in run["benchmarks"]})
+    policy = runs[0]["run"]["policies"][0]
+
+    def graded(run: dict[str, Any], name: str) -> dict[str, Any]:
+        return run["benchmarks"][name]["policies"][policy]
+
     return {
+        "policy": policy,
         "steps": [step for step, _ in points],
         "benchmarks": {
             name: [
-                {
-                    "step": step,
-                    "avg@n": run["benchmarks"][name]["avg@n"],
-                    "ci95": run["benchmarks"][name]["ci95"],
-                }
+                {"step": step, "avg@n": graded(run, name)["avg@n"], "ci95": graded(run, name)["ci95"]}
                 for step, run in points
                 if name in run["benchmarks"]
             ]
@@ -91,7 +96,8 @@ def write_series_report(out: Path, specs: Sequence[ModelSpec], runs: Sequence[di
     data = curve(specs, runs)
     text = render_comparison(runs)
     if data["steps"]:
-        text += "\n## avg@n (%) against the training step\n\n" + "\n".join(render_curve(data)) + "\n"
+        heading = f"\n## avg@n (%) against the training step ({data['policy']} grading)\n\n"
+        text += heading + "\n".join(render_curve(data)) + "\n"
     write_report(out, text, runs)
     write_json_atomic(out / CURVE_FILE, data)
     if data["steps"]:
