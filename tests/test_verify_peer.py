@@ -27,6 +27,8 @@ PEER_DEVIATIONS = {
     ("test_open_thoughts", 28): "the gold boxes 1 and 2 with words between; read as a boxed-answer gold "
     "that is the list 1, 2, which the prediction 1,2 matches (math-verify keeps only one of the boxes)",
     ("test_string_extraction", 9): "1+1/e is not 1-1/e (the Math-Verify file expects them equal)",
+    ("test_math_extraction_additional_cases", 7): "{1,3} (a set, or in plain TeX the bare list 1,3) is not "
+    "the interval or ordered pair (1,3): a set or list never answers a tuple or interval",
 }
 
 
@@ -43,7 +45,8 @@ def applicable_cases(shared_dir):
 
 @pytest.fixture(scope="module")
 def pool():
-    with VerifierPool(workers=2, timeout_s=5.0) as verifier:
+    # Agreement, not speed, is measured here: a deadline no loaded machine reaches on this suite.
+    with VerifierPool(workers=2, timeout_s=60.0) as verifier:
         yield verifier
 
 

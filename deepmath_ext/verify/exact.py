@@ -23,9 +23,14 @@ _MIXED = re.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
 _SCIENTIFIC = re.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
 _POWER = re.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
 _BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
-_ASSIGNMENT = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?=(?P<rhs>[^=<>]+)")
+_REPEATING = re.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
+_ASSIGNMENT = re.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
 _RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
-_WORDS = re.compile(r"[a-z]*[a-z]{3}[a-z ]*")
+# Word answers: letters and spaces with a run of three letters (two checks, so no backtracking).
+_LETTERS_AND_SPACES = re.compile(r"[a-z ]+")
+_THREE_LETTERS = re.compile(r"[a-z]{3}")
+_CHOICE_LETTER = re.compile(r"[A-E]")
+_CHOICE_AND_VALUE = re.compile(r"\(([A-E])\)(.+)")
 _CONNECTIVE = re.compile(
     r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
 )
@@ -60,7 +65,16 @@ def parse_rational(text: str) -> Fraction | None:
     if match := _SCIENTIFIC.fullmatch(text):
         exponent = int(match[2] or match[3])
         return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_OF_TEN else None
+    if match := _REPEATING.fullmatch(text):
+        return _repeating_decimal(*match.groups())
     return None
+
+
+def _repeating_decimal(sign: str, whole: str, fixed: str, period: str) -> Fraction:
+    """The value of `0.1\\overline{6}`: whole part, fixed digits, then the period repeated forever."""
+    value = Fraction(int(whole or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+    value += Fraction(int(period), 10 ** len(fixed) * (10 ** len(period) - 1))
+    return -value if sign == "-" else value
 
 
 def _terminates(value: Fraction) -> bool:
@@ -122,6 +136,98 @@ def collection(text: str) -> tuple[str, list[str]]:
         if len(inner) > 1:
             return text[0] + text[-1], inner
     return "set", split_top_level(text)
+
+
+def _is_words(text: str) -> bool:
+    return bool(_LETTERS_AND_SPACES.fullmatch(text) and _THREE_LETTERS.search(text))
+
+
+def _kind(text: str) -> str:
+    """Top-level shape: "set" (\\{...\\}), "list" (bare, unordered), "bracket" (tuple or interval), "other"."""
+    if text.startswith("\\{") or text == "\\emptyset":
+        return "set"
+    kind, items = collection(text)
+    if len(items) > 1:
+        return "list" if kind == "set" else "bracket"
+    return "bracket" if "\\cup" in text and text[0] in "([" else "other"
+
+
+def _collection_kinds_differ(pred: str, gold: str) -> bool:
+    """A set or a list of solutions never answers an interval or tuple, nor the reverse."""
+    kinds = {_kind(pred), _kind(gold)}
+    return "bracket" in kinds and bool(kinds & {"set", "list"})
+
+
+def _labelled(text: str) -> list[tuple[str, str]] | None:
+    """[(label, value)] of a system `x=2, y=3` (two or more distinct unknowns), else None.
+
+    Indexed labels of one unknown (`x_1=2, x_2=3`) name the roots of one equation: a list, not a system."""
+    parts = split_top_level(text)
+    matches = [_ASSIGNMENT.fullmatch(part) for part in parts]
+    if len(parts) < 2 or None in matches:
+        return None
+    if len({m["label"].split("_")[0] for m in matches}) < len(matches):
+        return None
+    return [(m["label"], m["rhs"]) for m in matches]
+
+
+def _roots_of_one_unknown(pred: str, gold: str) -> bool:
+    """Both sides list values of one unknown (`x_1=2, x_2=3`, `x=2, x=3`): the labels are arbitrary."""
+    labels = set()
+    for part in (*split_top_level(pred), *split_top_level(gold)):
+        match = _ASSIGNMENT.fullmatch(part)
+        if match is None:
+            return False
+        labels.add(match["label"].split("_")[0])
+    return len(labels) == 1
+
+
+def _label_order(label: str) -> str:
+    """Tuples list labelled values alphabetically by name: (x, y), (a, b, c), (r, \\theta)."""
+    return label.lstrip("\\")
+
+
+def _as_tuple(values: list[str]) -> str:
+    """Values in order; a row vector when not all are numbers, so that math-verify never reads an interval."""
+    if all(parse_rational(value) is not None for value in values):
+        return "(" + ",".join(values) + ")"
+    return "\\begin{pmatrix}" + "&".join(values) + "\\end{pmatrix}"
+
+
+def _systems_as_tuples(pred: str, gold: str) -> tuple[str, str] | None:
+    """Labelled values compare by label, as tuples; None when the labels differ.
+
+    Against a labelled gold, a tuple is read in the gold's order; a labelled answer against a tuple gold
+    is read in alphabetical order of its labels."""
+    gold_system, pred_system = _labelled(gold), _labelled(pred)
+    if gold_system is None:
+        kind, gold_values = collection(gold)
+        if pred_system is not None and kind == "()" and len(gold_values) == len(pred_system):
+            pred_system = sorted(pred_system, key=lambda pair: _label_order(pair[0]))
+            return _as_tuple([value for _, value in pred_system]), _as_tuple(gold_values)
+        return pred, gold
+    labels = [label for label, _ in gold_system]  # the gold's order is the question's order
+    if pred_system is not None:
+        values = dict(pred_system)
+        if sorted(values) != sorted(labels):
+            return None
+        pred_values = [values[label] for label in labels]
+    else:
+        kind, pred_values = collection(pred)
+        if kind != "()" and (kind != "set" or pred.startswith("\\{")):
+            return pred, gold
+    if len(pred_values) != len(labels):
+        return None
+    return _as_tuple(pred_values), _as_tuple([value for _, value in gold_system])
+
+
+def _choice_value(pred: str, gold: str) -> tuple[str, str]:
+    """`(C)12`: the letter when the other side is a letter, else the value."""
+    if match := _CHOICE_AND_VALUE.fullmatch(pred):
+        pred = match[1] if _CHOICE_LETTER.fullmatch(gold) else match[2]
+    if match := _CHOICE_AND_VALUE.fullmatch(gold):
+        gold = match[1] if _CHOICE_LETTER.fullmatch(pred) else match[2]
+    return pred, gold
 
 
 def strip_assignment(text: str) -> str:
@@ -187,27 +293,39 @@ def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
     return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
 
 
-def decide_exact(pred: str, gold: str) -> GradeStatus | None:
-    """A final status for two normalised answers when one is certain without sympy, else None."""
+def decide_exact(pred: str, gold: str) -> tuple[GradeStatus | None, str, str]:
+    """(final status or None, pred, gold): the status when it is certain without sympy; else the two
+    answers the symbolic check must compare (labelled systems as tuples, choice labels dropped)."""
     if pred == gold:
-        return GradeStatus.CORRECT_EXACT
+        return GradeStatus.CORRECT_EXACT, pred, gold
     if _is_derivation(pred, gold):
-        return GradeStatus.WRONG
+        return GradeStatus.WRONG, pred, gold
     pred = final_values(pred, gold)
+    pred, gold = _choice_value(pred, gold)
+    systems = _systems_as_tuples(pred, gold)
+    if systems is None:
+        return GradeStatus.WRONG, pred, gold
+    pred, gold = systems
+    return _decide_values(pred, gold), pred, gold
+
+
+def _decide_values(pred: str, gold: str) -> GradeStatus | None:
     base_status = _decide_base_numeral(pred, gold)
     if base_status is not None:
         return base_status
-    if not _RELATION.search(gold):
+    if not _RELATION.search(gold) or _roots_of_one_unknown(pred, gold):
         pred = strip_assignment(pred)
-    elif not _RELATION.search(pred):
+    if not _RELATION.search(pred):
         gold = strip_assignment(gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT
     if _is_decimal_comma_of(pred, gold) or _is_decimal_comma_of(gold, pred):
         return GradeStatus.CORRECT_NUMERIC
+    if _collection_kinds_differ(pred, gold):
+        return GradeStatus.WRONG
     status = _decide_collections(pred, gold)
     if status is not None:
         return status
-    if _WORDS.fullmatch(pred) and _WORDS.fullmatch(gold):
+    if _is_words(pred) and _is_words(gold):
         return GradeStatus.WRONG
     return None

@@ -14,12 +14,15 @@ MAX_POWER_OF_SUM = 64
 MAX_SUM_TERMS = 1000
 
 _EXPONENT_LITERAL = re.compile(r"\^\s*\{?\s*(\d+)")
-_FACTORIAL = re.compile(r"(\d+)\s*!")
-_BINOMIAL = re.compile(r"\\(?:binom|dbinom|tbinom|choose)\s*\{\s*(\d+)")
+# A bound or argument: a numeral, or a power / scientific form of numerals (10^{6}, 10^9, 2\cdot 10^5).
+_SIZE = r"(\d+(?:\s*(?:\\times|\\cdot|\*)\s*\d+)?(?:\s*\^\s*(?:\{\s*\d+\s*\}|\d))?)"
+_FACTORIAL = re.compile(rf"(?:\{{\s*{_SIZE}\s*\}}|\(\s*{_SIZE}\s*\)|{_SIZE})\s*!")
+_BINOMIAL = re.compile(rf"\\(?:binom|dbinom|tbinom|choose)\s*\{{\s*{_SIZE}\s*\}}")
 _HYPER_OPERATORS = re.compile(r"\\uparrow|\\Uparrow|↑")
 _UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
 _POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*(\d+)")
-_SUM_BOUND = re.compile(r"\\(?:sum|prod)\s*_\s*(?:\{[^{}]*\}|\S)\s*\^\s*\{?\s*(\d+)")
+_SUM_BOUND = re.compile(rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))")
+_SIZE_PARTS = re.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
 _MACRO = re.compile(r"\\[a-zA-Z]+")
 _VARIABLE = re.compile(r"[a-df-zA-Z]")
 
@@ -46,6 +49,22 @@ def _nesting_and_tower(text: str) -> tuple[int, bool]:
     return deepest, False
 
 
+def _size(text: str) -> int:
+    """The value of a numeral, product or power of numerals, capped just above every limit."""
+    match = _SIZE_PARTS.fullmatch(text.strip())
+    if match is None:
+        return 0
+    base = int(match[2] or match[1])
+    exponent = int(match[3] or 1)
+    if base > 1 and exponent * len(str(base)) > 12:
+        return 10**13
+    return (int(match[1]) if match[2] else 1) * base**exponent
+
+
+def _largest(pattern: re.Pattern[str], text: str) -> int:
+    return max((_size(next(g for g in m.groups() if g)) for m in pattern.finditer(text)), default=0)
+
+
 def guard_reason(answer: str) -> str | None:
     """Why a normalised answer must not reach sympy, or None when it is safe."""
     if len(answer) > MAX_ANSWER_CHARS:
@@ -61,9 +80,8 @@ def guard_reason(answer: str) -> str | None:
         return f"exponent above {MAX_EXPONENT}"
     if not numeric and any(int(m[1]) > MAX_POWER_OF_SUM for m in _POWER_OF_GROUP.finditer(answer)):
         return f"power of a bracketed expression above {MAX_POWER_OF_SUM}"
-    if any(int(m[1]) > MAX_SUM_TERMS for m in _SUM_BOUND.finditer(answer)):
+    if _largest(_SUM_BOUND, answer) > MAX_SUM_TERMS:
         return f"sum or product of more than {MAX_SUM_TERMS} terms"
-    arguments = [int(m[1]) for m in (*_FACTORIAL.finditer(answer), *_BINOMIAL.finditer(answer))]
-    if any(value > MAX_FACTORIAL_ARGUMENT for value in arguments):
+    if max(_largest(_FACTORIAL, answer), _largest(_BINOMIAL, answer)) > MAX_FACTORIAL_ARGUMENT:
         return f"factorial or binomial of more than {MAX_FACTORIAL_ARGUMENT}"
     return None

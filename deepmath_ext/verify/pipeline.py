@@ -18,6 +18,10 @@ class PendingCheck:
     pred: str  # the extracted answer as written
     pred_norm: str
     gold_norm: str
+    # Earlier boxes that must equal the last one symbolically (else the response hedges).
+    others: tuple[str, ...] = ()
+    # The last box's grade when the exact path already decided it (only the boxes are left to check).
+    decided: GradeStatus | None = None
 
 
 def normalized_gold(gold: str) -> str:
@@ -30,20 +34,20 @@ def normalized_gold(gold: str) -> str:
     return normalized
 
 
-def _same_answer(first: str, second: str) -> bool:
-    return decide_exact(first, second) in (GradeStatus.CORRECT_EXACT, GradeStatus.CORRECT_NUMERIC)
-
-
-def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, str | None]:
-    """(normalised answer to grade, or None with the hedging detail) from the distinct boxed answers."""
+def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(answer to grade, earlier boxes only sympy can compare with it, hedging detail) of distinct boxes."""
     last = answers[-1]
-    others = [answer for answer in answers[:-1] if not _same_answer(answer, last)]
-    if not others:
-        return last, None
+    relations = [(answer, decide_exact(answer, last)[0]) for answer in answers[:-1]]
+    different = [answer for answer, status in relations if status is not None and not status.is_correct]
+    undecided = tuple(answer for answer, status in relations if status is None)
+    if not different and not undecided:
+        return last, (), None
     # Several boxes are one answer only when the gold is a list and the boxes spell it out.
     if len(collection(gold_norm)[1]) == len(answers) > 1:
-        return ",".join(answers), None
-    return None, f"{len(others) + 1} different boxed answers"
+        return ",".join(answers), (), None
+    if different or any(guard_reason(answer) for answer in undecided):
+        return None, (), f"{len(different) + len(undecided) + 1} different boxed answers"
+    return last, undecided, None
 
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
@@ -70,15 +74,15 @@ def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
     last_index = {norm: index for index, norm in enumerate(norms)}
     # Distinct non-empty answers, each at its last position, so the final box stays last.
     answers = [norm for index, norm in enumerate(norms) if norm and last_index[norm] == index]
-    pred_norm, hedge_detail = _final_answer(answers, gold_norm)
+    pred_norm, others, hedge_detail = _final_answer(answers, gold_norm)
     if pred_norm is None:
         return Grade.of(GradeStatus.HEDGED, pred, hedge_detail)
     if len(answers) > 1 and pred_norm not in last_index:
         pred = ", ".join(raw_answers[last_index[answer]] for answer in answers)  # boxes form a list
-    status = decide_exact(pred_norm, gold_norm)
-    if status is not None:
+    status, pred_norm, gold_norm = decide_exact(pred_norm, gold_norm)
+    if status is not None and not (others and status.is_correct):
         return Grade.of(status, pred)
-    reason = guard_reason(pred_norm) or guard_reason(gold_norm)
+    reason = guard_reason(pred_norm) or (None if status is not None else guard_reason(gold_norm))
     if reason is not None:
         return Grade.of(GradeStatus.GUARDED, pred, reason)
-    return PendingCheck(pred, pred_norm, gold_norm)
+    return PendingCheck(pred, pred_norm, gold_norm, others, status)

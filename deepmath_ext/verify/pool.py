@@ -111,16 +111,22 @@ class VerifierPool:
         if isinstance(decision, Grade):
             result.set_result(decision)
             return result
+        decided = None
         if isinstance(decision, PolicyCheck):
             outcome = self._run_check(("reference", decision.check), ("reference", decision.check.digest()))
         else:
-            job = ("symbolic", decision.pred_norm, decision.gold_norm)
+            # With `decided`, the exact path graded the last box: only the earlier boxes are left to check.
+            decided = decision.decided
+            gold = None if decided is not None else decision.gold_norm
+            job = ("symbolic", decision.pred_norm, gold, decision.others)
             outcome = self._run_check(job, job)
 
         def deliver(done: Future[Grade]) -> None:
             error = done.exception()
             if error is not None:
                 result.set_exception(error)
+            elif decided is not None and done.result().correct:
+                result.set_result(Grade.of(decided, decision.pred))  # the boxes agree
             else:
                 result.set_result(replace(done.result(), pred=decision.pred))
 

@@ -13,11 +13,11 @@ from multiprocessing.connection import Connection
 
 from deepmath_ext.verify.reference import reference_status
 from deepmath_ext.verify.status import GradeStatus
-from deepmath_ext.verify.symbolic import symbolic_status
+from deepmath_ext.verify.symbolic import check_status
 
 # The checks a worker runs, by name; a job is (name, *arguments), each check returns (status, detail).
-CHECKS = {"symbolic": symbolic_status, "reference": reference_status}
-WARM_UP = ("symbolic", r"\frac{x^2-1}{x+1}", "x-1")
+CHECKS = {"symbolic": check_status, "reference": reference_status}
+WARM_UP = ("symbolic", r"\frac{x^2-1}{x+1}", "x-1", ())
 
 
 def _cap_memory(memory_mb: int) -> None:
