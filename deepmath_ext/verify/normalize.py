@@ -171,6 +171,7 @@ _LIST_WORD = re.compile(r"\s+(?:or|and)\s+|\s*\\lor\s*")
 _SPACE_NOT_BETWEEN_LETTERS = re.compile(r"(?<![a-zA-Z])\s+|\s+(?![a-zA-Z])")
 _WORD_ANSWER = re.compile(r"[a-zA-Z][a-zA-Z ]*[a-zA-Z]")
 _CHOICE = re.compile(r"\(([A-Ea-e])\)")
+_DIGIT = re.compile(r"\d")
 _PLUS_MINUS = re.compile(r"\\(pm|mp)(?![a-zA-Z])")
 _LEADING_PLUS = re.compile(r"(^|=|\{|\()\+")
 
@@ -220,7 +221,7 @@ def normalize_answer(answer: str) -> str:
     if _THOUSANDS.fullmatch(text):
         text = re.sub(r"[,\s]", "", text)
     text = _TRAILING_UNIT.sub("", text)
-    if any(char.isdigit() for char in text):
+    if _DIGIT.search(text):
         text = _LIST_WORD.sub(",", text)
     text = _SPACE_NOT_BETWEEN_LETTERS.sub("", re.sub(r"\s+", " ", text))
     if _PLUS_MINUS.search(text):

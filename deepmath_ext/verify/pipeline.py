@@ -6,9 +6,15 @@ from dataclasses import dataclass
 
 from deepmath_ext.verify.exact import collection, decide_exact
 from deepmath_ext.verify.extract import extract
-from deepmath_ext.verify.guards import guard_reason
+from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.status import Grade, GradeStatus
+
+# A box this long is not even normalised (it could only be graded as identical to the gold): the caller's
+# thread stays fast on a response of 50 boxes of 4,000 characters.
+MAX_NORMALIZED_CHARS = 2 * MAX_ANSWER_CHARS
+# At most this many earlier boxes are compared with the last one symbolically; more is a dump, not notation.
+MAX_SYMBOLIC_BOXES = 4
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def normalized_gold(gold: str) -> str:
 def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, tuple[str, ...], str | None]:
     """(answer to grade, earlier boxes only sympy can compare with it, hedging detail) of distinct boxes."""
     last = answers[-1]
-    relations = [(answer, decide_exact(answer, last)[0]) for answer in answers[:-1]]
+    relations = [(answer, _compare_boxes(answer, last)) for answer in answers[:-1]]
     different = [answer for answer, status in relations if status is not None and not status.is_correct]
     undecided = tuple(answer for answer, status in relations if status is None)
     if not different and not undecided:
@@ -45,9 +51,16 @@ def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, tuple
     # Several boxes are one answer only when the gold is a list and the boxes spell it out.
     if len(collection(gold_norm)[1]) == len(answers) > 1:
         return ",".join(answers), (), None
-    if different or any(guard_reason(answer) for answer in undecided):
+    if different or len(undecided) > MAX_SYMBOLIC_BOXES or any(guard_reason(answer) for answer in undecided):
         return None, (), f"{len(different) + len(undecided) + 1} different boxed answers"
     return last, undecided, None
+
+
+def _compare_boxes(answer: str, last: str) -> GradeStatus | None:
+    """Whether two distinct normalised boxes are the same answer; over-long ones never are."""
+    if max(len(answer), len(last)) > MAX_ANSWER_CHARS:
+        return GradeStatus.WRONG
+    return decide_exact(answer, last)[0]
 
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
@@ -68,7 +81,7 @@ def decide_response(response: str, gold: str, require_think: bool = True) -> Gra
 
 def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
     pred = raw_answers[-1]
-    norms = [normalize_answer(raw) for raw in raw_answers]
+    norms = [normalize_answer(raw) if len(raw) <= MAX_NORMALIZED_CHARS else raw for raw in raw_answers]
     if not norms[-1]:
         return Grade.of(GradeStatus.NO_ANSWER, pred, "empty box")
     last_index = {norm: index for index, norm in enumerate(norms)}
@@ -79,6 +92,8 @@ def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
         return Grade.of(GradeStatus.HEDGED, pred, hedge_detail)
     if len(answers) > 1 and pred_norm not in last_index:
         pred = ", ".join(raw_answers[last_index[answer]] for answer in answers)  # boxes form a list
+    if len(pred_norm) > MAX_ANSWER_CHARS and pred_norm != gold_norm:
+        return Grade.of(GradeStatus.GUARDED, pred, f"answer longer than {MAX_ANSWER_CHARS} characters")
     status, pred_norm, gold_norm = decide_exact(pred_norm, gold_norm)
     if status is not None and not (others and status.is_correct):
         return Grade.of(status, pred)
