@@ -22,6 +22,9 @@ RELATIVE_PRECISION = sympy.Float("1e-10")
 EVALF_DIGITS = 40
 # Identities sympy cannot decide are checked at this many points (all must agree; enough must be real).
 SPOT_POINTS = 8
+# Both sides of a spot-checked identity are exact formulas evaluated with EVALF_DIGITS digits: they must
+# agree far beyond any rounding (so `x + x/10^{20}` is not `x`).
+SPOT_PRECISION = sympy.Float("1e-30")
 MIN_SPOT_POINTS = 5
 _UNEVALUABLE = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Derivative, sympy.Limit)
 
@@ -87,14 +90,16 @@ def _number(value: sympy.Expr, point: dict) -> sympy.Expr | None:
     return number
 
 
-def _close(first: sympy.Expr, second: sympy.Expr) -> bool:
+def _close(first: sympy.Expr, second: sympy.Expr, precision: sympy.Float) -> bool:
     scale = max(abs(first), abs(second))
-    return bool(abs(first - second) <= RELATIVE_PRECISION * scale)
+    return bool(abs(first - second) <= precision * scale)
 
 
-def numerically_equal(gold: sympy.Expr, pred: sympy.Expr, seed: str) -> bool | None:
-    """Whether two scalar expressions agree to RELATIVE_PRECISION (at every spot point when they have
-    free symbols); None when they cannot be evaluated at enough points."""
+def numerically_equal(
+    gold: sympy.Expr, pred: sympy.Expr, seed: str, precision: sympy.Float = RELATIVE_PRECISION
+) -> bool | None:
+    """Whether two scalar expressions agree to a relative `precision` (at every spot point when they
+    have free symbols); None when they cannot be evaluated at enough points."""
     symbols = sorted(gold.free_symbols | pred.free_symbols, key=lambda s: s.name)
     points = _points(symbols, seed) if symbols else [{}]
     agreed = 0
@@ -102,7 +107,7 @@ def numerically_equal(gold: sympy.Expr, pred: sympy.Expr, seed: str) -> bool | N
         gold_number, pred_number = _number(gold, point), _number(pred, point)
         if gold_number is None or pred_number is None:
             continue
-        if not _close(gold_number, pred_number):
+        if not _close(gold_number, pred_number, precision):
             return False
         agreed += 1
     return agreed >= (MIN_SPOT_POINTS if symbols else 1) or None
@@ -153,7 +158,12 @@ def _spot_checked_identity(gold: object, pred: object, seed: str) -> bool:
         return False
     if not (gold.free_symbols or pred.free_symbols):
         return False
-    return bool(numerically_equal(_canonical(gold), _canonical(pred), seed))
+    return bool(numerically_equal(_canonical(gold), _canonical(pred), seed, SPOT_PRECISION))
+
+
+def _differ_at_a_point(gold: object, pred: object, seed: str) -> bool:
+    """True when two scalar formulas evaluate to different numbers (at some spot point)."""
+    return _evaluable(gold) and _evaluable(pred) and numerically_equal(gold, pred, seed) is False
 
 
 def symbolic_status(pred: str, gold: str) -> tuple[GradeStatus, str | None]:
@@ -165,9 +175,14 @@ def symbolic_status(pred: str, gold: str) -> tuple[GradeStatus, str | None]:
     if not pred_raw:
         return GradeStatus.WRONG, "answer does not parse"
     seed = pred + "\x00" + gold
+    if _differ_at_a_point(gold_exact[0], pred_exact[0], seed):
+        return GradeStatus.WRONG, None  # a counterexample is proof enough, and far cheaper than verify
     # Exact decimals first (2^{0.5} is sqrt 2); as parsed second, where a long decimal may stand for
     # an irrational value (1.4142135623730951 for sqrt 2) within the 1e-10 rule checked below.
-    for gold_parsed, pred_parsed in ((gold_exact, pred_exact), (gold_raw, pred_raw)):
+    attempts = [(gold_exact, pred_exact)]
+    if any(isinstance(v, sympy.Basic) and v.has(sympy.Float) for v in (gold_raw[0], pred_raw[0])):
+        attempts.append((gold_raw, pred_raw))
+    for gold_parsed, pred_parsed in attempts:
         if verify(list(gold_parsed), list(pred_parsed), timeout_seconds=None):
             if not precise_enough(gold_parsed[0], pred_parsed[0], seed):
                 return GradeStatus.WRONG, "equal only after rounding"
@@ -180,7 +195,7 @@ def symbolic_status(pred: str, gold: str) -> tuple[GradeStatus, str | None]:
 def check_status(pred: str, gold: str | None, others: Sequence[str] = ()) -> tuple[GradeStatus, str | None]:
     """The last box against the gold (None: already decided, a pass is CORRECT_SYMBOLIC); earlier boxes
     are one answer with it only when each equals it, else the response hedges."""
-    for other in others:
+    for other in others:  # a counterexample point settles most of them cheaply (see symbolic_status)
         if not symbolic_status(other, pred)[0].is_correct:
             return GradeStatus.HEDGED, f"{len(others) + 1} different boxed answers"
     return (GradeStatus.CORRECT_SYMBOLIC, None) if gold is None else symbolic_status(pred, gold)
