@@ -97,6 +97,19 @@ class _CpuDeviceModule:
         """No memory statistics on CPU."""
 
     @staticmethod
+    def ipc_collect() -> None:
+        """No CUDA IPC on CPU."""
+
+    @staticmethod
+    def set_per_process_memory_fraction(fraction: float, device: Any = None) -> None:
+        """No device memory to cap on CPU."""
+
+    @staticmethod
+    def get_device_name(device: Any = None) -> str:
+        # verl's flops counter looks the name up in its table; "CPU" is in none, so MFU reads as 0.
+        return "CPU"
+
+    @staticmethod
     def memory_allocated(device: Any = None) -> int:
         return 0
 
