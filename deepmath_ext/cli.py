@@ -1,10 +1,15 @@
-"""The `deepmath` command: one entry point, one module per subcommand."""
+"""The `deepmath` command: one entry point, one module per subcommand, user errors handled here once."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+
+from deepmath_ext.commands import command_parser
+from deepmath_ext.errors import USER_ERRORS, Terminated, sigterm_raises_terminated
 
 # Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
@@ -21,6 +26,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Side-by-side table and plots of evaluation runs."),
     "decontaminate": ("decontaminate", "Find benchmark problems in training data."),
 }
+USER_ERROR_STATUS = 2  # argparse's status for a usage error: every refusal of bad input exits with it
+INTERRUPTED_STATUS = 128 + signal.SIGINT
+TERMINATED_STATUS = 128 + signal.SIGTERM
+# Set to 1 to see the traceback behind a one-line error (when reporting a bug).
+TRACEBACK_ENV = "DEEPMATH_TRACEBACK"
 
 
 def _top_level_parser() -> argparse.ArgumentParser:
@@ -40,20 +50,40 @@ def build_command_parser(name: str) -> argparse.ArgumentParser:
     """The argument parser of one subcommand, with its module attached as `_module`."""
     module_name, help_text = SUBCOMMANDS[name]
     module = importlib.import_module(f"deepmath_ext.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"deepmath {name}", description=help_text)
-    module.add_arguments(parser)
-    parser.set_defaults(_module=module)
-    return parser
+    return command_parser(module, f"deepmath {name}", help_text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `deepmath` command line."""
+    """Run the `deepmath` command line; a user error is one line on stderr and exit status 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in SUBCOMMANDS:
         _top_level_parser().parse_args(argv[:1] or ["--help"])
-    # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
-    args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
-    return int(args._module.run(args) or 0)
+    prog = f"deepmath {argv[0]}"
+    try:
+        with sigterm_raises_terminated():
+            # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
+            args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
+            return int(args._module.run(args) or 0)
+    except USER_ERRORS as error:
+        if os.environ.get(TRACEBACK_ENV) == "1":
+            raise
+        status, line = USER_ERROR_STATUS, f"error: {_one_line(error)}"
+    except KeyboardInterrupt:
+        status, line = INTERRUPTED_STATUS, "interrupted"
+    except Terminated:
+        status, line = TERMINATED_STATUS, "terminated"
+    # Printed once the exception (and the frames it holds) is gone: progress bars closed by that cleanup
+    # print first, so this stays the last line; the newline ends a bar's unfinished line.
+    print(f"\n{prog}: {line}" if status != USER_ERROR_STATUS else f"{prog}: {line}", file=sys.stderr)
+    return status
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (an OSError without a message says what it is)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
+        text = f"{error.filename}: {text}"
+    return text
 
 
 if __name__ == "__main__":

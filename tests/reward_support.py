@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from shared_data import SHARED_DIR
 
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 TOKENIZER_DIR = SHARED_DIR / "data" / "tokenizers" / "deepseek-r1-distill-qwen_assembled"
 
 

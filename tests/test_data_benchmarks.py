@@ -18,7 +18,7 @@ from deepmath_ext.data import (
     load_benchmark,
 )
 from deepmath_ext.data.benchmarks import content_hash, problems_from_rows
-from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.files import iter_row_file
 
 EXPECTED_ROWS = {
     "math500": 500,

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from deepmath_ext.commands import prepare as prepare_command
+from deepmath_ext.cli import main
 from deepmath_ext.data import PAPER_BENCHMARKS, TRAIN_DATA_SOURCE
 from deepmath_ext.data.prepare import RowSelection, prepare_dataset
-from deepmath_ext.data.rowfiles import iter_row_file
 from deepmath_ext.data.validation import DataValidationError
+from deepmath_ext.files import iter_row_file
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"
@@ -70,10 +69,80 @@ def test_every_defect_is_counted_and_listed_by_id(tmp_path: Path):
     assert report.read == 10 == report.written + sum(report.dropped_counts.values())
 
 
-def test_strict_fails_naming_rows_and_writes_nothing(tmp_path: Path):
-    with pytest.raises(DataValidationError, match=r"missing_question: 1.*wrong_type_final_answer: 3"):
+def test_strict_lists_every_defect_and_writes_nothing(tmp_path: Path, capsys):
+    with pytest.raises(
+        DataValidationError, match=r": 4 invalid rows \(empty_final_answer 1, missing_question 1, "
+    ):
         prepare_dataset(tmp_path, train=DEFECTS, val=(), strict=True, progress=False)
+    listed = capsys.readouterr().err.splitlines()
+    assert [line.split(": row ")[1] for line in listed] == [
+        "2: empty_final_answer",
+        "1: missing_question",
+        "7: wrong_type_difficulty",
+        "3: wrong_type_final_answer",
+    ]  # all of them in one pass, not only the first
     assert list(tmp_path.iterdir()) == []  # the temp parquet was removed, nothing renamed into place
+
+
+def test_a_row_with_two_defects_is_one_dropped_row(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"final_answer": 5, "difficulty": "x"}\n{"question": "1+1?", "final_answer": "2"}\n')
+    report = prepare_dataset(tmp_path / "out", train=source, val=(), progress=False).reports["train"]
+    assert report.read == 2 == report.written + sum(report.dropped_counts.values())
+    assert report.dropped == {"missing_question": ["0"]}
+    assert report.defects == {
+        "missing_question": ["0"],
+        "wrong_type_final_answer": ["0"],
+        "wrong_type_difficulty": ["0"],
+    }
+    assert report.invalid_rows == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--difficulty-min", "9", "--difficulty-max", "5"], "no rows left to write (read 26"),
+        (["--no-val", "--topics", "no such topic"], "no rows left to write"),
+    ],
+)
+def test_prepare_writing_no_rows_is_an_error_and_changes_nothing(tmp_path: Path, capsys, argv, message):
+    out = tmp_path / "out"
+    assert main(["prepare", "--out", str(out), "--train", str(SAMPLE), "--no-val", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_no_train_and_no_val_is_an_error(tmp_path: Path, capsys):
+    assert main(["prepare", "--out", str(tmp_path / "o"), "--no-train", "--no-val"]) == 2
+    assert "nothing to write" in capsys.readouterr().err
+
+
+def test_a_failed_prepare_leaves_the_previous_output_whole(tmp_path: Path, benchmarks_dir: Path, capsys):
+    argv = ["prepare", "--out", str(tmp_path), "--train", str(SAMPLE), "--data-dir", str(benchmarks_dir)]
+    assert main([*argv, "--val", "aime24"]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["prepare_report.json", "train.parquet", "val.parquet"]
+    # The benchmark (a copy short of one row) is refused after the training split is complete: nothing changes.
+    (tmp_path / "bench").mkdir()
+    lines = (benchmarks_dir / "aime24.jsonl").read_text().splitlines()[:-1]
+    (tmp_path / "bench" / "aime24.jsonl").write_text("\n".join(lines) + "\n")
+    bad = ["prepare", "--out", str(tmp_path), "--train", str(SAMPLE), "--data-dir", str(tmp_path / "bench")]
+    assert main([*bad, "--val", "aime24"]) == 2
+    err = capsys.readouterr().err
+    assert "29 rows, expected 30" in err and "(pass --allow-benchmark-mismatch to load it anyway)" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "bench"} == before
+    # With the override the copy is used, and the report records how it differs.
+    assert main([*bad, "--val", "aime24", "--allow-benchmark-mismatch"]) == 0
+    report = json.loads((tmp_path / "prepare_report.json").read_text())
+    assert "29 rows, expected 30" in report["benchmark_mismatches"]["aime24"]
+
+
+def test_no_val_removes_an_old_val_file_with_the_new_train_file(tmp_path: Path, benchmarks_dir: Path):
+    argv = ["prepare", "--out", str(tmp_path), "--train", str(SAMPLE), "--data-dir", str(benchmarks_dir)]
+    assert main([*argv, "--val", "aime24"]) == 0
+    assert main([*argv, "--no-val", "--limit", "5"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepare_report.json", "train.parquet"]
+    assert pq.read_metadata(tmp_path / "train.parquet").num_rows == 5
 
 
 def test_difficulty_and_topic_selection_are_counted(tmp_path: Path):
@@ -108,19 +177,12 @@ def test_limit_reads_only_that_many_rows(tmp_path: Path):
     assert (report.read, report.written) == (5, 5)
 
 
-def _prepare_cli(argv: list[str]) -> int:
-    # The command module alone: the `deepmath` dispatcher also imports every other area's commands.
-    parser = argparse.ArgumentParser()
-    prepare_command.add_arguments(parser)
-    return prepare_command.run(parser.parse_args(argv))
-
-
 def test_cli_prepare_writes_files_and_reports(tmp_path: Path, benchmarks_dir: Path, capsys):
-    code = _prepare_cli(
-        ["--out", str(tmp_path), "--train", str(SAMPLE), "--data-dir", str(benchmarks_dir),
+    code = main(
+        ["prepare", "--out", str(tmp_path), "--train", str(SAMPLE), "--data-dir", str(benchmarks_dir),
          "--val", "aime24,amc23", "--template", "r1-distill"]
     )  # fmt: skip
     assert code == 0
     assert pq.read_metadata(tmp_path / "val.parquet").num_rows == 70
     assert "train: read 26, wrote 26" in capsys.readouterr().out
-    assert _prepare_cli(["--out", str(tmp_path), "--no-train", "--val", "gsm8k"]) == 1
+    assert main(["prepare", "--out", str(tmp_path), "--no-train", "--val", "gsm8k"]) == 2

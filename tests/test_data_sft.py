@@ -11,8 +11,8 @@ from transformers import AutoTokenizer
 from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
 
 from deepmath_ext.data.deepmath import SOLUTION_FIELDS
-from deepmath_ext.data.rowfiles import iter_row_file
 from deepmath_ext.data.sft_export import export_sft
+from deepmath_ext.files import iter_row_file
 from deepmath_ext.verify import grade
 
 SAMPLE = Path(__file__).resolve().parents[1] / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from pathlib import Path
 
-from deepmath_ext.commands import stats as stats_command
+from deepmath_ext.cli import main
 from deepmath_ext.data.prepare import prepare_dataset
-from deepmath_ext.data.rowfiles import iter_row_file
 from deepmath_ext.data.stats import UNKNOWN, compute_stats, topic_prefix
+from deepmath_ext.files import iter_row_file
 
 SAMPLE = Path(__file__).resolve().parents[1] / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"
 
@@ -33,9 +32,7 @@ def test_raw_and_prepared_data_give_the_same_counts(tmp_path: Path):
 
 
 def test_cli_writes_json_and_plots(tmp_path: Path, capsys):
-    parser = argparse.ArgumentParser()
-    stats_command.add_arguments(parser)
-    assert stats_command.run(parser.parse_args([str(SAMPLE), "--out", str(tmp_path)])) == 0
+    assert main(["stats", str(SAMPLE), "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "stats.json").read_text())
     assert summary["rows"] == len(list(iter_row_file(SAMPLE)))
     assert list(summary["difficulty"]) == sorted(summary["difficulty"], key=float)

@@ -12,7 +12,7 @@ from verl.trainer.ppo.utils import create_rl_dataset
 from verl.utils.tokenizer.continuous_token_wiring import create_continuous_token_builder
 
 from deepmath_ext.data.prepare import prepare_dataset
-from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.files import iter_row_file
 from deepmath_ext.templates import get_template
 
 SAMPLE = Path(__file__).resolve().parents[1] / "deepmath_ext" / "samples" / "deepmath_sample.jsonl"
@@ -41,7 +41,9 @@ def _verl_dataset(path: Path, tokenizer, max_prompt_length: int, cache_dir: Path
 
 def _tokenizer(tokenizers_dir: Path, name: str, template: str):
     # As verl's HFModelConfig does with actor_rollout_ref.model.custom_chat_template.
-    return get_template(template).apply(AutoTokenizer.from_pretrained(tokenizers_dir / name))
+    tokenizer = AutoTokenizer.from_pretrained(tokenizers_dir / name)
+    tokenizer.chat_template = get_template(template).chat_template or tokenizer.chat_template
+    return tokenizer
 
 
 @pytest.mark.parametrize(("template", "tokenizer_name", "builder_choice"), CASES)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from decontam_support import all_benchmark_problems, train_rows
+from planting import plant_rows
 
 from deepmath_ext.cli import main
 from deepmath_ext.data import PAPER_BENCHMARKS
-from deepmath_ext.decontam.planting import plant_rows
 
 AGAINST = ",".join(PAPER_BENCHMARKS)
 

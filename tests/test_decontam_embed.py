@@ -7,15 +7,15 @@ import random
 import numpy as np
 import pytest
 from decontam_support import (
-    StubServer,
     all_benchmark_problems,
+    judge_stub,
     paraphrases,
     same_after_normalising,
     train_rows,
 )
 
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate
-from deepmath_ext.decontam.embed import cosine_top_k
+from deepmath_ext.decontam.embed import cosine_top_k, encode_cached, load_encoder, model_key
 
 
 def test_cosine_top_k_matches_a_full_sort_and_breaks_ties_by_position():
@@ -68,10 +68,10 @@ def test_embed_stage_finds_paraphrases_the_ngram_stage_misses(small_world):
 
 def test_judge_decides_embedding_candidates_and_skips_rows_ngram_removed(small_world):
     references, questions, _ = small_world
-    stub = StubServer(same_after_normalising)
+    stub = judge_stub(same_after_normalising)
     try:
         config = DecontamConfig(
-            stages=("ngram", "embed", "judge"), threshold=0.8, judge=JudgeConfig(stub.url, "m")
+            stages=("ngram", "embed", "judge"), threshold=0.8, judge=JudgeConfig(stub.base_url, "m")
         )
         result = decontaminate(questions, references, config)
     finally:
@@ -82,3 +82,29 @@ def test_judge_decides_embedding_candidates_and_skips_rows_ngram_removed(small_w
     # The stub only says YES to identical text, so no paraphrase survives the judge.
     assert result.hits["judge"] == []
     assert set(result.removed) == {32, 33, 34}
+
+
+class _CountingEncoder:
+    """The real encoder, counting the texts it embeds."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder, self.texts = encoder, 0
+
+    def get_embedding_dimension(self) -> int:
+        return self.encoder.get_embedding_dimension()
+
+    def encode(self, texts, **kwargs):
+        self.texts += len(texts)
+        return self.encoder.encode(texts, **kwargs)
+
+
+def test_benchmark_embeddings_are_cached_by_model_and_content():
+    encoder = _CountingEncoder(load_encoder())
+    key, texts = model_key(None), ["What is $1+1$?", "Find $x$ if $2x = 4$."]
+    first = encode_cached(encoder, texts, 8, key, "test")
+    assert encoder.texts == 2
+    assert np.array_equal(encode_cached(encoder, texts, 8, key, "test"), first)
+    assert encoder.texts == 2  # the second run embeds nothing
+    encode_cached(encoder, [*texts[:1], "Find $y$."], 8, key, "test")  # other content
+    encode_cached(encoder, texts, 8, key + "another model", "test")  # other model
+    assert encoder.texts == 2 + 2 + 2

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
-from decontam_support import StubServer, same_after_normalising
+from decontam_support import judge_stub, same_after_normalising
+from http_stub import StubServer
 
 from deepmath_ext.decontam import JudgeConfig, judge_pairs
 from deepmath_ext.decontam.judge import judge_prompt, parse_answer
+from deepmath_ext.errors import UserError
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def stub_factory() -> Iterator[Callable[[Callable[[str, str], str]], StubServer]
     servers: list[StubServer] = []
 
     def start(decide: Callable[[str, str], str]) -> StubServer:
-        servers.append(StubServer(decide))
+        servers.append(judge_stub(decide))
         return servers[-1]
 
     yield start
@@ -28,7 +29,7 @@ def stub_factory() -> Iterator[Callable[[Callable[[str, str], str]], StubServer]
 def test_each_pair_is_asked_in_both_orders(stub_factory):
     stub = stub_factory(same_after_normalising)
     pairs = [("Find  x if 2x = 4.", "find x if 2x=4."), ("Find x if 2x = 4.", "Find y if 3y = 9.")]
-    verdicts = judge_pairs(JudgeConfig(stub.url, "judge-model"), pairs)
+    verdicts = judge_pairs(JudgeConfig(stub.base_url, "judge-model"), pairs)
     assert [v.same for v in verdicts] == [True, False]
     assert [v.answers for v in verdicts] == [("yes", "yes"), ("no", "no")]
     assert len(stub.requests) == 4
@@ -42,13 +43,13 @@ def test_position_biased_judge_needs_both_orders_only_when_asked(stub_factory):
     # This judge says YES whenever the training problem comes first: asking both orders exposes it.
     stub = stub_factory(lambda first, second: "YES" if first.startswith("TRAIN") else "NO")
     pair = [("TRAIN: Find x if 2x = 4.", "Find y if 3y = 9.")]
-    assert judge_pairs(JudgeConfig(stub.url, "m"), pair)[0].same is True
-    assert judge_pairs(JudgeConfig(stub.url, "m", require_both=True), pair)[0].same is False
+    assert judge_pairs(JudgeConfig(stub.base_url, "m"), pair)[0].same is True
+    assert judge_pairs(JudgeConfig(stub.base_url, "m", require_both=True), pair)[0].same is False
 
 
 def test_reply_without_yes_or_no_counts_as_unclear(stub_factory):
     stub = stub_factory(lambda first, second: "I cannot tell.")
-    verdict = judge_pairs(JudgeConfig(stub.url, "m"), [("a", "b")])[0]
+    verdict = judge_pairs(JudgeConfig(stub.base_url, "m"), [("a", "b")])[0]
     assert verdict == verdict.__class__(same=False, answers=("unclear", "unclear"))
     assert parse_answer("**Yes**, they match.") == "yes"
     assert parse_answer("Nope") == "unclear"
@@ -56,7 +57,9 @@ def test_reply_without_yes_or_no_counts_as_unclear(stub_factory):
 
 def test_unreachable_endpoint_is_a_clear_error():
     config = JudgeConfig("http://127.0.0.1:9/v1", "m", retries=0, timeout_s=2)
-    with pytest.raises(RuntimeError, match=r"judge endpoint http://127.0.0.1:9/v1/chat/completions failed"):
+    with pytest.raises(
+        UserError, match=r"POST http://127.0.0.1:9/v1/chat/completions: gave up after 1 attempts"
+    ):
         judge_pairs(config, [("a", "b")])
 
 
@@ -66,19 +69,9 @@ def test_the_prompt_ships_with_the_package():
     assert "YES or NO" in prompt
 
 
-def test_reply_that_is_not_a_chat_completion_is_a_clear_error(stub_factory):
-    stub = stub_factory(lambda first, second: "YES")
-    stub.server.RequestHandlerClass.do_POST = _reply_with(b'{"error": "overloaded"}')
-    with pytest.raises(RuntimeError, match="not a chat completion"):
-        judge_pairs(JudgeConfig(stub.url, "m", retries=0), [("a", "b")])
-
-
-def _reply_with(payload: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
-    def do_post(handler: BaseHTTPRequestHandler) -> None:
-        handler.rfile.read(int(handler.headers["Content-Length"]))
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
-
-    return do_post
+def test_reply_that_is_not_a_chat_completion_is_a_clear_error():
+    with (
+        StubServer(lambda method, path, body: (200, b'{"error": "overloaded"}')) as stub,
+        pytest.raises(UserError, match="not a chat completion"),
+    ):
+        judge_pairs(JudgeConfig(stub.base_url, "m", retries=0), [("a", "b")])

@@ -6,10 +6,10 @@ import random
 
 import pytest
 from decontam_support import all_benchmark_problems, known_duplicates, paraphrases, train_rows
+from planting import noisy_variant
 
 from deepmath_ext.decontam import NgramIndex, normalize_text, normalize_tokens
 from deepmath_ext.decontam.normalize import number_tokens, numbers_conflict
-from deepmath_ext.decontam.planting import noisy_variant
 
 
 @pytest.fixture(scope="module")

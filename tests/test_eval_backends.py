@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from eval_support import (
@@ -16,10 +16,13 @@ from eval_support import (
     eval_argv,
     parse_eval_args,
     read_generations,
-    shared_path,
 )
+from http_stub import StubServer
+from shared_data import shared_path
 
+from deepmath_ext.cli import main
 from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends import GenerationRequest, SampleKey, SamplingSettings, create_backend
 from deepmath_ext.evaluate.backends.openai import completion_body
 from deepmath_ext.evaluate.backends.vllm import (
@@ -37,66 +40,38 @@ def hf_backend(eval_tiny_model):
     return create_backend("hf", str(eval_tiny_model), dtype="float32", device="cpu")
 
 
-class CompletionServer(ThreadingHTTPServer):
-    """/v1/completions and /v1/models over HTTP, generating with the hf backend; can fail on purpose."""
-
-    daemon_threads = True
+class CompletionServer(StubServer):
+    """/v1/completions and /v1/models, generating with the hf backend; can fail on purpose."""
 
     def __init__(self, backend, failures: int = 0, fail_status: int = 500) -> None:
-        super().__init__(("127.0.0.1", 0), CompletionHandler)
         self.backend = backend
         self.failures = failures
         self.fail_status = fail_status
         self.posts = 0
-        self.lock = threading.Lock()  # torch's global RNG: one generation at a time
+        self.generate_lock = threading.Lock()  # torch's global RNG: one generation at a time
+        super().__init__()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class CompletionHandler(BaseHTTPRequestHandler):
-    server: CompletionServer
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def _send(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._send(200, {"object": "list", "data": [{"id": "tiny", "max_model_len": 2048}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.posts += 1
-            if self.server.failures:
-                self.server.failures -= 1
-                self._send(self.server.fail_status, {"error": {"message": "injected failure"}})
-                return
-            tokenizer = self.server.backend.tokenizer
+    def reply(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if method == "GET":
+            return 200, {"object": "list", "data": [{"id": "tiny", "max_model_len": 2048}]}
+        with self.generate_lock:
+            self.posts += 1
+            if self.failures:
+                self.failures -= 1
+                return self.fail_status, {"error": {"message": "injected failure"}}
+            tokenizer = self.backend.tokenizer
             prompt = tokenizer.decode(body["prompt"])
             if prompt_token_ids(prompt, tokenizer) != body["prompt"]:
-                self._send(400, {"error": {"message": "token ids do not round-trip"}})
-                return
+                return 400, {"error": {"message": "token ids do not round-trip"}}
             sampling = SamplingSettings(
                 body["temperature"], body["top_p"], body.get("top_k", -1), body["max_tokens"]
             )
             request = GenerationRequest(SampleKey("served", "0", 0), prompt, body["seed"])
-            gen = self.server.backend.generate([request], sampling)[0]
-        self._send(
-            200,
-            {
-                "choices": [{"index": 0, "text": gen.text, "finish_reason": gen.finish_reason}],
-                "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.response_tokens},
-            },
-        )
+            gen = self.backend.generate([request], sampling)[0]
+        return 200, {
+            "choices": [{"index": 0, "text": gen.text, "finish_reason": gen.finish_reason}],
+            "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.response_tokens},
+        }
 
 
 @pytest.fixture
@@ -104,15 +79,12 @@ def server_factory(hf_backend):
     servers = []
 
     def start(**kwargs) -> CompletionServer:
-        server = CompletionServer(hf_backend, **kwargs)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
+        servers.append(CompletionServer(hf_backend, **kwargs))
+        return servers[-1]
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def _requests(tokenizer, count: int) -> list[GenerationRequest]:
@@ -147,7 +119,7 @@ def test_openai_backend_matches_hf_and_retries_a_server_error(server_factory, hf
 def test_openai_backend_gives_up_after_max_retries(server_factory, hf_backend):
     server = server_factory(failures=10, fail_status=503)
     backend = _openai(server, hf_backend, max_retries=2)
-    with pytest.raises(RuntimeError, match="gave up after 3 attempts: HTTP 503"):
+    with pytest.raises(UserError, match="gave up after 3 attempts: HTTP 503"):
         backend.generate(_requests(hf_backend.tokenizer, 1), SAMPLING)
     assert server.posts == 3
 
@@ -155,7 +127,7 @@ def test_openai_backend_gives_up_after_max_retries(server_factory, hf_backend):
 def test_openai_backend_does_not_retry_a_client_error(server_factory, hf_backend):
     server = server_factory(failures=1, fail_status=400)
     backend = _openai(server, hf_backend)
-    with pytest.raises(RuntimeError, match=r"HTTP 400: .*injected failure"):
+    with pytest.raises(UserError, match=r"HTTP 400: .*injected failure"):
         backend.generate(_requests(hf_backend.tokenizer, 1), SAMPLING)
     assert server.posts == 1 and backend.retries == 0
 
@@ -213,10 +185,10 @@ def test_vllm_output_mapping():
         generation_from_output(_request_output("abort"))
 
 
-def test_missing_vllm_names_the_extra(monkeypatch):
+def test_missing_vllm_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "vllm", None)  # what an environment without vLLM looks like
     with pytest.raises(ImportError, match=r"pip install 'deepmath\[vllm\]'"):
-        create_backend("vllm", "some/model")
+        create_backend("vllm", str(tmp_path))  # a local model folder: no hub check comes first
     assert "deepmath[vllm]" in INSTALL_HINT
 
 
@@ -232,7 +204,7 @@ def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path
     argv = eval_argv(Path(model), build_data_dir(tmp_path / "data"), out, "--concurrency", "2")
     argv[argv.index("hf")] = "openai"
     argv += ["--base-url", server.base_url, "--served-model-name", "tiny"]
-    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert main(["eval", *argv]) == 0
     assert len(read_generations(out)) == 2 * sum(SUBSET_ROWS.values())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "openai" and manifest["engine"]["served_model"] == "tiny"

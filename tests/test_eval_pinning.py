@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from eval_support import build_data_dir, config_from_argv, eval_argv, parse_eval_args
+from eval_support import build_data_dir, config_from_argv, eval_argv
 
-from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.cli import main
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate import settings
 from deepmath_ext.evaluate.runner import run_eval
 from deepmath_ext.evaluate.settings import folder_fingerprint, model_identity
@@ -76,18 +77,18 @@ def test_same_model_any_spelling_is_accepted_another_model_is_refused(
     _resaved(eval_tiny_model, second / "tiny")
     out = tmp_path / "run"
     monkeypatch.chdir(first)
-    assert evaluate_command.run(parse_eval_args(eval_argv(Path("tiny"), data_dir, out))) == 0
+    assert main(["eval", *eval_argv(Path("tiny"), data_dir, out)]) == 0
     before = (out / "generations.jsonl").read_bytes()
     for spelling in ("tiny/", "./tiny", str(first / "tiny")):
         argv = eval_argv(Path("tiny"), data_dir, out)
         argv[argv.index("--model") + 1] = spelling
-        assert evaluate_command.run(parse_eval_args(argv)) == 0, capsys.readouterr().err
+        assert main(["eval", *argv]) == 0, capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())
     assert [i["generated"] for i in manifest["invocations"]] == [10, 0, 0, 0]
 
     monkeypatch.chdir(second)  # `tiny` here is the same run's model after a later save
     capsys.readouterr()
-    assert evaluate_command.run(parse_eval_args(eval_argv(Path("tiny"), data_dir, out))) == 2
+    assert main(["eval", *eval_argv(Path("tiny"), data_dir, out)]) == 2
     assert "model: {'fingerprint': " in capsys.readouterr().err
     assert (out / "generations.jsonl").read_bytes() == before
 
@@ -102,7 +103,7 @@ def test_a_run_that_fails_before_its_first_sample_pins_nothing(eval_tiny_model, 
         run_eval(config_from_argv(eval_argv(eval_tiny_model, data_dir, out)), backend_factory=engine_missing)
     assert not (out / "manifest.json").exists() and not (out / "generations.jsonl").exists()
     changed = eval_argv(eval_tiny_model, data_dir, out, "--temperature", "0.9")  # the corrected command
-    assert evaluate_command.run(parse_eval_args(changed)) == 0
+    assert main(["eval", *changed]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["pinned"]["samples"]["temperature"] == 0.9
     assert not (out / "settings.json").exists()  # one record per run
@@ -111,7 +112,7 @@ def test_a_run_that_fails_before_its_first_sample_pins_nothing(eval_tiny_model, 
 def test_a_bad_model_path_fails_before_any_output(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     argv = eval_argv(Path("no/such/model"), data_dir, out)
-    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    assert main(["eval", *argv]) == 2
     assert "'no/such/model' is neither a model folder nor a hub id" in capsys.readouterr().err
     assert not out.exists()
 
@@ -144,5 +145,5 @@ def test_server_facts_come_from_its_model_list():
         "server_model_info": {"id": "m", "root": "/models/m", "max_model_len": 32768, "created": 1},
     }
     assert settings.server_model(engine) == {"id": "m", "root": "/models/m", "max_model_len": 32768}
-    with pytest.raises(RuntimeError, match="does not report the model 'm' in /v1/models"):
+    with pytest.raises(UserError, match="does not report the model 'm' in /v1/models"):
         settings.server_model({**engine, "server_model_info": [{"error": "connection refused"}]})

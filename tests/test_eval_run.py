@@ -20,9 +20,8 @@ from eval_support import (
     read_generations,
 )
 
+from deepmath_ext.cli import main
 from deepmath_ext.commands import evaluate as evaluate_command
-from deepmath_ext.commands import regrade as regrade_command
-from deepmath_ext.commands import report as report_command
 from deepmath_ext.evaluate.backends import create_backend
 from deepmath_ext.evaluate.runner import run_eval
 
@@ -36,7 +35,7 @@ def data_dir(tmp_path_factory) -> Path:
 def reference_run(eval_tiny_model, data_dir, tmp_path_factory) -> Path:
     """One uninterrupted run that the other tests inspect or compare against."""
     out = tmp_path_factory.mktemp("runs") / "reference"
-    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, out))) == 0
+    assert main(["eval", *eval_argv(eval_tiny_model, data_dir, out)]) == 0
     return out
 
 
@@ -114,7 +113,7 @@ def test_rerun_generates_nothing_and_refuses_changed_settings(
     reference_run, eval_tiny_model, data_dir, capsys
 ):
     before = (reference_run / "generations.jsonl").read_bytes()
-    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, reference_run))) == 0
+    assert main(["eval", *eval_argv(eval_tiny_model, data_dir, reference_run)]) == 0
     assert (reference_run / "generations.jsonl").read_bytes() == before
     manifest = json.loads((reference_run / "manifest.json").read_text())
     assert [i["generated"] for i in manifest["invocations"]][-1] == 0
@@ -124,7 +123,7 @@ def test_rerun_generates_nothing_and_refuses_changed_settings(
     changed = eval_argv(
         eval_tiny_model, data_dir, reference_run, "--temperature", "0.7", "--template", "default"
     )
-    assert evaluate_command.run(parse_eval_args(changed)) == 2
+    assert main(["eval", *changed]) == 2
     err = capsys.readouterr().err
     assert "temperature: 0.6 (stored) != 0.7 (now)" in err
     assert "template: 'qwen-boxed' (stored) != 'default' (now)" in err
@@ -134,15 +133,17 @@ def test_rerun_generates_nothing_and_refuses_changed_settings(
 def test_a_model_of_no_known_family_needs_a_template(eval_tiny_model, data_dir, tmp_path, capsys):
     argv = eval_argv(eval_tiny_model, data_dir, tmp_path / "run")
     del argv[argv.index("--template") : argv.index("--template") + 2]
-    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    assert main(["eval", *argv]) == 2
     err = capsys.readouterr().err
     assert f"no template is known for the model '{eval_tiny_model}'" in err and "r1-distill" in err
     assert not (tmp_path / "run").exists()
 
 
 def test_benchmark_mismatch_stops_the_run(eval_tiny_model, data_dir, tmp_path, capsys):
-    argv = [a for a in eval_argv(eval_tiny_model, data_dir, tmp_path / "run") if a != "--allow-mismatch"]
-    assert evaluate_command.run(parse_eval_args(argv)) == 2
+    argv = [
+        a for a in eval_argv(eval_tiny_model, data_dir, tmp_path / "run") if a != "--allow-benchmark-mismatch"
+    ]
+    assert main(["eval", *argv]) == 2
     err = capsys.readouterr().err
     assert "math500" in err and "3 rows, expected 500" in err
     assert not (tmp_path / "run" / "generations.jsonl").exists()
@@ -169,7 +170,7 @@ def _regraded_copy(reference_run: Path, dest: Path) -> Path:
 
 def test_regrade_scores_stored_generations_under_each_policy(reference_run, tmp_path):
     run = _regraded_copy(reference_run, tmp_path / "edited")
-    assert regrade_command.run(regrade_command_args(run)) == 0
+    assert main(["regrade", str(run), "--grading-workers", "1"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     for name in SUBSET_ROWS:
         strict = metrics["benchmarks"][name]["policies"]["strict"]
@@ -202,7 +203,7 @@ def test_regrade_says_when_the_verifier_changed(reference_run, tmp_path, capsys)
     metrics["run"]["verifier"] = "deepmath-verify 0-old"
     (run / "metrics.json").write_text(json.dumps(metrics))
     capsys.readouterr()
-    assert regrade_command.run(regrade_command_args(run)) == 0
+    assert main(["regrade", str(run), "--grading-workers", "1"]) == 0
     assert (
         f"the earlier grades were made by deepmath-verify 0-old, these by {VERIFIER_VERSION}"
         in capsys.readouterr().out
@@ -210,21 +211,13 @@ def test_regrade_says_when_the_verifier_changed(reference_run, tmp_path, capsys)
     assert json.loads((run / "manifest.json").read_text())["invocations"][-1]["verifier"] == VERIFIER_VERSION
 
 
-def regrade_command_args(run: Path, *extra: str):
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    regrade_command.add_arguments(parser)
-    return parser.parse_args([str(run), "--grading-workers", "1", *extra])
-
-
 def test_regrade_adds_a_policy_without_generating(eval_tiny_model, data_dir, tmp_path):
     out = tmp_path / "strict-only"
     argv = eval_argv(eval_tiny_model, data_dir, out, "--policies", "strict")
-    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert main(["eval", *argv]) == 0
     assert json.loads((out / "metrics.json").read_text())["run"]["policies"] == ["strict"]
     before = (out / "generations.jsonl").read_bytes()
-    assert regrade_command.run(regrade_command_args(out, "--policies", "reference")) == 0
+    assert main(["regrade", str(out), "--grading-workers", "1", "--policies", "reference"]) == 0
     assert (out / "generations.jsonl").read_bytes() == before
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["run"]["policies"] == ["strict", "reference"]
@@ -240,19 +233,13 @@ def test_regrade_adds_a_policy_without_generating(eval_tiny_model, data_dir, tmp
 
 
 def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys):
-    import argparse
-
     run = _regraded_copy(reference_run, tmp_path / "edited")
-    assert regrade_command.run(regrade_command_args(run)) == 0
+    assert main(["regrade", str(run), "--grading-workers", "1"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     metrics["run"]["label"] = "DeepMath-1.5B"  # pretend it is the published model: 50% is far off
     (run / "metrics.json").write_text(json.dumps(metrics))
-    parser = argparse.ArgumentParser()
-    report_command.add_arguments(parser)
-    args = parser.parse_args(
-        [str(reference_run), str(run), "--baseline", "paper", "--out", str(tmp_path / "cmp")]
-    )
-    assert report_command.run(args) == 0
+    argv = [str(reference_run), str(run), "--baseline", "paper", "--out", str(tmp_path / "cmp")]
+    assert main(["report", *argv]) == 0
     text = (tmp_path / "cmp" / "report.md").read_text()
     assert "| Model | MATH500 | AMC23 | OlympiadBench | Minerva | AIME24 | AIME25 |" in text
     assert "| DeepMath-Zero-7B (published) | 85.5 | 64.7 | 51.0 | 45.3 | 20.4 | 17.5 |" in text
@@ -274,16 +261,6 @@ def test_report_compares_runs_with_paper_numbers(reference_run, tmp_path, capsys
         assert (tmp_path / "cmp" / name).read_bytes()[:4] == b"\x89PNG"
 
 
-# The subprocess parses `deepmath eval` arguments with the command's own parser and runs it.
-_EVAL_SCRIPT = """
-import argparse, sys
-from deepmath_ext.commands import evaluate
-parser = argparse.ArgumentParser()
-evaluate.add_arguments(parser)
-sys.exit(evaluate.run(parser.parse_args(sys.argv[1:])))
-"""
-
-
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
     reference_run, eval_tiny_model, data_dir, tmp_path
@@ -292,7 +269,9 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
     argv = eval_argv(eval_tiny_model, data_dir, out)  # the default --batch-size holds every sample at once
     total = 2 * sum(SUBSET_ROWS.values())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", _EVAL_SCRIPT, *argv], stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deepmath_ext.cli", "eval", *argv], stderr=subprocess.PIPE, env=env
+    )
     gens = out / "generations.jsonl"
     deadline = time.monotonic() + 240
     while not (gens.exists() and gens.read_bytes().count(b"\n") >= 3):
@@ -305,7 +284,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted_run(
     assert 3 <= done_at_kill < total, "the kill must land mid-run"
     assert not (out / "metrics.json").exists()
 
-    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert main(["eval", *argv]) == 0
     resumed, reference = read_generations(out), read_generations(reference_run)
     assert set(resumed) == set(reference)  # read_generations fails on duplicates
     for key, record in reference.items():
@@ -342,7 +321,7 @@ def test_interrupt_keeps_every_finished_sample(reference_run, eval_tiny_model, d
     assert len(stored) == 3  # each finished sample was stored before the next was asked for
     reference = read_generations(reference_run)
     assert all(record["text"] == reference[key]["text"] for key, record in stored.items())
-    assert evaluate_command.run(parse_eval_args(eval_argv(eval_tiny_model, data_dir, out))) == 0
+    assert main(["eval", *eval_argv(eval_tiny_model, data_dir, out)]) == 0
     assert {k: r["text"] for k, r in read_generations(out).items()} == {
         k: r["text"] for k, r in reference.items()
     }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from deepmath_ext.atomic_files import write_text_atomic
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
 from deepmath_ext.evaluate.settings import SettingsMismatchError, check_pinned
 from deepmath_ext.evaluate.store import GenerationStore, run_lock
+from deepmath_ext.files import write_text_atomic
 
 
 def _batch(benchmark: str, problem: str, indices: range):
@@ -63,7 +64,7 @@ def test_appending_a_stored_key_is_refused(tmp_path):
 def test_run_lock_is_exclusive(tmp_path):
     with (
         run_lock(tmp_path),
-        pytest.raises(RuntimeError, match="in use by another deepmath process"),
+        pytest.raises(UserError, match="in use by another deepmath process"),
         run_lock(tmp_path),
     ):
         pass

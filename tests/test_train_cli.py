@@ -63,6 +63,19 @@ def test_missing_data_file_is_named(
     assert error == f"data.val_files: file not found: {missing} (create it with `deepmath prepare`)"
 
 
+def test_a_data_file_without_rows_is_refused(
+    smoke: list[str], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow.parquet as pq
+
+    train = next(o.split("=", 1)[1] for o in smoke if o.startswith("data.train_files="))
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(train).slice(0, 0), empty)  # same schema and template, no rows
+    assert main(["train", "--dry-run", "smoke-1gpu", *smoke, f"data.train_files={empty}"]) == 2
+    error, _ = _error_line(capfd)
+    assert error == f"data.train_files: {empty} has no rows"
+
+
 def test_dry_run_validates_without_gpus_and_prints_the_command(
     smoke: list[str], capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -96,3 +96,33 @@ def test_policy_option_grades_by_the_reference_rules(tmp_path, capsys):
 def test_missing_input_file_is_an_error(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotted", "symlink", "hardlink"])
+def test_output_that_is_the_input_is_refused_whatever_its_spelling(tmp_path, capsys, spelling):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"response": "</think>\\boxed{1}", "gold": "1"}, "{broken"])
+    before = source.read_bytes()
+    out = {"same": source, "dotted": tmp_path / "." / "sub" / ".." / "in.jsonl"}.get(spelling)
+    (tmp_path / "sub").mkdir()
+    if spelling == "symlink":
+        out = tmp_path / "link.jsonl"
+        out.symlink_to(source)
+    if spelling == "hardlink":
+        out = tmp_path / "hard.jsonl"
+        out.hardlink_to(source)
+    assert main(["grade", str(source), "--out", str(out), "--skip-bad", "--workers", "1"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [([], "no rows graded"), (["", "  "], "no rows graded"), (["{bad", "[1]"], "no rows graded (2 skipped)")],
+)
+def test_grading_nothing_is_an_error(tmp_path, capsys, lines, message):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(line + "\n" for line in lines))
+    assert main(["grade", str(source), "--out", str(out), "--skip-bad", "--workers", "1"]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

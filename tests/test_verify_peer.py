@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from verify_support import bare_answer
 
-from deepmath_ext.jsonl_files import read_jsonl
+from deepmath_ext.files import read_jsonl
 from deepmath_ext.verify import VerifierPool
 
 MIN_PEER_AGREEMENT = 0.97

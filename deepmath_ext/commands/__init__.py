@@ -1,6 +1,67 @@
-"""One module per `deepmath` subcommand."""
+"""One module per `deepmath` subcommand (`add_arguments` + `run`), and the option types they share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from types import ModuleType
+
+
+def command_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of a command module, with the module attached as `_module`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description or module.__doc__)
+    module.add_arguments(parser)
+    parser.set_defaults(_module=module)
+    return parser
+
+
+def run_command(module: ModuleType, argv: list[str], prog: str) -> int:
+    """Parse `argv` with the command module's own options and run it (errors propagate to the caller)."""
+    return int(module.run(command_parser(module, prog).parse_args(argv)) or 0)
 
 
 def comma_separated(text: str) -> list[str]:
     """The non-empty, stripped items of a comma-separated option value ("a, b,,c" -> [a, b, c])."""
-    return [item.strip() for item in text.split(",") if item.strip()]
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _ranged(kind: type, low: float, high: float = math.inf, low_open: bool = False, what: str = ""):
+    def parse(text: str) -> float:
+        value = _number(text, kind)
+        if value < low or (low_open and value == low) or value > high:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _ranged(int, 1, what="an integer >= 1")
+non_negative_int = _ranged(int, 0, what="an integer >= 0")
+positive_float = _ranged(float, 0.0, low_open=True, what="a number > 0")
+non_negative_float = _ranged(float, 0.0, what="a number >= 0")
+probability = _ranged(float, 0.0, 1.0, low_open=True, what="a number in (0, 1]")
+unit_interval = _ranged(float, 0.0, 1.0, what="a number in [0, 1]")
+
+
+def top_k(text: str) -> int:
+    """-1 (no top-k) or a positive integer."""
+    value = _number(text, int)
+    if value != -1 and value < 1:
+        raise argparse.ArgumentTypeError(f"must be -1 (off) or an integer >= 1, got {text}")
+    return int(value)

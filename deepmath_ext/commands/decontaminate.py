@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Callable
 
-from deepmath_ext.commands import comma_separated
+from deepmath_ext.commands import comma_separated, positive_int, unit_interval
 from deepmath_ext.data import PAPER_BENCHMARKS
+from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate_to_dir
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import check_output_dir
 
 DEFAULT_AGAINST = ",".join(PAPER_BENCHMARKS)
 DEFAULTS = DecontamConfig()
@@ -17,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath decontaminate`."""
     add = parser.add_argument
 
-    def add_with_default(flag: str, kind: type, default: float, text: str) -> None:
+    def add_with_default(flag: str, kind: Callable[[str], float], default: float, text: str) -> None:
         add(flag, type=kind, default=default, help=f"{text} (default {default})")
 
     add("--train", required=True, help="training data: a .parquet/.jsonl file, a folder of them, or a hub id")
@@ -34,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(DEFAULTS.stages),
         help=f"comma-separated, of ngram,embed,judge (default: {','.join(DEFAULTS.stages)})",
     )
-    add_with_default("--ngram", int, DEFAULTS.ngram_size, "word n-gram size")
+    add_with_default("--ngram", positive_int, DEFAULTS.ngram_size, "word n-gram size")
     add_with_default(
         "--ngram-overlap",
-        float,
+        unit_interval,
         DEFAULTS.ngram_overlap,
         "share of a benchmark problem's n-grams a row must contain to be flagged",
     )
@@ -47,53 +50,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_with_default(
         "--threshold",
-        float,
+        unit_interval,
         DEFAULTS.threshold,
         "cosine similarity at which a row is flagged, or sent to the judge",
     )
-    add_with_default("--top-k", int, DEFAULTS.top_k, "benchmark neighbours per row")
+    add_with_default("--top-k", positive_int, DEFAULTS.top_k, "benchmark neighbours per row")
     add(
         "--keep-number-conflicts",
         action="store_true",
         help="also flag embedding neighbours whose numbers conflict with the row's (same template, other numbers)",
     )
-    add("--batch-size", type=int, default=DEFAULTS.embed_batch_size, help="embedding batch size")
+    add("--batch-size", type=positive_int, default=DEFAULTS.embed_batch_size, help="embedding batch size")
     add("--judge-endpoint", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     add("--judge-model", help="model name served by the judge endpoint")
     add("--judge-both", action="store_true", help="remove only when both orders say YES (default: either)")
-    add_with_default("--judge-workers", int, JudgeConfig.workers, "concurrent judge requests")
+    add_with_default("--judge-workers", positive_int, JudgeConfig.workers, "concurrent judge requests")
     add("--data-dir", help="folder of local <benchmark>.jsonl files instead of the hub")
-    add("--allow-mismatch", action="store_true", help="load benchmarks whose rows differ from the registry")
+    add(
+        ALLOW_MISMATCH_FLAG,
+        dest="allow_mismatch",
+        action="store_true",
+        help="load benchmarks whose rows differ from the registry (recorded in the report)",
+    )
 
 
 def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
     if not (args.judge_endpoint or args.judge_model):
         return None
     if not (args.judge_endpoint and args.judge_model):
-        raise ValueError("--judge-endpoint and --judge-model go together")
+        raise UserError("--judge-endpoint and --judge-model go together")
     return JudgeConfig(args.judge_endpoint, args.judge_model, args.judge_both, args.judge_workers)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the stages and write the output folder; print a one-line summary."""
-    try:
-        config = DecontamConfig(
-            stages=tuple(args.stages),
-            ngram_size=args.ngram,
-            ngram_overlap=args.ngram_overlap,
-            embed_model=args.embed_model,
-            threshold=args.threshold,
-            top_k=args.top_k,
-            skip_number_conflicts=not args.keep_number_conflicts,
-            embed_batch_size=args.batch_size,
-            judge=_judge_config(args),
-        )
-        report = decontaminate_to_dir(
-            args.train, args.against, args.out, config, args.data_dir, args.allow_mismatch
-        )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"deepmath decontaminate: error: {err}", file=sys.stderr)
-        return 2
+    check_output_dir(args.out)
+    config = DecontamConfig(
+        stages=tuple(args.stages),
+        ngram_size=args.ngram,
+        ngram_overlap=args.ngram_overlap,
+        embed_model=args.embed_model,
+        threshold=args.threshold,
+        top_k=args.top_k,
+        skip_number_conflicts=not args.keep_number_conflicts,
+        embed_batch_size=args.batch_size,
+        judge=_judge_config(args),
+    )
+    report = decontaminate_to_dir(
+        args.train, args.against, args.out, config, args.data_dir, args.allow_mismatch
+    )
     print(
         f"{report['removed']} of {report['rows']} rows removed {report['removed_by_stage']}; wrote {args.out}"
     )

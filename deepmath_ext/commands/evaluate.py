@@ -11,8 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.commands import comma_separated
-from deepmath_ext.data.benchmarks import BENCHMARKS
+from deepmath_ext.commands import (
+    comma_separated,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    top_k,
+)
+from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG, BENCHMARKS
 from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
 from deepmath_ext.evaluate.runner import EvalConfig
 from deepmath_ext.evaluate.series import evaluate_models
@@ -58,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--benchmarks",
+        type=comma_separated,
         default=",".join(EvalConfig.benchmarks),
         help=f"comma-separated benchmark names, of: {', '.join(BENCHMARKS)} (default: %(default)s)",
     )
@@ -81,18 +90,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "which doubles the BOS of R1-Distill tokenizers (default: %(default)s)",
     )
     parser.add_argument(
-        "--n", type=int, default=EvalConfig.n, help="samples per problem (default: %(default)s)"
+        "--n", type=positive_int, default=EvalConfig.n, help="samples per problem (default: %(default)s)"
     )
     parser.add_argument(
-        "--temperature", type=float, default=SamplingSettings.temperature, help="(default: %(default)s)"
+        "--temperature",
+        type=non_negative_float,
+        default=SamplingSettings.temperature,
+        help="(default: %(default)s)",
     )
-    parser.add_argument("--top-p", type=float, default=SamplingSettings.top_p, help="(default: %(default)s)")
     parser.add_argument(
-        "--top-k", type=int, default=SamplingSettings.top_k, help="-1: no top-k (default: %(default)s)"
+        "--top-p", type=probability, default=SamplingSettings.top_p, help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--top-k", type=top_k, default=SamplingSettings.top_k, help="-1: no top-k (default: %(default)s)"
     )
     parser.add_argument(
         "--max-tokens",
-        type=int,
+        type=positive_int,
         default=SamplingSettings.max_tokens,
         help="maximum response tokens (default: %(default)s)",
     )
@@ -107,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tensor-parallel-size",
-        type=int,
+        type=positive_int,
         default=EvalConfig.tensor_parallel_size,
         help="vllm: GPUs per model (default: %(default)s)",
     )
@@ -120,21 +134,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)"
     )
     parser.add_argument(
-        "--allow-mismatch", action="store_true", help="run on benchmarks that differ from the registry"
+        ALLOW_MISMATCH_FLAG,
+        dest="allow_mismatch",
+        action="store_true",
+        help="run on benchmarks that differ from the registry",
     )
     parser.add_argument("--label", help="row name in reports (default: the model's last path component)")
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=EvalConfig.batch_size,
         help="vllm: samples kept in the engine at once, refilled as each finishes (default: %(default)s); "
         "every finished sample is stored and fsynced at once, whatever the backend",
     )
     parser.add_argument("--tokenizer", help="tokenizer path or id (default: --model)")
-    parser.add_argument("--max-model-len", type=int, help="vllm: context length (default: the model's)")
+    parser.add_argument(
+        "--max-model-len", type=positive_int, help="vllm: context length (default: the model's)"
+    )
     parser.add_argument(
         "--gpu-memory-utilization",
-        type=float,
+        type=probability,
         help="vllm: fraction of GPU memory for the engine; on vLLM's CPU build a fraction of RAM (e.g. 0.05) "
         f"(default: {_backend_default('vllm', 'gpu_memory_utilization')})",
     )
@@ -155,23 +174,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--served-model-name", help="openai: model name the server knows (default: --model)")
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=positive_int,
         help=f"openai: requests in flight (default: {_backend_default('openai', 'concurrency')})",
     )
     parser.add_argument(
         "--max-retries",
-        type=int,
+        type=non_negative_int,
         help=f"openai: retries per request (default: {_backend_default('openai', 'max_retries')})",
     )
     parser.add_argument("--device", help="hf: torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--grading-workers",
-        type=int,
+        type=positive_int,
         help=f"verifier worker processes (default: one per CPU core, at most {MAX_DEFAULT_WORKERS})",
     )
     parser.add_argument(
         "--grading-timeout",
-        type=float,
+        type=positive_float,
         default=EvalConfig.grading_timeout_s,
         help="seconds per symbolic check (default: %(default)s)",
     )
@@ -203,7 +222,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     return EvalConfig(
         model=args.model,
         out=args.out,
-        benchmarks=tuple(comma_separated(args.benchmarks)),
+        benchmarks=tuple(args.benchmarks),
         template=args.template,
         bos=args.bos,
         policies=tuple(comma_separated(args.policies)),
@@ -229,11 +248,7 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.evaluate.report import accuracy_table
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        runs = evaluate_models(config_from_args(args))
-    except (ValueError, RuntimeError) as exc:  # settings/benchmark mismatches, a busy or incomplete run
-        print(f"deepmath eval: error: {exc}", file=sys.stderr)
-        return 2
+    runs = evaluate_models(config_from_args(args))
     print("\n".join(accuracy_table(runs)))
     if len(runs) == 1:
         print(f"\nWrote {args.out}/report.md, metrics.json, manifest.json, generations.jsonl, grades.jsonl")

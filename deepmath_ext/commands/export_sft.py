@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from deepmath_ext.commands import positive_int
 from deepmath_ext.data import DEEPMATH_HF_ID
+from deepmath_ext.files import check_output_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,34 +15,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
     parser.add_argument("--template", default="r1-distill", help="prompt template for the user turn")
     parser.add_argument(
-        "--max-tokens", type=int, help="drop prompt+solution longer than this (needs --tokenizer)"
+        "--max-tokens", type=positive_int, help="drop prompt+solution longer than this (needs --tokenizer)"
     )
     parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count tokens")
     parser.add_argument(
         "--no-require-think", action="store_true", help="grade whole solutions without </think>"
     )
-    parser.add_argument("--limit", type=int, help="read at most this many rows")
-    parser.add_argument("--workers", type=int, help="verifier worker processes (default: CPU count)")
+    parser.add_argument("--limit", type=positive_int, help="read at most this many rows")
+    parser.add_argument("--workers", type=positive_int, help="verifier worker processes (default: CPU count)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Grade every r1 solution against final_answer and write the accepted ones."""
     from deepmath_ext.data.sft_export import export_sft
 
-    try:
-        result = export_sft(
-            args.train,
-            args.out,
-            template=args.template,
-            require_think=not args.no_require_think,
-            max_tokens=args.max_tokens,
-            tokenizer=args.tokenizer,
-            limit=args.limit,
-            workers=args.workers,
-        )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"deepmath export-sft: {err}", file=sys.stderr)
-        return 1
+    check_output_dir(args.out)
+    result = export_sft(
+        args.train,
+        args.out,
+        template=args.template,
+        require_think=not args.no_require_think,
+        max_tokens=args.max_tokens,
+        tokenizer=args.tokenizer,
+        limit=args.limit,
+        workers=args.workers,
+    )
     report = result.report
     print(f"rows read {report.read}; solutions kept {report.written}; dropped {report.dropped_counts}")
     print(f"verifier statuses: {dict(result.grade_statuses)}")

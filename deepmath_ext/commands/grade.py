@@ -10,14 +10,16 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from deepmath_ext.atomic_files import atomic_path
+from deepmath_ext.commands import positive_float, positive_int
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import atomic_path, check_output_file
 from deepmath_ext.verify import DEFAULT_POLICY, POLICY_NAMES
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 CHUNK_ROWS = 4096
 
 
-class BadRow(ValueError):
+class BadRow(UserError):
     """A row that cannot be graded, with its line number."""
 
 
@@ -45,8 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--benchmark", help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)"
     )
-    parser.add_argument("--workers", type=int, help="verifier worker processes (default: one per CPU, max 8)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check")
+    parser.add_argument(
+        "--workers", type=positive_int, help="verifier worker processes (default: one per CPU, max 8)"
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check"
+    )
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping"
     )
@@ -54,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checked_row(line_number: int, line: str, response_key: str, gold_key: str) -> dict:
     """The row of one line, or BadRow naming the line and what is wrong with it."""
-    from deepmath_ext.jsonl_files import parse_object_line
+    from deepmath_ext.files import parse_object_line
     from deepmath_ext.verify.pipeline import normalized_gold
 
     try:
@@ -151,16 +157,19 @@ def run(args: argparse.Namespace) -> int:
     """Grade the file, write it atomically and print accuracy, status counts and speed."""
     out_path = args.out or args.input.with_suffix(".graded.jsonl")
     if not args.input.is_file():
-        print(f"deepmath grade: error: no such file {args.input}", file=sys.stderr)
-        return 2
+        raise UserError(f"no such file {args.input}")
+    check_output_file(out_path, inputs=[args.input])
     skipped: Counter = Counter()
     started = time.perf_counter()
     try:
         with atomic_path(out_path) as temp_path, temp_path.open("w", encoding="utf-8") as out:
             statuses, labels = _grade_file(args, out, skipped)
+            if not statuses:  # nothing graded: refuse before the empty output replaces anything
+                raise UserError(
+                    f"{args.input}: no rows graded" + (f" ({skipped['bad rows']} skipped)" if skipped else "")
+                )
     except BadRow as error:
-        print(f"deepmath grade: error: {error} (use --skip-bad to skip such rows)", file=sys.stderr)
-        return 2
+        raise UserError(f"{error} (use --skip-bad to skip such rows)") from None
     print("\n".join(_summary(statuses, labels, skipped, time.perf_counter() - started)))
     print(f"wrote {out_path}")
     return 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from deepmath_ext.commands import comma_separated
+from deepmath_ext.commands import comma_separated, positive_int
 from deepmath_ext.data import DEEPMATH_HF_ID, PAPER_BENCHMARKS
+from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG
+from deepmath_ext.files import check_output_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,37 +27,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--topics", type=comma_separated, default=[], help="keep topics containing any of these"
     )
     parser.add_argument(
-        "--max-prompt-tokens", type=int, help="drop prompts longer than this (needs --tokenizer)"
+        "--max-prompt-tokens", type=positive_int, help="drop prompts longer than this (needs --tokenizer)"
     )
     parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count prompt tokens")
-    parser.add_argument("--limit", type=int, help="read at most this many training rows")
+    parser.add_argument("--limit", type=positive_int, help="read at most this many training rows")
     parser.add_argument("--strict", action="store_true", help="fail on any missing/empty/wrong-typed row")
-    parser.add_argument("--allow-benchmark-mismatch", action="store_true", help="load benchmarks that differ")
+    parser.add_argument(
+        ALLOW_MISMATCH_FLAG,
+        dest="allow_mismatch",
+        action="store_true",
+        help="load benchmarks that differ from the registry (recorded in the report)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Prepare the data and print what was written, dropped and flagged."""
     from deepmath_ext.data.prepare import RowSelection, prepare_dataset
-    from deepmath_ext.data.validation import DataValidationError
 
-    selection = RowSelection(args.difficulty_min, args.difficulty_max, tuple(args.topics))
-    try:
-        result = prepare_dataset(
-            args.out,
-            template=args.template,
-            train=None if args.no_train else args.train,
-            val=() if args.no_val else args.val,
-            data_dir=args.data_dir,
-            selection=selection,
-            max_prompt_tokens=args.max_prompt_tokens,
-            tokenizer=args.tokenizer,
-            limit=args.limit,
-            strict=args.strict,
-            allow_benchmark_mismatch=args.allow_benchmark_mismatch,
-        )
-    except (DataValidationError, ValueError, FileNotFoundError) as err:
-        print(f"deepmath prepare: {err}", file=sys.stderr)
-        return 1
+    check_output_dir(args.out)
+    result = prepare_dataset(
+        args.out,
+        template=args.template,
+        train=None if args.no_train else args.train,
+        val=() if args.no_val else args.val,
+        data_dir=args.data_dir,
+        selection=RowSelection(args.difficulty_min, args.difficulty_max, tuple(args.topics)),
+        max_prompt_tokens=args.max_prompt_tokens,
+        tokenizer=args.tokenizer,
+        limit=args.limit,
+        strict=args.strict,
+        allow_benchmark_mismatch=args.allow_mismatch,
+    )
     for name, report in result.reports.items():
         flagged = {reason: len(ids) for reason, ids in report.flagged.items()}
         print(

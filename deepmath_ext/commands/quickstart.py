@@ -7,9 +7,11 @@ import asyncio
 from collections import Counter
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 
-from deepmath_ext.cli import build_command_parser
-from deepmath_ext.jsonl_files import read_jsonl
+from deepmath_ext.commands import grade, prepare, run_command, stats
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import read_jsonl
 
 SAMPLES = resources.files("deepmath_ext") / "samples"
 RESPONSES_SAMPLE = "graded_responses.jsonl"
@@ -27,12 +29,10 @@ def _step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def _run_subcommand(name: str, argv: list[str]) -> None:
+def _run_subcommand(name: str, module: ModuleType, argv: list[str]) -> None:
     """Run `deepmath NAME ARGV...` in-process, as a user would type it."""
-    args = build_command_parser(name).parse_args(argv)
-    status = args._module.run(args)
-    if status:
-        raise SystemExit(f"deepmath quickstart: `deepmath {name}` failed with status {status}")
+    if status := run_command(module, argv, f"deepmath {name}"):
+        raise UserError(f"`deepmath {name}` failed with status {status}")
 
 
 def _score_through_verl(train_parquet: Path) -> None:
@@ -70,14 +70,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with resources.as_file(SAMPLES / RESPONSES_SAMPLE) as responses:
         _step(f"deepmath grade {RESPONSES_SAMPLE}")
-        _run_subcommand("grade", [str(responses), "--out", str(out / "graded.jsonl")])
+        _run_subcommand("grade", grade, [str(responses), "--out", str(out / "graded.jsonl")])
     with resources.as_file(SAMPLES / DEEPMATH_SAMPLE) as sample:
         _step(f"deepmath prepare --template orz --train {DEEPMATH_SAMPLE}")
         _run_subcommand(
-            "prepare", ["--template", "orz", "--train", str(sample), "--no-val", "--out", str(out / "data")]
+            "prepare",
+            prepare,
+            ["--template", "orz", "--train", str(sample), "--no-val", "--out", str(out / "data")],
         )
         _step(f"deepmath stats {DEEPMATH_SAMPLE}")
-        _run_subcommand("stats", [str(sample), "--out", str(out / "stats")])
+        _run_subcommand("stats", stats, [str(sample), "--out", str(out / "stats")])
     _step("reward through verl (reward.custom_reward_function: pkg://deepmath_ext.reward)")
     _score_through_verl(out / "data" / "train.parquet")
     print(f"\nquickstart done: everything is in {out}/")

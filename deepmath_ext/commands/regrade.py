@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepmath_ext.commands import comma_separated
+from deepmath_ext.commands import comma_separated, positive_float, positive_int
 from deepmath_ext.verify import POLICY_NAMES
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
@@ -21,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"grading policies to add to the run's own (of: {', '.join(POLICY_NAMES)}); every policy "
         "is graded again, nothing is generated (default: only the run's own)",
     )
-    parser.add_argument("--grading-workers", type=int, help="verifier worker processes")
+    parser.add_argument("--grading-workers", type=positive_int, help="verifier worker processes")
     parser.add_argument(
         "--grading-timeout",
-        type=float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT_S,
         help="seconds per symbolic check (default: %(default)s)",
     )
@@ -32,25 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Grade again with the installed verifier; rewrite grades, metrics, report; note it in the manifest."""
-    from deepmath_ext.evaluate.files import read_json
     from deepmath_ext.evaluate.manifest import load_manifest, record_regrade
     from deepmath_ext.evaluate.report import policy_table
     from deepmath_ext.evaluate.runner import METRICS_FILE, finalize_run
+    from deepmath_ext.files import read_json
     from deepmath_ext.verify import get_policy
 
     metrics_path = args.run_dir / METRICS_FILE
-    try:
-        for policy in args.policies:
-            get_policy(policy)
-        policies = list(dict.fromkeys([*load_manifest(args.run_dir)["policies"], *args.policies]))
-        before = read_json(metrics_path)["run"]["verifier"] if metrics_path.exists() else None
-        metrics = finalize_run(
-            args.run_dir, policies=policies, workers=args.grading_workers, timeout_s=args.grading_timeout
-        )
-        record_regrade(args.run_dir, list(sys.argv), policies)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"deepmath regrade: error: {exc}", file=sys.stderr)
-        return 2
+    for policy in args.policies:
+        get_policy(policy)
+    policies = list(dict.fromkeys([*load_manifest(args.run_dir)["policies"], *args.policies]))
+    before = read_json(metrics_path)["run"]["verifier"] if metrics_path.exists() else None
+    metrics = finalize_run(
+        args.run_dir, policies=policies, workers=args.grading_workers, timeout_s=args.grading_timeout
+    )
+    record_regrade(args.run_dir, list(sys.argv), policies)
     print("\n".join(policy_table(metrics)))
     verifier = metrics["run"]["verifier"]
     if before is not None and before != verifier:

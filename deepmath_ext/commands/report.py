@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -19,7 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; with --out also write it and the plots there."""
     from deepmath_ext.evaluate.baselines import load_baselines
-    from deepmath_ext.evaluate.files import read_json
     from deepmath_ext.evaluate.report import (
         ACCURACY_PLOT,
         PASS_AT_K_PLOT,
@@ -28,13 +26,10 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from deepmath_ext.evaluate.runner import METRICS_FILE
+    from deepmath_ext.files import read_json
 
-    try:
-        runs = [read_json(d / METRICS_FILE) for d in args.run_dirs]
-        baselines = load_baselines(args.baseline) if args.baseline else []
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"deepmath report: error: {exc}", file=sys.stderr)
-        return 2
+    runs = [read_json(d / METRICS_FILE) for d in args.run_dirs]
+    baselines = load_baselines(args.baseline) if args.baseline else []
     text = render_comparison(runs, baselines)
     print(text)
     if args.out:

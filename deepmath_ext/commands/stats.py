@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepmath_ext.commands import positive_int
+from deepmath_ext.files import check_output_dir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath stats`."""
@@ -14,16 +17,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", help="folder for stats.json, difficulty.png, topics.png (default: DATA_stats)"
     )
-    parser.add_argument("--topic-depth", type=int, default=2, help="topic levels to group by (default 2)")
-    parser.add_argument("--top", type=int, default=15, help="topics to print")
+    parser.add_argument(
+        "--topic-depth", type=positive_int, default=2, help="topic levels to group by (default 2)"
+    )
+    parser.add_argument("--top", type=positive_int, default=15, help="topics to print")
 
 
 def run(args: argparse.Namespace) -> int:
     """Count, print and plot."""
     from deepmath_ext.data.stats import compute_stats, write_stats
 
-    stats = compute_stats(args.data, topic_depth=args.topic_depth)
     out = Path(args.out) if args.out else Path(f"{Path(args.data).with_suffix('')}_stats")
+    check_output_dir(out)
+    stats = compute_stats(args.data, topic_depth=args.topic_depth)
     paths = write_stats(stats, out)
     summary = stats.to_dict()
     print(f"{stats.rows} rows in {args.data}")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from deepmath_ext.errors import Terminated
 
 if TYPE_CHECKING:
     from deepmath_ext.launch import RecipeSource
@@ -20,6 +23,8 @@ Examples:
   deepmath train --submit http://HEAD_IP:8265 deepmath-zero-7b data.train_files=/shared/train.parquet
 Overrides use Hydra's syntax: key=value changes a key, +key=value adds one, ~key removes one.
 """
+# Seconds the trainer's processes get to stop after Ctrl-C / SIGTERM is passed on, before they are killed.
+STOP_GRACE_S = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,13 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
     if not args.recipe:
-        print(f"deepmath train: error: name a recipe: {', '.join(list_recipes())}", file=sys.stderr)
-        return 2
-    try:
-        return _run(args)
-    except LaunchError as error:
-        print(f"deepmath train: error: {error}", file=sys.stderr)
-        return 2
+        raise LaunchError(f"name a recipe: {', '.join(list_recipes())}")
+    return _run(args)
 
 
 def _list() -> int:
@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         check_cpu_engine()
     elif args.device == "cuda":
         launch.check_gpus(cfg)
-    return subprocess.run(argv, check=False, env=env).returncode
+    return run_in_process_group(argv, env=env)
 
 
 def _smoke_setup(
@@ -177,6 +177,32 @@ def _submit(args: argparse.Namespace, source: RecipeSource) -> int:
     argv = ray_job.submit_command(args.submit, runtime_env_file, recipe, args.overrides)
     print(f"command:\n  {launch.format_command(argv)}", flush=True)
     try:
-        return subprocess.run(argv, check=False).returncode
+        return run_in_process_group(argv)
     finally:
         runtime_env_file.unlink()
+
+
+def run_in_process_group(
+    argv: list[str], grace_s: float = STOP_GRACE_S, env: dict[str, str] | None = None
+) -> int:
+    """Run `argv` in a process group of its own; Ctrl-C or SIGTERM goes to the whole group, then kill."""
+    process = subprocess.Popen(argv, start_new_session=True, env=env)
+    try:
+        return process.wait()
+    except (KeyboardInterrupt, Terminated) as stop:
+        _stop_group(
+            process, signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM, grace_s
+        )
+        raise
+
+
+def _stop_group(process: subprocess.Popen, signum: int, grace_s: float) -> None:
+    """Send `signum` to the child's group, wait up to `grace_s` (or a second Ctrl-C), then SIGKILL the rest."""
+    # The group outlives its leader while any member (a Ray worker, a data loader) is alive: kill it anyway.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+    with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt, Terminated):
+        process.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

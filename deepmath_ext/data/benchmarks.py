@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.endpoint import is_hub_id, require_hub
+from deepmath_ext.files import cache_dir, iter_row_file
 from deepmath_ext.verify.extract import extract
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,8 @@ def _raw_rows(spec: BenchmarkSpec, data_dir: str | Path | None) -> Iterable[dict
         import datasets
 
         hub = spec.hub
+        if is_hub_id(hub.location):  # a registry entry may also name a local folder `datasets` can read
+            require_hub(f"benchmark {spec.name} ({hub.location})", "pass --data-dir with local copies")
         return datasets.load_dataset(hub.location, hub.config, split=hub.split, revision=hub.revision)
     path = Path(data_dir)
     return iter_row_file(path if path.is_file() else path / spec.local.location)
@@ -213,12 +215,12 @@ def _raw_rows(spec: BenchmarkSpec, data_dir: str | Path | None) -> Iterable[dict
 
 def hub_pins_file() -> Path:
     """The user's record of hub sources pinned on their first load."""
-    return Path(os.environ.get("DEEPMATH_CACHE_DIR", "~/.cache/deepmath")).expanduser() / "hub_pins.json"
+    return cache_dir() / "hub_pins.json"
 
 
 def _first_load_pins(spec: BenchmarkSpec, found: dict[str, Any]) -> dict[str, Any]:
     """The hub pins recorded on an earlier load of this source, or `found`, recorded now (and said so)."""
-    from deepmath_ext.atomic_files import write_json_atomic
+    from deepmath_ext.files import write_json_atomic
 
     hub = spec.hub
     key = f"{spec.name} {hub.location}:{hub.split}@{hub.revision}"
@@ -236,16 +238,20 @@ def _first_load_pins(spec: BenchmarkSpec, found: dict[str, Any]) -> dict[str, An
     return pins[key]
 
 
-def _check_against_spec(
-    spec: BenchmarkSpec, problems: list[BenchmarkProblem], from_hub: bool, allow_mismatch: bool
-) -> None:
+# The one spelling of the override, on every command that loads benchmarks (prepare, eval, decontaminate).
+ALLOW_MISMATCH_FLAG = "--allow-benchmark-mismatch"
+
+
+def benchmark_mismatch(name: str, problems: list[BenchmarkProblem], from_hub: bool) -> str | None:
+    """How a loaded copy of benchmark `name` differs from its pins (row count, content hash), or None."""
+    spec = get_benchmark(name)
     source = spec.hub if from_hub else spec.local
     found = {"expected_rows": len(problems), "content_hash": content_hash(problems)}
     pins = {"expected_rows": source.expected_rows, "content_hash": source.content_hash}
     if None in pins.values():
         if not from_hub:
             logger.warning("benchmark %s: local copies are not pinned in the registry (%s)", spec.name, found)
-            return
+            return None
         pins = {k: v if v is not None else _first_load_pins(spec, found)[k] for k, v in pins.items()}
     problems_found = []
     if found["expected_rows"] != pins["expected_rows"]:
@@ -255,11 +261,8 @@ def _check_against_spec(
             f"content hash {found['content_hash'][:12]}…, expected {pins['content_hash'][:12]}…"
         )
     if not problems_found:
-        return
-    message = f"benchmark {spec.name} does not match the registry: {'; '.join(problems_found)}"
-    if not allow_mismatch:
-        raise BenchmarkMismatchError(message + " (pass allow_mismatch=True to load it anyway)")
-    logger.warning("%s; loading it anyway (allow_mismatch=True)", message)
+        return None
+    return f"benchmark {spec.name} does not match the registry: {'; '.join(problems_found)}"
 
 
 def load_benchmark(
@@ -269,5 +272,8 @@ def load_benchmark(
     spec = get_benchmark(name)
     source = spec.hub if data_dir is None else spec.local
     problems = list(problems_from_rows(spec, source, _raw_rows(spec, data_dir)))
-    _check_against_spec(spec, problems, data_dir is None, allow_mismatch)
+    if message := benchmark_mismatch(name, problems, from_hub=data_dir is None):
+        if not allow_mismatch:
+            raise BenchmarkMismatchError(f"{message} (pass {ALLOW_MISMATCH_FLAG} to load it anyway)")
+        logger.warning("%s; loading it anyway (%s)", message, ALLOW_MISMATCH_FLAG)
     return problems

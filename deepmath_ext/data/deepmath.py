@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.endpoint import is_hub_id, require_hub
+from deepmath_ext.files import iter_row_file
 
 DEEPMATH_HF_ID = "zwhe99/DeepMath-103K"
 SOLUTION_FIELDS = ("r1_solution_1", "r1_solution_2", "r1_solution_3")
@@ -52,7 +54,8 @@ def _raw_rows(path_or_id: str | Path, split: str, columns: list[str]) -> Iterato
     if path.exists():
         for file in _local_files(path):
             yield from iter_row_file(file, columns=columns)
-    elif "/" in str(path_or_id) and not str(path_or_id).startswith((".", "/")):
+    elif is_hub_id(path_or_id):
+        require_hub(f"dataset {path_or_id}", "pass a local .parquet/.jsonl file or folder")
         yield from _hub_rows(str(path_or_id), split)
     else:
         raise FileNotFoundError(f"{path_or_id}: neither a local file/folder nor a hub dataset id")
@@ -70,3 +73,12 @@ def iter_deepmath(
     rows = _raw_rows(path_or_id, split, _source_columns(fields))
     for row in itertools.islice(rows, limit):
         yield to_deepmath_row(row, fields)
+
+
+def progress_bar(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]:
+    """`rows` with a tqdm bar on stderr when enabled."""
+    if not enabled:
+        return rows
+    from tqdm import tqdm
+
+    return tqdm(rows, desc=desc, unit=" rows", file=sys.stderr, mininterval=2.0)

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
-from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, load_benchmark
-from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
+from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, benchmark_mismatch, load_benchmark
+from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath, progress_bar
 from deepmath_ext.data.validation import (
     DataValidationError,
     QuestionDeduplicator,
@@ -20,7 +19,9 @@ from deepmath_ext.data.validation import (
     answer_in_question,
     drop_defective,
 )
-from deepmath_ext.data.verl_format import AtomicParquetWriter, verl_row, verl_schema
+from deepmath_ext.data.verl_format import ParquetRows, PromptLengthLimit, verl_row, verl_schema
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import atomic_paths, write_json
 from deepmath_ext.templates import PromptTemplate, get_template
 
 logger = logging.getLogger(__name__)
@@ -52,22 +53,6 @@ class RowSelection:
         return None
 
 
-class PromptLengthLimit:
-    """Counts prompt tokens exactly as verl's `filter_overlong_prompts` does (template applied)."""
-
-    def __init__(self, tokenizer: Any, template: PromptTemplate, max_tokens: int) -> None:
-        if isinstance(tokenizer, str | Path):
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-        self.tokenizer, self.template, self.max_tokens = tokenizer, template, max_tokens
-
-    def too_long(self, question: str, completion: str = "") -> bool:
-        """True when the rendered prompt (plus `completion`) has more than `max_tokens` tokens."""
-        text = self.template.render(self.tokenizer, question) + completion
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) > self.max_tokens
-
-
 @dataclass
 class PrepareResult:
     """Paths written by `prepare_dataset` and the per-split reports."""
@@ -77,15 +62,7 @@ class PrepareResult:
     val_path: Path | None
     report_path: Path
     reports: dict[str, SplitReport] = field(default_factory=dict)
-
-
-def progress_bar(rows: Iterable[Any], desc: str, enabled: bool) -> Iterable[Any]:
-    """`rows` with a tqdm bar on stderr when enabled."""
-    if not enabled:
-        return rows
-    from tqdm import tqdm
-
-    return tqdm(rows, desc=desc, unit=" rows", file=sys.stderr, mininterval=2.0)
+    benchmark_mismatches: dict[str, str] = field(default_factory=dict)  # loaded with the override
 
 
 def _keep(row: dict[str, Any], row_id: str, report: SplitReport, length: PromptLengthLimit | None) -> bool:
@@ -141,10 +118,14 @@ def _val_rows(
     length: PromptLengthLimit | None,
     report: SplitReport,
     allow_mismatch: bool,
+    mismatches: dict[str, str],
 ) -> Iterator[dict[str, Any]]:
     # Benchmarks are not deduplicated: their rows must stay comparable with published numbers.
     for name in names:
-        for problem in load_benchmark(name, data_dir=data_dir, allow_mismatch=allow_mismatch):
+        problems = load_benchmark(name, data_dir=data_dir, allow_mismatch=allow_mismatch)
+        if allow_mismatch and (message := benchmark_mismatch(name, problems, from_hub=data_dir is None)):
+            mismatches[name] = message  # loaded anyway, as asked: the report says so
+        for problem in problems:
             report.read += 1
             row_id = f"{name}:{problem.id}"
             row = {"question": problem.problem, "final_answer": problem.answer}
@@ -163,19 +144,30 @@ def _val_rows(
             report.written += 1
 
 
-def _write_split(path: Path, rows: Iterable[dict[str, Any]], template: PromptTemplate) -> Path:
+def _write_split(
+    path: Path, rows: Iterable[dict[str, Any]], template: PromptTemplate, report: SplitReport, strict: bool
+) -> None:
     metadata = {"deepmath.template": template.name, "deepmath.template_fingerprint": template.fingerprint()}
-    with AtomicParquetWriter(path, verl_schema(), metadata) as writer:
+    with ParquetRows(path, verl_schema(), metadata) as writer:
         for row in rows:
             writer.write(row)
-    return path
+    _check_strict(report, strict)
+    if not report.written:  # an empty split is a mistake in the selection, not a result
+        raise UserError(
+            f"{report.source}: no rows left to write (read {report.read}, dropped {report.dropped_counts})"
+        )
 
 
 def _check_strict(report: SplitReport, strict: bool) -> None:
-    # Runs once per written row: without --strict, skip building invalid_ids at all.
-    if strict and (invalid := report.invalid_ids):
-        listing = "; ".join(f"{reason}: {', '.join(ids[:10])}" for reason, ids in sorted(invalid.items()))
-        raise DataValidationError(f"{report.source}: invalid rows ({listing}); fix them or drop --strict")
+    """With --strict, every defective row of the split at once: one line per defect on stderr, then the error."""
+    if strict and report.defects:
+        for reason, ids in sorted(report.defects.items()):
+            for row_id in ids:
+                print(f"{report.source}: row {row_id}: {reason}", file=sys.stderr)
+        counts = ", ".join(f"{reason} {len(ids)}" for reason, ids in sorted(report.defects.items()))
+        raise DataValidationError(
+            f"{report.source}: {report.invalid_rows} invalid rows ({counts}; listed above); fix them or drop --strict"
+        )
 
 
 def _validate_val_names(val: Sequence[str]) -> None:
@@ -205,32 +197,36 @@ def prepare_dataset(
     if max_prompt_tokens is not None and tokenizer is None:
         raise ValueError("max_prompt_tokens needs a tokenizer (path or object) to count tokens")
     length = PromptLengthLimit(tokenizer, prompt_template, max_prompt_tokens) if max_prompt_tokens else None
+    if train is None and not val:
+        raise UserError("nothing to write: both the training split and the benchmarks are off")
     out = Path(out_dir)
     result = PrepareResult(out, None, None, out / REPORT_FILE)
-    if train is not None:
-        report = result.reports.setdefault("train", SplitReport(source=str(train)))
-        rows = _train_rows(train, prompt_template, selection, length, report, limit, progress)
-        result.train_path = _write_split(
-            out / "train.parquet", _strict_rows(rows, report, strict), prompt_template
-        )
-    if val:
-        report = result.reports.setdefault("val", SplitReport(source=str(data_dir or "hub")))
-        rows = _val_rows(val, data_dir, prompt_template, length, report, allow_benchmark_mismatch)
-        result.val_path = _write_split(
-            out / "val.parquet", _strict_rows(rows, report, strict), prompt_template
-        )
-    write_json_atomic(result.report_path, _report_payload(prompt_template, result))
+    splits = {"train": out / "train.parquet", "val": out / "val.parquet"}
+    wanted = {name: path for name, path in splits.items() if (train is not None if name == "train" else val)}
+    # All files appear together or none does; a split not asked for this time is removed with the others'
+    # arrival, so the folder never pairs a new train.parquet with an old val.parquet.
+    stale = [path for name, path in splits.items() if name not in wanted]
+    with atomic_paths({**wanted, "report": result.report_path}, stale=stale) as temps:
+        if train is not None:
+            report = result.reports.setdefault("train", SplitReport(source=str(train)))
+            rows = _train_rows(train, prompt_template, selection, length, report, limit, progress)
+            _write_split(temps["train"], rows, prompt_template, report, strict)
+            result.train_path = wanted["train"]
+        if val:
+            report = result.reports.setdefault("val", SplitReport(source=str(data_dir or "hub")))
+            rows = _val_rows(
+                val,
+                data_dir,
+                prompt_template,
+                length,
+                report,
+                allow_benchmark_mismatch,
+                result.benchmark_mismatches,
+            )
+            _write_split(temps["val"], rows, prompt_template, report, strict)
+            result.val_path = wanted["val"]
+        write_json(temps["report"], _report_payload(prompt_template, result))
     return result
-
-
-def _strict_rows(
-    rows: Iterable[dict[str, Any]], report: SplitReport, strict: bool
-) -> Iterator[dict[str, Any]]:
-    # Checked after the last row too, so an invalid final row still aborts the (atomic) write.
-    for row in rows:
-        _check_strict(report, strict)
-        yield row
-    _check_strict(report, strict)
 
 
 def _report_payload(template: PromptTemplate, result: PrepareResult) -> dict[str, Any]:
@@ -240,4 +236,5 @@ def _report_payload(template: PromptTemplate, result: PrepareResult) -> dict[str
         "thinking": template.thinking,
         "outputs": {"train": str(result.train_path or ""), "val": str(result.val_path or "")},
         "splits": {name: report.to_dict() for name, report in result.reports.items()},
+        "benchmark_mismatches": result.benchmark_mismatches,
     }

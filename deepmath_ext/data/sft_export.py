@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data import TRAIN_DATA_SOURCE
-from deepmath_ext.data.deepmath import SOLUTION_FIELDS, iter_deepmath
-from deepmath_ext.data.prepare import PromptLengthLimit, progress_bar
+from deepmath_ext.data.deepmath import SOLUTION_FIELDS, iter_deepmath, progress_bar
 from deepmath_ext.data.validation import QuestionDeduplicator, SplitReport, drop_defective
-from deepmath_ext.data.verl_format import AtomicParquetWriter
+from deepmath_ext.data.verl_format import ParquetRows, PromptLengthLimit
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import atomic_paths, write_json
 from deepmath_ext.templates import PromptTemplate, get_template
 from deepmath_ext.verify import grade_batch
 
@@ -123,9 +123,10 @@ def export_sft(
     report = result.report
     rows = progress_bar(iter_deepmath(source, limit=limit), "export-sft", progress)
     candidates = _candidates(rows, report)
-    with AtomicParquetWriter(
-        result.path, sft_schema(), {"deepmath.template": prompt_template.name}
-    ) as writer:
+    with (
+        atomic_paths({"sft": result.path, "report": result.report_path}) as temps,
+        ParquetRows(temps["sft"], sft_schema(), {"deepmath.template": prompt_template.name}) as writer,
+    ):
         while batch := list(itertools.islice(candidates, GRADE_BATCH_ROWS * len(SOLUTION_FIELDS))):
             solutions = [c.row[c.solution_field] for c in batch]
             golds = [c.row["final_answer"] for c in batch]
@@ -140,5 +141,7 @@ def export_sft(
                 else:
                     writer.write(_sft_row(prompt_template, candidate, report.written, grade.status))
                     report.written += 1
-    write_json_atomic(result.report_path, {**report.to_dict(), "grade_statuses": dict(result.grade_statuses)})
+        if not report.written:
+            raise UserError(f"{source}: no verified solution to write (read {report.read} rows)")
+        write_json(temps["report"], {**report.to_dict(), "grade_statuses": dict(result.grade_statuses)})
     return result

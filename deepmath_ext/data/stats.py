@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import atomic_path, write_json_atomic
 from deepmath_ext.data.deepmath import iter_deepmath
-from deepmath_ext.data.rowfiles import iter_row_file
+from deepmath_ext.files import iter_row_file, pyplot, save_png_atomic, write_json_atomic
 
 UNKNOWN = "(unknown)"
 TOPIC_ROOT = "Mathematics"
@@ -76,41 +75,26 @@ def compute_stats(path: str | Path, topic_depth: int = 2) -> DatasetStats:
     return stats
 
 
-def _save_atomic(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        # The temp name ends in .tmp, so matplotlib cannot infer the format from it.
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-
-
 def _plot_difficulty(stats: DatasetStats, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     items = sorted(stats.difficulty.items(), key=lambda kv: _sort_key(kv[0]))
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.bar([str(k) for k, _ in items], [v for _, v in items], color="tab:blue")
     ax.set(xlabel="difficulty", ylabel="rows", title=f"Difficulty ({stats.rows} rows)")
-    _save_atomic(fig, path)
+    save_png_atomic(fig, path)
 
 
 def _plot_topics(stats: DatasetStats, path: Path, top: int = 25) -> None:
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     items = stats.topic.most_common(top)[::-1]
     fig, ax = plt.subplots(figsize=(9, 0.3 * len(items) + 1.5))
     ax.barh([k for k, _ in items], [v for _, v in items], color="tab:green")
     ax.set(xlabel="rows", title=f"Topics (top {len(items)} of {len(stats.topic)})")
-    _save_atomic(fig, path)
+    save_png_atomic(fig, path)
 
 
 def write_stats(stats: DatasetStats, out_dir: str | Path) -> dict[str, Path]:
     """Write stats.json, difficulty.png and topics.png into `out_dir`; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "stats.json", "difficulty": out / "difficulty.png", "topics": out / "topics.png"}

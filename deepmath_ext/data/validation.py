@@ -30,13 +30,18 @@ class DataValidationError(ValueError):
 
 @dataclass
 class SplitReport:
-    """What happened to every row of one output split: written, or dropped/flagged by reason with ids."""
+    """What happened to every row of one output split: written, or dropped/flagged by reason with ids.
+
+    Each row read is written or dropped once (`read == written + sum(dropped_counts)`); a defective row is
+    dropped under its first defect, and `defects` lists every defect of every such row.
+    """
 
     source: str
     read: int = 0
     written: int = 0
     dropped: dict[str, list[str]] = field(default_factory=dict)
     flagged: dict[str, list[str]] = field(default_factory=dict)
+    defects: dict[str, list[str]] = field(default_factory=dict)
 
     def drop(self, reason: str, row_id: str) -> None:
         """Record that row `row_id` was left out for `reason`."""
@@ -52,9 +57,9 @@ class SplitReport:
         return {reason: len(ids) for reason, ids in sorted(self.dropped.items())}
 
     @property
-    def invalid_ids(self) -> dict[str, list[str]]:
-        """Dropped ids whose reason is a defect of the row itself (missing, empty, wrong type)."""
-        return {r: ids for r, ids in self.dropped.items() if r.startswith(DEFECT_PREFIXES)}
+    def invalid_rows(self) -> int:
+        """Rows dropped for a defect of their own (missing, empty or wrong-typed fields)."""
+        return len({row_id for ids in self.defects.values() for row_id in ids})
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary with counts and the ids behind them."""
@@ -66,10 +71,11 @@ class SplitReport:
             "flagged_counts": {reason: len(ids) for reason, ids in sorted(self.flagged.items())},
             "dropped": self.dropped,
             "flagged": self.flagged,
+            "invalid_rows": self.invalid_rows,
+            "defects": self.defects,
         }
 
 
-DEFECT_PREFIXES = ("missing_", "empty_", "wrong_type_")
 # Required fields must be non-empty strings (None is "missing_"); optional ones may be None or, when set,
 # must have one of the listed Python types.
 REQUIRED_TEXT_FIELDS = ("question", "final_answer")
@@ -95,10 +101,12 @@ def row_defects(row: dict[str, Any]) -> list[str]:
 
 
 def drop_defective(row: dict[str, Any], row_id: str, report: SplitReport) -> bool:
-    """Record each defect of the row in `report`; True when it has any (and so is dropped)."""
+    """Drop a defective row once (under its first defect) and list all its defects; True when it has any."""
     defects = row_defects(row)
     for defect in defects:
-        report.drop(defect, row_id)
+        report.defects.setdefault(defect, []).append(row_id)
+    if defects:
+        report.drop(defects[0], row_id)
     return bool(defects)
 
 

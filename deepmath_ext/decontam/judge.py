@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 
 from tqdm import tqdm
+
+from deepmath_ext.endpoint import Endpoint
+from deepmath_ext.errors import UserError
 
 PROMPT_TEMPLATE = resources.files("deepmath_ext.decontam").joinpath("judge_prompt.txt").read_text("utf-8")
 _VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
@@ -51,53 +49,36 @@ def parse_answer(content: str) -> str:
     return found.group(1).lower() if found else "unclear"
 
 
-def _request(config: JudgeConfig, prompt: str) -> urllib.request.Request:
+def endpoint(config: JudgeConfig) -> Endpoint:
+    """The judge's server, with the package's one retry policy and API-key convention."""
+    return Endpoint(config.endpoint, timeout_s=config.timeout_s, max_retries=config.retries, backoff_s=0.5)
+
+
+def preflight(config: JudgeConfig) -> None:
+    """Fail in seconds when the judge's server does not answer, before the n-gram and embed stages run."""
+    endpoint(config).preflight("start the judge's server or correct --judge-endpoint")
+
+
+def _post(server: Endpoint, model: str, prompt: str) -> str:
     body = {
-        "model": config.model,
+        "model": model,
         "messages": [{"role": "user", "content": prompt}],
         "temperature": 0.0,
         "max_tokens": 8,
     }
-    headers = {"Content-Type": "application/json"}
-    if api_key := os.environ.get("OPENAI_API_KEY"):
-        headers["Authorization"] = f"Bearer {api_key}"
-    url = config.endpoint.rstrip("/") + "/chat/completions"
-    return urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-
-
-def _is_transient(error: Exception) -> bool:
-    # A 4xx (bad model name, bad key) will not heal by retrying; connection trouble and 5xx may.
-    return not (isinstance(error, urllib.error.HTTPError) and error.code < 500)
-
-
-def _post(config: JudgeConfig, prompt: str) -> str:
-    """One chat completion at temperature 0; returns the reply text, retrying transient failures."""
-    request = _request(config, prompt)
-    attempt = 0
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=config.timeout_s) as response:
-                raw = response.read()
-            break
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            if attempt >= config.retries or not _is_transient(exc):
-                raise RuntimeError(
-                    f"judge endpoint {request.full_url} failed after {attempt + 1} tries: {exc}"
-                ) from exc
-            time.sleep(0.5 * 2**attempt)
-            attempt += 1
+    reply = server.post("/chat/completions", body)
     try:
-        return json.loads(raw)["choices"][0]["message"]["content"] or ""
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise RuntimeError(
-            f"judge endpoint {request.full_url} sent a reply that is not a chat completion"
-        ) from exc
+        return reply["choices"][0]["message"]["content"] or ""
+    except (KeyError, IndexError, TypeError):
+        raise UserError(
+            f"judge endpoint {server.base_url}/chat/completions sent a reply that is not a chat completion"
+        ) from None
 
 
-def _judge_pair(config: JudgeConfig, train_text: str, bench_text: str) -> Verdict:
+def _judge_pair(config: JudgeConfig, server: Endpoint, train_text: str, bench_text: str) -> Verdict:
     answers = (
-        parse_answer(_post(config, judge_prompt(train_text, bench_text))),
-        parse_answer(_post(config, judge_prompt(bench_text, train_text))),
+        parse_answer(_post(server, config.model, judge_prompt(train_text, bench_text))),
+        parse_answer(_post(server, config.model, judge_prompt(bench_text, train_text))),
     )
     votes = [answer == "yes" for answer in answers]
     return Verdict(same=all(votes) if config.require_both else any(votes), answers=answers)
@@ -105,6 +86,7 @@ def _judge_pair(config: JudgeConfig, train_text: str, bench_text: str) -> Verdic
 
 def judge_pairs(config: JudgeConfig, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
     """Verdicts for (training text, benchmark text) pairs, in input order, asked concurrently."""
+    server = endpoint(config)
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        futures = [pool.submit(_judge_pair, config, train, bench) for train, bench in pairs]
+        futures = [pool.submit(_judge_pair, config, server, train, bench) for train, bench in pairs]
         return [f.result() for f in tqdm(futures, desc="judge", unit="pair", file=sys.stderr)]

@@ -10,11 +10,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from deepmath_ext.atomic_files import atomic_path
 from deepmath_ext.data import BenchmarkProblem, iter_deepmath
 from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
-from deepmath_ext.data.verl_format import AtomicParquetWriter
+from deepmath_ext.data.verl_format import ParquetRows
 from deepmath_ext.decontam.pipeline import DecontamResult, Hit
+from deepmath_ext.files import atomic_paths
 
 SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
 
@@ -57,9 +57,9 @@ def write_row_outputs(
     """Stream the training rows once: kept rows to clean.parquet, removed ones to removed.jsonl."""
     schema = _clean_schema()
     with (
-        AtomicParquetWriter(out_dir / "clean.parquet", schema) as clean,
-        atomic_path(out_dir / "removed.jsonl") as removed_tmp,
-        removed_tmp.open("w", encoding="utf-8") as removed_file,
+        atomic_paths({"clean": out_dir / "clean.parquet", "removed": out_dir / "removed.jsonl"}) as temps,
+        ParquetRows(temps["clean"], schema) as clean,
+        temps["removed"].open("w", encoding="utf-8") as removed_file,
     ):
         seen = 0
         rows = iter_deepmath(train, limit=result.rows)

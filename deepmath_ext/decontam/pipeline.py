@@ -85,11 +85,20 @@ def embed_candidates(
     questions: Sequence[str], references: Sequence[BenchmarkProblem], config: DecontamConfig
 ) -> tuple[list[list[Hit]], str]:
     """Per row, the top-k neighbours at or above the cosine threshold (best first); and the model used."""
-    from deepmath_ext.decontam.embed import cosine_top_k, encode, load_encoder, model_label
+    from deepmath_ext.decontam.embed import (
+        cosine_top_k,
+        encode,
+        encode_cached,
+        load_encoder,
+        model_key,
+        model_label,
+    )
 
     encoder = load_encoder(config.embed_model)
     bench_texts = [strip_figures(p.problem) for p in references]
-    bench = encode(encoder, bench_texts, config.embed_batch_size, desc="embed benchmarks")
+    # The benchmarks are the same on every run: their embeddings are cached by model and content.
+    key = model_key(config.embed_model)
+    bench = encode_cached(encoder, bench_texts, config.embed_batch_size, key, desc="embed benchmarks")
     train = encode(
         encoder, [strip_figures(q) for q in questions], config.embed_batch_size, desc="embed training rows"
     )

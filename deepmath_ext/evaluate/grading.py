@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_jsonl_atomic
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends.base import SampleKey
 from deepmath_ext.evaluate.metrics import ProblemResult, ScoredSample
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, load_problems
+from deepmath_ext.files import write_jsonl_atomic
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 GRADES_FILE = "grades.jsonl"
@@ -19,7 +20,7 @@ GRADE_CHUNK = 4096  # responses per grade_batch call: bounds memory and drives t
 PolicyResults = dict[str, dict[str, list[ProblemResult]]]
 
 
-class IncompleteRunError(RuntimeError):
+class IncompleteRunError(UserError):
     """Some (problem, sample) keys of the run have no stored generation."""
 
 

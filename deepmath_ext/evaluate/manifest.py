@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_json_atomic
-from deepmath_ext.evaluate.files import read_json, require_run_file
+from deepmath_ext.files import read_json, require_run_file, write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 # Distributions whose versions change generations or grades.

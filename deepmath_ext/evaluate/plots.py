@@ -6,30 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import atomic_path
 from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.baselines import BaselineRow
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> None:
-    """Save through a temporary file so a crash never leaves a half-written PNG."""
-    with atomic_path(path) as tmp:
-        # The temp name ends in .tmp, so matplotlib cannot infer the format from it.
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+from deepmath_ext.files import pyplot, save_png_atomic
 
 
 def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow], path: Path) -> None:
     """Grouped bars of avg@n per benchmark with 95% intervals; published numbers as markers."""
-    plt = _pyplot()
+    plt = pyplot()
     names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
     width = 0.8 / max(len(runs), 1)
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
@@ -52,13 +36,12 @@ def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRo
     ax.set_ylabel("avg@n accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_png_atomic(fig, path)
 
 
 def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
     """pass@k against k (log scale), one panel per benchmark, one line per run."""
-    plt = _pyplot()
+    plt = pyplot()
     names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
@@ -71,13 +54,12 @@ def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
         ax.set_xlabel("k")
     axes[0][0].set_ylabel("pass@k (%)")
     axes[0][-1].legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_png_atomic(fig, path)
 
 
 def plot_curve(curve: dict[str, Any], path: Path) -> None:
     """avg@n (%) against the training step, one line per benchmark, with its 95% interval as a band."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, points in curve["benchmarks"].items():
         steps = [p["step"] for p in points]
@@ -89,5 +71,4 @@ def plot_curve(curve: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("avg@n accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_png_atomic(fig, path)

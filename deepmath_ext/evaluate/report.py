@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_text_atomic
 from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.baselines import BaselineRow
+from deepmath_ext.files import write_text_atomic
 
 REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy.png"

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
 from deepmath_ext.evaluate.backends import (
     Backend,
@@ -39,6 +38,7 @@ from deepmath_ext.evaluate.settings import (
     server_model,
 )
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, run_lock, save_problems
+from deepmath_ext.files import write_json_atomic
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.errors import UserError
+
 # Settings that change the distribution (or the seeded draw) of a sample. Samples generated under
 # different values must not be mixed in one run; `n`, batch sizes and parallelism may change freely.
 SAMPLE_SETTINGS = (
@@ -109,7 +111,7 @@ def server_model(engine: dict[str, Any]) -> dict[str, Any]:
     """The facts an OpenAI-compatible server reports about the model it serves (its /v1/models entry)."""
     info = engine.get("server_model_info")
     if not isinstance(info, dict) or not info.get("id"):
-        raise RuntimeError(
+        raise UserError(
             f"the server at {engine.get('base_url')} does not report the model "
             f"{engine.get('served_model')!r} in /v1/models ({info!r}); cannot pin what generated the samples"
         )

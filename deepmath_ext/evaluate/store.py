@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_jsonl_atomic
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends.base import Finished, Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.files import require_run_file
-from deepmath_ext.jsonl_files import read_jsonl
+from deepmath_ext.files import read_jsonl, require_run_file, write_jsonl_atomic
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise RuntimeError(f"{run_dir} is in use by another deepmath process") from exc
+            raise UserError(f"{run_dir} is in use by another deepmath process") from exc
         try:
             yield
         finally:

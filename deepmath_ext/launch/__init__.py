@@ -1,8 +1,8 @@
 """Compose the packaged Hydra recipes over verl's config, validate them on CPU, and launch verl's trainer."""
 
+from deepmath_ext.errors import LaunchError
 from deepmath_ext.launch.checks import CHECKS, check_gpus, load_verl_plugins, validate_recipe
 from deepmath_ext.launch.command import describe, format_command, launch_command, summarize
-from deepmath_ext.launch.errors import LaunchError
 from deepmath_ext.launch.recipes import (
     RECIPES_MODULE,
     RecipeSource,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from deepmath_ext.launch.errors import LaunchError
+from deepmath_ext.endpoint import is_hub_id, require_hub
+from deepmath_ext.errors import LaunchError
 
 PLUGIN_MODULE = "deepmath_ext.plugin"
 # Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
@@ -75,6 +76,9 @@ def check_dataclass_sections(cfg: DictConfig) -> None:
     """Build verl's dataclasses for each section; the model section loads the tokenizer and HF config."""
     from verl.utils.config import omega_conf_to_dataclass
 
+    model = str(OmegaConf.select(cfg, f"{MODEL_SECTION}.path"))
+    if is_hub_id(model):
+        require_hub(f"{MODEL_SECTION}.path={model}", f"set {MODEL_SECTION}.path to a local model folder")
     for section in DATACLASS_SECTIONS:
         try:
             omega_conf_to_dataclass(OmegaConf.select(cfg, section))
@@ -113,10 +117,14 @@ def check_trainer_mode(cfg: DictConfig) -> None:
 
 
 def check_data_files(cfg: DictConfig) -> None:
-    """Every local train and validation file exists (remote URIs such as hdfs:// are left to verl)."""
+    """Every local train and validation file exists and has rows (remote URIs such as hdfs:// are left to verl)."""
+    import pyarrow.parquet as pq
+
     for key, path in _local_data_files(cfg):
         if not Path(path).expanduser().is_file():
             raise LaunchError(f"{key}: file not found: {path} (create it with `deepmath prepare`)")
+        if path.endswith(".parquet") and pq.read_metadata(Path(path).expanduser()).num_rows == 0:
+            raise LaunchError(f"{key}: {path} has no rows")
 
 
 def check_data_template(cfg: DictConfig) -> None:

@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir, initialize_config_module
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from deepmath_ext.launch.errors import LaunchError
+from deepmath_ext.errors import LaunchError
 
 RECIPES_MODULE = "deepmath_ext.recipes"
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import queue
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from deepmath_ext.endpoint import Endpoint
+from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends.base import (
     Backend,
     Finished,
@@ -24,13 +21,6 @@ from deepmath_ext.evaluate.backends.base import (
 from deepmath_ext.evaluate.backends.vllm import prompt_token_ids
 
 log = logging.getLogger(__name__)
-
-# Statuses a healthy server may answer while overloaded or restarting; anything else is our bug.
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-class RetryableError(RuntimeError):
-    """A failure worth retrying: a connection problem or an overload status."""
 
 
 def completion_body(
@@ -63,7 +53,7 @@ def generation_from_response(response: dict[str, Any]) -> Generation:
             prompt_tokens=int(usage["prompt_tokens"]),
         )
     except (KeyError, IndexError, TypeError) as exc:
-        raise RuntimeError(f"malformed completion response (missing {exc}): {str(response)[:300]}") from exc
+        raise UserError(f"malformed completion response (missing {exc}): {str(response)[:300]}") from exc
 
 
 def _arrived(answers: queue.Queue[tuple[GenerationRequest, Generation | BaseException]]) -> list[Finished]:
@@ -98,19 +88,28 @@ class OpenAIBackend(Backend):
         trust_remote_code: bool = False,
         **_: Any,
     ) -> None:
+        self.endpoint = Endpoint(
+            base_url,
+            api_key=api_key,
+            timeout_s=request_timeout_s,
+            max_retries=max_retries,
+            backoff_s=retry_backoff_s,
+        )
+        # Before the tokenizer loads and anything is queued: a dead URL fails in seconds, not after retries.
+        self.endpoint.preflight("start the server (e.g. `vllm serve MODEL`) or pass --base-url")
         from transformers import AutoTokenizer
 
         self._tokenizer = AutoTokenizer.from_pretrained(
             tokenizer or model, trust_remote_code=trust_remote_code
         )
-        self.base_url = base_url.rstrip("/")
+        self.base_url = self.endpoint.base_url
         self.model = served_model_name or model
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY", "EMPTY")
         self.concurrency = concurrency
-        self.max_retries = max_retries
-        self.retry_backoff_s = retry_backoff_s
-        self.request_timeout_s = request_timeout_s
-        self.retries = 0
+
+    @property
+    def retries(self) -> int:
+        """Retried requests so far."""
+        return self.endpoint.retries
 
     @property
     def tokenizer(self) -> Any:
@@ -150,35 +149,10 @@ class OpenAIBackend(Backend):
         body = completion_body(
             request, sampling, self.model, prompt_token_ids(request.prompt, self._tokenizer)
         )
-        for attempt in range(self.max_retries + 1):
-            try:
-                return generation_from_response(self._call("POST", "/completions", body))
-            except RetryableError as exc:
-                if attempt == self.max_retries:
-                    raise RuntimeError(f"{request.key}: gave up after {attempt + 1} attempts: {exc}") from exc
-                self.retries += 1
-                log.warning("%s: %s; retry %d/%d", request.key, exc, attempt + 1, self.max_retries)
-                time.sleep(self.retry_backoff_s * 2**attempt)
-        raise AssertionError("unreachable")
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
         try:
-            with urllib.request.urlopen(req, timeout=self.request_timeout_s) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:300]
-            if exc.code in RETRY_STATUSES:
-                raise RetryableError(f"HTTP {exc.code}: {detail}") from exc
-            raise RuntimeError(f"{method} {self.base_url + path}: HTTP {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
+            return generation_from_response(self.endpoint.post("/completions", body))
+        except UserError as error:
+            raise UserError(f"{request.key}: {error}") from None
 
     def close(self) -> None:
         """Nothing to release: each request's thread ends with its response."""
@@ -186,8 +160,8 @@ class OpenAIBackend(Backend):
     def describe(self) -> dict[str, Any]:
         """Server facts: its URL and what /v1/models says about the served model."""
         try:
-            models = self._call("GET", "/models").get("data", [])
-        except (RetryableError, RuntimeError) as exc:
+            models = self.endpoint.get("/models").get("data", [])
+        except UserError as exc:
             models = [{"error": str(exc)}]
         served = next((m for m in models if m.get("id") == self.model), {})
         return {
