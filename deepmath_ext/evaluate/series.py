@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.atomic_files import write_json_atomic
 from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.backends import create_backend
 from deepmath_ext.evaluate.checkpoints import ModelSpec, merged_model, resolve_models
 from deepmath_ext.evaluate.runner import BackendFactory, EvalConfig, run_eval
+from deepmath_ext.files import write_json_atomic
 
 CURVE_FILE = "curve.json"
 CURVE_PLOT = "curve.png"

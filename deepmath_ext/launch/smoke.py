@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepmath_ext.launch.errors import LaunchError
+from deepmath_ext.errors import LaunchError
 
 INSTALL_HINT = (
     "vLLM's CPU build is not installed: build an environment with `scripts/cpu_engine_env.sh DIR` from the "

@@ -43,6 +43,12 @@ class PromptTemplate:
             return [user]
         return [{"role": "system", "content": self.system_prompt}, user]
 
+    def apply(self, tokenizer: Any) -> Any:
+        """Install this template's chat template on `tokenizer` (in place, as verl does) and return it."""
+        if self.chat_template is not None:
+            tokenizer.chat_template = self.chat_template
+        return tokenizer
+
     def render(self, tokenizer: Any, problem: str, *, bos: str = "single") -> str:
         """The prompt text the model sees for `problem`, ending with the generation prompt."""
         text = render_messages(tokenizer, self.messages(problem), self.chat_template)
