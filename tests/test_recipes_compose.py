@@ -86,6 +86,7 @@ def test_a_users_recipe_file_extends_the_shared_base(tmp_path: Path) -> None:
         ("actor_rollout_ref.model.custom_chat_template=${deepmath.template:orzz}", "orzz"),
         ("reward.reward_kwargs.overlong_buffer_cfg.len=99999", "overlong_buffer.len"),
         ("trainer.v1.trainer_mode=deepmath_synch", "deepmath_synch"),
+        ("+reward.reward_kwargs.policy=referense", "unknown grading policy 'referense'"),
     ],
 )
 def test_bad_values_fail_validation_naming_the_culprit(
