@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_config
+from verify_support import SLOW_GOLD, SLOW_PRED
 
 from deepmath_ext.verify import grade
 
@@ -22,10 +23,7 @@ NORMAL = [
     Rollout("Simplify.", THINK + r"$\boxed{\sqrt{8}}$", r"2\sqrt{2}", data_source="amc23"),
     Rollout("Ten thousand?", r"<think>It is $\boxed{10\,000}$", "10000", extra_info={"difficulty": 8}),
 ]
-# Passes the verifier's guards, yet sympy needs about 15 s to find it wrong: far past the deadline.
-HANGING = Rollout(
-    "Expand.", THINK + r"$\boxed{(x+y+1)^{60}(x-y)^{60}}$", r"(x+y+1)^{61}(x-y)^{60}", data_source="aime25"
-)
+HANGING = Rollout("Expand.", THINK + rf"$\boxed{{{SLOW_PRED}}}$", SLOW_GOLD, data_source="aime25")
 
 
 @pytest.fixture(scope="module")

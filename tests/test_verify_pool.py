@@ -8,15 +8,13 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from verify_support import think
+from verify_support import SLOW_GOLD, SLOW_PRED, think
 
 from deepmath_ext.verify import GradeStatus, VerifierPool, grade, grade_batch
 
 # Generous: these tests are about faults and callers; deadlines have their own short-deadline pool below.
 DEADLINE_S = 30.0
 SHORT_DEADLINE_S = 0.25
-# Passes every guard yet keeps sympy busy for over a minute on any machine: far past the deadline.
-SLOW_PRED, SLOW_GOLD = "(x+y+z+1)^{40}(x-y)^{20}", "(x+y+z+1)^{41}(x-y)^{19}"
 
 
 @pytest.fixture(scope="module")

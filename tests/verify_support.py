@@ -6,6 +6,11 @@ import re
 
 from deepmath_ext.verify.extract import extract
 
+# Passes every guard (900 terms), yet sympy needs about 12 s on an idle 2-core machine to find it wrong:
+# far past the tests' deadlines of at most 1 s (the pair used before, a product of powers, now takes 0.2 s).
+SLOW_PRED = r"\sum_{k=1}^{900} \frac{x^k}{k^{2}+y}"
+SLOW_GOLD = r"\sum_{k=1}^{900} \frac{x^k}{k^{2}+y+1}"
+
 _MATH_SEGMENT = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 _DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)(.*?)(?:\$\$|\$|\\\)|\\\])\s*$", re.DOTALL)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
