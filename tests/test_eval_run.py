@@ -85,6 +85,8 @@ def test_manifest_records_what_moves_the_numbers(reference_run, eval_tiny_model,
     for name, problems in _problems(data_dir).items():
         assert manifest["benchmarks"][name]["content_hash"] == content_hash(problems)
         assert manifest["benchmarks"][name]["rows"] == SUBSET_ROWS[name]
+        # run with --allow-benchmark-mismatch on subsets: the manifest says how each copy differs
+        assert f": {SUBSET_ROWS[name]} rows, expected " in manifest["benchmarks"][name]["mismatch"]
     assert isinstance(manifest["invocations"][0]["command"], list)
     assert manifest["invocations"][0]["generated"] == 2 * sum(SUBSET_ROWS.values())
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
+from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, benchmark_mismatch, get_benchmark
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -290,6 +290,7 @@ def _write_eval_manifest(
                 "rows": len(ps),
                 "content_hash": previous["pinned"]["benchmarks"][name],
                 "source": _source_description(config, name),
+                **_mismatch_record(config, name, ps),
             }
             for name, ps in problems.items()
         },
@@ -297,6 +298,13 @@ def _write_eval_manifest(
         **environment(),
     }
     write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
+
+
+def _mismatch_record(config: EvalConfig, name: str, problems: list[Any]) -> dict[str, Any]:
+    """How a copy loaded under --allow-benchmark-mismatch differs from its pins, as the manifest records it."""
+    if not config.allow_mismatch:
+        return {}
+    return {"mismatch": benchmark_mismatch(name, problems, from_hub=config.data_dir is None)}
 
 
 def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:
