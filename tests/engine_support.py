@@ -15,18 +15,21 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from shared_data import SHARED_DIR
+
 from deepmath_ext.data.prepare import prepare_dataset
 from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.templates import get_template
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TOKENIZERS = SHARED / "data" / "tokenizers"
+TOKENIZERS = SHARED_DIR / "data" / "tokenizers"
 QWEN_TOKENIZER = TOKENIZERS / "qwen2.5-7b_assembled"
 R1_TOKENIZER = TOKENIZERS / "deepseek-r1-distill-qwen_assembled"
 ANSWERS = ("1", "2")
 SFT_STEPS = 120
 SFT_BATCH = 8
 SFT_LR = 1e-3
+# verl 0.9.1 logs how well the rollout's and the actor's log-probs agree: a real weight sync keeps it near 1.
+CORRELATION_KEY = "training/rollout_actor_probs_pearson_corr"
 
 
 def shared_tokenizer(path: Path) -> Path:

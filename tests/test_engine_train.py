@@ -1,0 +1,27 @@
+"""A real smoke run: `deepmath train smoke-1gpu --smoke-cpu`, two GRPO steps of the tiny random model on CPU.
+
+Marked `engine`: run in the CPU-engine environment (`scripts/cpu_engine_env.sh DIR`, then
+`DIR/bin/python -m pytest -m engine`). The run starts Ray, verl's workers and vLLM's CPU engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from engine_support import CORRELATION_KEY, QWEN_TOKENIZER, run_smoke, shared_tokenizer, step_metrics
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(2400)]
+
+
+def test_smoke_run_trains_two_steps_and_saves_a_checkpoint(tmp_path: Path) -> None:
+    tokenizer = shared_tokenizer(QWEN_TOKENIZER)
+    result = run_smoke("smoke-1gpu", tmp_path, "--tokenizer", str(tokenizer))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "is valid:" in result.stdout and "smoke-cpu changes to the recipe:" in result.stdout
+    metrics = step_metrics(tmp_path)
+    assert len(metrics) == 2
+    for step in metrics:
+        assert step[CORRELATION_KEY] > 0.9
+        assert any(key.startswith("reward/status_rate/") for key in step)
+    assert (tmp_path / "checkpoints" / "global_step_2" / "actor").is_dir()
