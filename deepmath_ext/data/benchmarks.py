@@ -242,9 +242,8 @@ def _first_load_pins(spec: BenchmarkSpec, found: dict[str, Any]) -> dict[str, An
 ALLOW_MISMATCH_FLAG = "--allow-benchmark-mismatch"
 
 
-def benchmark_mismatch(name: str, problems: list[BenchmarkProblem], from_hub: bool) -> str | None:
-    """How a loaded copy of benchmark `name` differs from its pins (row count, content hash), or None."""
-    spec = get_benchmark(name)
+def _mismatch(spec: BenchmarkSpec, problems: list[BenchmarkProblem], from_hub: bool) -> str | None:
+    """How a loaded copy of a benchmark differs from its pins (row count, content hash), or None."""
     source = spec.hub if from_hub else spec.local
     found = {"expected_rows": len(problems), "content_hash": content_hash(problems)}
     pins = {"expected_rows": source.expected_rows, "content_hash": source.content_hash}
@@ -266,14 +265,23 @@ def benchmark_mismatch(name: str, problems: list[BenchmarkProblem], from_hub: bo
 
 
 def load_benchmark(
-    name: str, data_dir: str | Path | None = None, allow_mismatch: bool = False
+    name: str,
+    data_dir: str | Path | None = None,
+    allow_mismatch: bool = False,
+    mismatches: dict[str, str] | None = None,
 ) -> list[BenchmarkProblem]:
-    """Load benchmark `name` from its hub source, or its local copy `data_dir/<file>` (or a file) when given."""
+    """Load benchmark `name` from its hub source, or its local copy `data_dir/<file>` (or a file) when given.
+
+    A copy that differs from its pins raises, unless `allow_mismatch`: then it is loaded, and how it differs
+    is logged and put in `mismatches[name]` (for the caller's report).
+    """
     spec = get_benchmark(name)
     source = spec.hub if data_dir is None else spec.local
     problems = list(problems_from_rows(spec, source, _raw_rows(spec, data_dir)))
-    if message := benchmark_mismatch(name, problems, from_hub=data_dir is None):
+    if message := _mismatch(spec, problems, from_hub=data_dir is None):
         if not allow_mismatch:
             raise BenchmarkMismatchError(f"{message} (pass {ALLOW_MISMATCH_FLAG} to load it anyway)")
         logger.warning("%s; loading it anyway (%s)", message, ALLOW_MISMATCH_FLAG)
+        if mismatches is not None:
+            mismatches[name] = message
     return problems

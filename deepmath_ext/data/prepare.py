@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data import TRAIN_DATA_SOURCE
-from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, benchmark_mismatch, load_benchmark
+from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, load_benchmark
 from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath, progress_bar
 from deepmath_ext.data.validation import (
     DataValidationError,
@@ -122,10 +122,7 @@ def _val_rows(
 ) -> Iterator[dict[str, Any]]:
     # Benchmarks are not deduplicated: their rows must stay comparable with published numbers.
     for name in names:
-        problems = load_benchmark(name, data_dir=data_dir, allow_mismatch=allow_mismatch)
-        if allow_mismatch and (message := benchmark_mismatch(name, problems, from_hub=data_dir is None)):
-            mismatches[name] = message  # loaded anyway, as asked: the report says so
-        for problem in problems:
+        for problem in load_benchmark(name, data_dir, allow_mismatch, mismatches):
             report.read += 1
             row_id = f"{name}:{problem.id}"
             row = {"question": problem.problem, "final_answer": problem.answer}

@@ -4,8 +4,7 @@ from deepmath_ext.decontam.judge import JudgeConfig, Verdict, judge_pairs
 from deepmath_ext.decontam.ngram import NgramIndex, NgramMatch
 from deepmath_ext.decontam.normalize import normalize_text, normalize_tokens
 from deepmath_ext.decontam.pipeline import STAGES, DecontamConfig, DecontamResult, Hit, decontaminate
-from deepmath_ext.decontam.run import decontaminate_to_dir
-from deepmath_ext.decontam.sources import load_references, load_train_questions
+from deepmath_ext.decontam.run import decontaminate_to_dir, load_references, load_train_questions
 
 __all__ = [
     "STAGES",

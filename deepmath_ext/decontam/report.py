@@ -8,7 +8,6 @@ from typing import Any
 
 from deepmath_ext.data import BenchmarkProblem
 from deepmath_ext.decontam.pipeline import DecontamConfig, DecontamResult
-from deepmath_ext.decontam.sources import reference_labels
 
 
 def _settings(config: DecontamConfig, result: DecontamResult) -> dict[str, Any]:
@@ -37,7 +36,7 @@ def build_report(
     """Counts per benchmark: problems, rows flagged per stage, rows removed per deciding stage, problems hit."""
     problems = Counter(p.benchmark for p in references)
     benchmarks: dict[str, Any] = {}
-    for name in reference_labels(references):
+    for name in dict.fromkeys(p.benchmark for p in references):  # in order of first appearance
         flagged = {
             stage: sum(references[h.reference].benchmark == name for h in hits)
             for stage, hits in result.hits.items()

@@ -1,18 +1,84 @@
-"""One decontamination run end to end: load both sides, run the stages, write the output folder."""
+"""One decontamination run end to end: load both sides, run the stages, write the output folder.
+
+The output folder gets clean.parquet and removed.jsonl (one streaming pass over the input), report.json and
+report.md, each written atomically.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data.benchmarks import BENCHMARKS, benchmark_mismatch
+from tqdm import tqdm
+
+from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath, load_benchmark
+from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
+from deepmath_ext.data.verl_format import ParquetRows
 from deepmath_ext.decontam.judge import preflight
-from deepmath_ext.decontam.outputs import write_row_outputs
-from deepmath_ext.decontam.pipeline import DecontamConfig, decontaminate
+from deepmath_ext.decontam.pipeline import DecontamConfig, DecontamResult, Hit, decontaminate
 from deepmath_ext.decontam.report import build_report, render_markdown
-from deepmath_ext.decontam.sources import load_references, load_train_questions
-from deepmath_ext.files import write_json_atomic, write_text_atomic
+from deepmath_ext.files import atomic_paths, write_json_atomic, write_text_atomic
+
+SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
+
+
+def _problems_from_file(path: Path) -> list[BenchmarkProblem]:
+    problems = []
+    for index, row in enumerate(iter_deepmath(path, with_solutions=False)):
+        question = row.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f"{path}: row {index} has no problem text (looked for 'question' and 'problem')")
+        answer = "" if row.get("final_answer") is None else str(row["final_answer"])
+        problems.append(BenchmarkProblem(path.stem, str(index), question.strip(), answer))
+    return problems
+
+
+def load_references(
+    against: Iterable[str],
+    data_dir: str | Path | None = None,
+    allow_mismatch: bool = False,
+    mismatches: dict[str, str] | None = None,
+) -> list[BenchmarkProblem]:
+    """Benchmark problems to check against: registry names (hub, or `data_dir`) and local file paths."""
+    references: list[BenchmarkProblem] = []
+    seen: set[str] = set()
+    for item in against:
+        if item in BENCHMARKS:
+            problems = load_benchmark(item, data_dir, allow_mismatch, mismatches)
+        elif Path(item).is_file():
+            problems = _problems_from_file(Path(item))
+        else:
+            raise ValueError(
+                f"--against {item!r} is neither a benchmark ({', '.join(BENCHMARKS)}) nor a file"
+            )
+        if not problems:
+            raise ValueError(f"--against {item!r} has no problems")
+        name = problems[0].benchmark
+        if name in seen:
+            raise ValueError(f"--against names benchmark {name!r} twice")
+        seen.add(name)
+        references.extend(problems)
+    if not references:
+        raise ValueError("nothing to check against: --against is empty")
+    return references
+
+
+def load_train_questions(train: str | Path) -> list[str]:
+    """The `question` text of every training row, in input order; a row without one is an error."""
+    questions = []
+    for index, row in enumerate(iter_deepmath(train, with_solutions=False)):
+        question = row.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(
+                f"{train}: training row {index} has no question text (looked for 'question' and 'problem')"
+            )
+        questions.append(question)
+    if not questions:
+        raise ValueError(f"{train}: no training rows")
+    return questions
 
 
 def decontaminate_to_dir(
@@ -26,7 +92,8 @@ def decontaminate_to_dir(
     """Check `train` against benchmarks/files, write clean.parquet, removed.jsonl, report.{json,md}; return the report."""
     if config.judge is not None and "judge" in config.stages:
         preflight(config.judge)
-    references = load_references(against, data_dir=data_dir, allow_mismatch=allow_mismatch)
+    mismatches: dict[str, str] = {}
+    references = load_references(against, data_dir, allow_mismatch, mismatches)
     questions = load_train_questions(train)
     result = decontaminate(questions, references, config)
     out = Path(out_dir)
@@ -34,15 +101,62 @@ def decontaminate_to_dir(
     write_row_outputs(train, result, references, out)
     report = build_report(str(train), result, references, config)
     if allow_mismatch:  # loaded anyway, as asked: the report says how each copy differs
-        report["benchmark_mismatches"] = {
-            name: message
-            for name in sorted({p.benchmark for p in references} & set(BENCHMARKS))
-            if (
-                message := benchmark_mismatch(
-                    name, [p for p in references if p.benchmark == name], data_dir is None
-                )
-            )
-        }
+        report["benchmark_mismatches"] = dict(sorted(mismatches.items()))
     write_json_atomic(out / "report.json", report)
     write_text_atomic(out / "report.md", render_markdown(report))
     return report
+
+
+def _clean_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"difficulty": pa.float64()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in DEEPMATH_FIELDS])
+
+
+def _conform(row: dict[str, Any], schema: Any) -> dict[str, Any]:
+    # DeepMath's text fields are strings; other mixes store e.g. numeric answers, kept as their text.
+    return {
+        f.name: str(row[f.name]) if f.type == "string" and row.get(f.name) is not None else row.get(f.name)
+        for f in schema
+    }
+
+
+def removed_record(hit: Hit, row: dict[str, Any], references: Sequence[BenchmarkProblem]) -> dict[str, Any]:
+    """The removed.jsonl line for one removed training row: the row's fields plus what matched it."""
+    ref = references[hit.reference]
+    record = {
+        **row,
+        "index": hit.index,
+        "stage": hit.stage,
+        "score": round(hit.score, SCORE_DIGITS),
+        "benchmark": ref.benchmark,
+        "benchmark_id": ref.id,
+        "benchmark_problem": ref.problem,
+    }
+    if hit.judge_answers is not None:
+        record["judge_answers"] = list(hit.judge_answers)
+    return record
+
+
+def write_row_outputs(
+    train: str | Path, result: DecontamResult, references: Sequence[BenchmarkProblem], out_dir: Path
+) -> None:
+    """Stream the training rows once: kept rows to clean.parquet, removed ones to removed.jsonl."""
+    schema = _clean_schema()
+    with (
+        atomic_paths({"clean": out_dir / "clean.parquet", "removed": out_dir / "removed.jsonl"}) as temps,
+        ParquetRows(temps["clean"], schema) as clean,
+        temps["removed"].open("w", encoding="utf-8") as removed_file,
+    ):
+        seen = 0
+        rows = iter_deepmath(train, limit=result.rows)
+        for index, row in enumerate(tqdm(rows, desc="write", unit="row", total=result.rows, file=sys.stderr)):
+            seen += 1
+            if index in result.removed:
+                record = removed_record(result.removed[index], row, references)
+                removed_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
+            clean.write(_conform(row, schema))
+        if seen != result.rows:
+            raise RuntimeError(f"{train}: read {seen} rows on the second pass, {result.rows} on the first")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, benchmark_mismatch, get_benchmark
+from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -88,7 +88,11 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
     template = get_template(config.template or template_for_model(config.model))
     samples = _sample_settings(config, template)  # a path that is no model fails here, before any output
     with run_lock(config.out):
-        problems = {b: load_benchmark(b, config.data_dir, config.allow_mismatch) for b in config.benchmarks}
+        mismatches: dict[str, str] = {}
+        problems = {
+            b: load_benchmark(b, config.data_dir, config.allow_mismatch, mismatches)
+            for b in config.benchmarks
+        }
         hashes = {b: content_hash(ps) for b, ps in problems.items()}
         store = GenerationStore(config.out / GENERATIONS_FILE)
         if len(store):  # refuse other settings or another model before loading any model
@@ -108,7 +112,7 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             return _pin(config, template, problems, hashes, store, backend)
 
         engine = _generate(config, template, todo, store, pin, backend_factory)
-        _write_eval_manifest(config, template, problems, store, engine, generated=len(todo))
+        _write_eval_manifest(config, template, problems, mismatches, store, engine, generated=len(todo))
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
 
 
@@ -247,11 +251,11 @@ def _write_eval_manifest(
     config: EvalConfig,
     template: Any,
     problems: dict[str, list[Any]],
+    mismatches: dict[str, str],
     store: GenerationStore,
     engine: dict[str, Any],
     generated: int,
 ) -> None:
-
     previous = previous_manifest(config.out)
     longest_prompt = max((r["prompt_tokens"] for r in store.records.values()), default=0)
     manifest = {
@@ -290,7 +294,8 @@ def _write_eval_manifest(
                 "rows": len(ps),
                 "content_hash": previous["pinned"]["benchmarks"][name],
                 "source": _source_description(config, name),
-                **_mismatch_record(config, name, ps),
+                # loaded under --allow-benchmark-mismatch: how this copy differs from its pins (None: not)
+                **({"mismatch": mismatches.get(name)} if config.allow_mismatch else {}),
             }
             for name, ps in problems.items()
         },
@@ -298,13 +303,6 @@ def _write_eval_manifest(
         **environment(),
     }
     write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
-
-
-def _mismatch_record(config: EvalConfig, name: str, problems: list[Any]) -> dict[str, Any]:
-    """How a copy loaded under --allow-benchmark-mismatch differs from its pins, as the manifest records it."""
-    if not config.allow_mismatch:
-        return {}
-    return {"mismatch": benchmark_mismatch(name, problems, from_hub=config.data_dir is None)}
 
 
 def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:
