@@ -36,7 +36,7 @@ def _register_template_resolver() -> None:
 
 
 def _register_telemetry_trainers() -> None:
-    from deepmath_ext.reward.telemetry_trainer import register_telemetry_trainers
+    from deepmath_ext.reward.telemetry import register_telemetry_trainers
 
     register_telemetry_trainers()
 

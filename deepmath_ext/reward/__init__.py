@@ -4,7 +4,6 @@ The manager imports verl and is registered by the `verl.plugins` entry point; im
 stays light so `pkg://deepmath_ext.reward` is cheap to resolve.
 """
 
-from deepmath_ext.reward.score import SCORE_KEYS, compute_score
-from deepmath_ext.reward.settings import RewardSettings
+from deepmath_ext.reward.score import SCORE_KEYS, RewardSettings, compute_score
 
 __all__ = ["SCORE_KEYS", "RewardSettings", "compute_score"]

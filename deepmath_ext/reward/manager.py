@@ -8,7 +8,7 @@ from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager
 
 from deepmath_ext.reward import score
-from deepmath_ext.reward.settings import RewardSettings, our_kwargs
+from deepmath_ext.reward.score import RewardSettings, our_kwargs
 
 
 @register("deepmath")

@@ -1,14 +1,68 @@
-"""`compute_score` for verl's reward managers: an async grade through the verifier pool."""
+"""`compute_score` for verl's reward managers: an async grade through the verifier pool, with its settings
+parsed from verl's `reward_kwargs` (misspelt keys rejected)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from deepmath_ext.reward.settings import RewardSettings
 from deepmath_ext.reward.telemetry import difficulty_bucket
-from deepmath_ext.verify import VERIFIER_VERSION, Grade, GradeStatus, get_pool
+from deepmath_ext.verify import DEFAULT_POLICY, VERIFIER_VERSION, Grade, GradeStatus, get_policy, get_pool
+from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
+
+# verl passes these to a custom compute_score when a reward model is enabled; they are not ours to parse.
+VERL_CALL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+# `reward.reward_kwargs` keys that verl's DAPO manager (our manager's base class) reads and checks itself.
+DAPO_KWARGS = frozenset({"overlong_buffer_cfg", "max_resp_len"})
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How a grade becomes a reward; every field is a `reward_kwargs` key of the same name."""
+
+    policy: str = DEFAULT_POLICY  # the grading policy (docs/verifier.md); `acc` and the score follow it
+    correct_score: float = 1.0
+    wrong_score: float = -1.0
+    require_think: bool = True  # read by the `strict` policy; the reference policies have their own rule
+    verifier_workers: int | None = 2  # per reward actor; verl starts reward.num_workers (8) actors
+    verifier_timeout_s: float = DEFAULT_TIMEOUT_S
+    difficulty_buckets: tuple[float, ...] = (5.0, 7.0, 9.0)
+
+    def __post_init__(self) -> None:
+        get_policy(self.policy)  # an unknown name fails here, listing the known ones
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any] | None, *, where: str = "reward_kwargs") -> RewardSettings:
+        """Build settings from a (possibly OmegaConf) mapping; an unknown key is an error naming it."""
+        raw = our_kwargs(kwargs)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {unknown} in {where}; known keys: {sorted(known | DAPO_KWARGS)}"
+            )
+        if "difficulty_buckets" in raw:
+            raw["difficulty_buckets"] = tuple(sorted(float(edge) for edge in raw["difficulty_buckets"]))
+        return cls(**raw)
+
+
+def our_kwargs(kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The plain-dict `reward_kwargs` without the keys verl itself reads (DAPO's, the reward router's)."""
+    raw = _to_plain(kwargs or {})
+    return {key: value for key, value in raw.items() if key not in DAPO_KWARGS | VERL_CALL_KWARGS}
+
+
+def _to_plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """OmegaConf DictConfig or dict -> plain dict (OmegaConf is only imported when given one)."""
+    if type(mapping).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        return dict(OmegaConf.to_container(mapping, resolve=True))
+    return dict(mapping)
+
 
 # The keys of every dict compute_score returns; verl builds its arrays from the first sample's keys.
 SCORE_KEYS = (
