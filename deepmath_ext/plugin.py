@@ -6,23 +6,26 @@ logs its own failure at WARNING: a broken template registry must not cost us the
 Registering into verl's registries needs the heavy modules that hold them (the reward loop: about
 1.5 s; the v1 trainers: about 9 s on 2 cores), which most verl processes never import. So each
 registration runs right after verl itself imports the registry's package, through an import hook:
-`import verl` stays as cheap as without the plug-in.
+`import verl` stays as cheap as without the plug-in. It also installs work-arounds for verl 0.9.1 gaps
+that the DeepMath recipes hit (the R1-Distill token builder).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.util
 import logging
 import sys
 from collections.abc import Callable
-
-# Standard library only: importing it here keeps `import verl` cheap.
-from deepmath_ext.verl_compat import AGENT_LOOP_MODULE, install_token_builder_fallback
+from typing import Any
 
 logger = logging.getLogger(__name__)
 REWARD_MANAGER_PACKAGE = "verl.experimental.reward_loop.reward_manager"
 TRAINER_PACKAGE = "verl.trainer.ppo.v1"
+AGENT_LOOP_MODULE = "verl.experimental.agent_loop.agent_loop"
+MISSING_TOKEN_ERROR = "Tokenizer does not define required token"
+DEFAULT_FAMILY = "default"
 
 
 def _register_reward_manager() -> None:
@@ -39,6 +42,40 @@ def _register_telemetry_trainers() -> None:
     from deepmath_ext.reward.telemetry import register_telemetry_trainers
 
     register_telemetry_trainers()
+
+
+def with_default_builder_fallback(create: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap verl's `create_continuous_token_builder` to fall back to its default builder.
+
+    verl picks the rollout's token builder from config.json's model_type alone. DeepSeek-R1-Distill-Qwen
+    says `qwen2` but its tokenizer has no `<|im_end|>`, so the Qwen builder raises in every agent-loop
+    worker and the deepmath-1.5b recipe could not roll out at all. verl's default builder renders the
+    R1 prompt exactly (tests/test_data_verl.py), so use it when, and only when, an inferred family
+    lacks its chat tokens; an explicitly chosen family still fails loudly.
+    """
+    if getattr(create, "deepmath_fallback", False):
+        return create
+
+    @functools.wraps(create)
+    def create_builder(tokenizer: Any, *args: Any, model_family: Any = "auto", **kwargs: Any) -> Any:
+        try:
+            return create(tokenizer, *args, model_family=model_family, **kwargs)
+        except ValueError as error:
+            if str(model_family) != "auto" or MISSING_TOKEN_ERROR not in str(error):
+                raise
+            logger.warning("%s; deepmath uses verl's default Continuous Token builder instead", error)
+            return create(tokenizer, *args, model_family=DEFAULT_FAMILY, **kwargs)
+
+    create_builder.deepmath_fallback = True
+    return create_builder
+
+
+def install_token_builder_fallback() -> None:
+    """Patch the agent loop's reference to the builder factory (it imports the name directly)."""
+    agent_loop = sys.modules[AGENT_LOOP_MODULE]
+    agent_loop.create_continuous_token_builder = with_default_builder_fallback(
+        agent_loop.create_continuous_token_builder
+    )
 
 
 class _AfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -1,9 +1,8 @@
 """A strict, fast, hang-proof grader of boxed math answers (see docs/verifier.md)."""
 
-from deepmath_ext.verify.api import get_pool, grade, grade_batch
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.policies import DEFAULT_POLICY, POLICY_NAMES, get_policy
-from deepmath_ext.verify.pool import VerifierPool
+from deepmath_ext.verify.pool import VerifierPool, get_pool, grade, grade_batch
 from deepmath_ext.verify.status import Grade, GradeStatus
 
 # The grading semantics' version: bump it in every change after which any (response, gold) pair can get

@@ -1,7 +1,9 @@
-"""`VerifierPool`: cheap checks in the caller's thread, symbolic ones in worker processes, memoised."""
+"""`VerifierPool`: cheap checks in the caller's thread, symbolic ones in worker processes, memoised; and
+`grade`/`grade_batch` over shared pools, started lazily, one per (workers, timeout)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections import OrderedDict
@@ -145,3 +147,63 @@ class VerifierPool:
             if len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)
         return outcome
+
+
+_pools: dict[tuple[int, float], VerifierPool] = {}
+_pools_lock = threading.Lock()
+
+
+def get_pool(workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> VerifierPool:
+    """The process-wide pool for this (workers, timeout_s), started on first use, closed at exit."""
+    key = (workers or default_workers(), float(timeout_s))
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = VerifierPool(workers=key[0], timeout_s=key[1])
+        return pool
+
+
+@atexit.register
+def close_pools() -> None:
+    """Stop every shared pool's workers."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+def grade(
+    response: str,
+    gold: str,
+    *,
+    policy: str = DEFAULT_POLICY,
+    require_think: bool = True,
+    benchmark: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    pool: VerifierPool | None = None,
+) -> Grade:
+    """Grade one response against its gold answer under a grading policy (default `strict`)."""
+    pool = pool or get_pool(timeout_s=timeout_s)
+    return pool.submit(
+        response, gold, policy=policy, require_think=require_think, benchmark=benchmark
+    ).result()
+
+
+def grade_batch(
+    responses: Sequence[str],
+    golds: Sequence[str],
+    *,
+    policy: str = DEFAULT_POLICY,
+    require_think: bool = True,
+    benchmark: str | None = None,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    pool: VerifierPool | None = None,
+    progress: bool = False,
+) -> list[Grade]:
+    """Grade responses[i] against golds[i] under one policy; symbolic checks run in worker processes."""
+    pool = pool or get_pool(workers, timeout_s)
+    return pool.grade_batch(
+        responses, golds, policy=policy, require_think=require_think, benchmark=benchmark, progress=progress
+    )
