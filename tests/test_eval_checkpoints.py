@@ -16,7 +16,7 @@ import pytest
 from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, parse_eval_args, read_generations
 
 from deepmath_ext.commands import evaluate as evaluate_command
-from deepmath_ext.evaluate.checkpoints import MERGE_RECORD, MERGED_DIR, merged_model, resolve_models
+from deepmath_ext.evaluate.series import MERGE_RECORD, MERGED_DIR, merged_model, resolve_models
 
 STEPS = 2
 # verl's merger runs in a subprocess per merge (about 20 s alone, minutes on a busy 2-core machine).

@@ -11,9 +11,9 @@ from eval_support import build_data_dir, config_from_argv, eval_argv
 
 from deepmath_ext.cli import main
 from deepmath_ext.errors import UserError
-from deepmath_ext.evaluate import settings
+from deepmath_ext.evaluate import manifest as manifest_module
+from deepmath_ext.evaluate.manifest import folder_fingerprint, model_identity
 from deepmath_ext.evaluate.runner import run_eval
-from deepmath_ext.evaluate.settings import folder_fingerprint, model_identity
 
 
 def _resaved(model: Path, dest: Path) -> Path:
@@ -52,8 +52,8 @@ def test_a_new_save_or_a_new_tokenizer_file_changes_the_fingerprint(eval_tiny_mo
 
 
 def test_large_files_are_hashed_by_sampled_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(settings, "WHOLE_HASH_LIMIT", 64)
-    monkeypatch.setattr(settings, "SAMPLE_BLOCK", 8)
+    monkeypatch.setattr(manifest_module, "WHOLE_HASH_LIMIT", 64)
+    monkeypatch.setattr(manifest_module, "SAMPLE_BLOCK", 8)
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(bytes(range(200)))
     before = folder_fingerprint(tmp_path)
@@ -144,6 +144,6 @@ def test_server_facts_come_from_its_model_list():
         "served_model": "m",
         "server_model_info": {"id": "m", "root": "/models/m", "max_model_len": 32768, "created": 1},
     }
-    assert settings.server_model(engine) == {"id": "m", "root": "/models/m", "max_model_len": 32768}
+    assert manifest_module.server_model(engine) == {"id": "m", "root": "/models/m", "max_model_len": 32768}
     with pytest.raises(UserError, match="does not report the model 'm' in /v1/models"):
-        settings.server_model({**engine, "server_model_info": [{"error": "connection refused"}]})
+        manifest_module.server_model({**engine, "server_model_info": [{"error": "connection refused"}]})

@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, display_name, ordered_benchmarks
-from deepmath_ext.evaluate.baselines import baseline_sets, load_baselines
-from deepmath_ext.evaluate.report import accuracy_table, baseline_flags, render_comparison
+from deepmath_ext.evaluate.report import (
+    accuracy_table,
+    baseline_flags,
+    baseline_sets,
+    load_baselines,
+    render_comparison,
+)
 
 
 def _run(label: str, benchmarks: dict[str, tuple[float, float, float]], policy: str = "strict") -> dict:
@@ -67,13 +72,31 @@ def test_display_names_come_from_the_registry():
     assert display_name("not-registered") == "not-registered"
 
 
-def test_plots_do_not_import_the_report_module():
-    from deepmath_ext.evaluate import plots
+def test_the_package_has_no_import_cycle():
+    """No module of deepmath_ext imports (at module level or in a function) one that imports it back."""
+    import deepmath_ext
 
-    tree = ast.parse(Path(plots.__file__).read_text(encoding="utf-8"))
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "deepmath_ext.data.benchmarks" in imported
-    assert "deepmath_ext.evaluate.report" not in imported  # one direction only: report -> plots
+    root = Path(deepmath_ext.__file__).parent
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in root.rglob("*.py")
+    }
+    graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                targets = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            graph[name] |= {t for t in targets if t in modules and t != name}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            t == goal or (t not in seen and not seen.add(t) and reaches(t, goal, seen)) for t in graph[start]
+        )
+
+    assert "deepmath_ext.evaluate.report" in graph["deepmath_ext.evaluate.runner"]  # the graph is read
+    assert [name for name in graph if reaches(name, name, set())] == []
 
 
 def test_bundled_paper_numbers():

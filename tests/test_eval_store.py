@@ -6,7 +6,7 @@ import pytest
 
 from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends import Generation, GenerationRequest, SampleKey
-from deepmath_ext.evaluate.settings import SettingsMismatchError, check_pinned
+from deepmath_ext.evaluate.manifest import SettingsMismatchError, check_pinned
 from deepmath_ext.evaluate.store import GenerationStore, run_lock
 from deepmath_ext.files import write_text_atomic
 

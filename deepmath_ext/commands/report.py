@@ -17,11 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table; with --out also write it and the plots there."""
-    from deepmath_ext.evaluate.baselines import load_baselines
     from deepmath_ext.evaluate.report import (
         ACCURACY_PLOT,
         PASS_AT_K_PLOT,
         REPORT_FILE,
+        load_baselines,
         render_comparison,
         write_report,
     )

@@ -8,7 +8,7 @@ from deepmath_ext.evaluate.backends import (
     SampleKey,
     SamplingSettings,
 )
-from deepmath_ext.evaluate.baselines import BaselineRow, load_baselines
+from deepmath_ext.evaluate.manifest import SettingsMismatchError
 from deepmath_ext.evaluate.metrics import (
     ProblemResult,
     ScoredSample,
@@ -16,8 +16,8 @@ from deepmath_ext.evaluate.metrics import (
     bootstrap_ci,
     pass_at_k,
 )
+from deepmath_ext.evaluate.report import BaselineRow, load_baselines
 from deepmath_ext.evaluate.runner import EvalConfig, finalize_run, run_eval
-from deepmath_ext.evaluate.settings import SettingsMismatchError
 from deepmath_ext.evaluate.store import GenerationStore
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""Markdown reports: the DeepMath paper's table layout with intervals, grading policies side by side,
-the grader gap, details, and published baselines.
+"""Markdown reports and PNG plots: the DeepMath paper's table layout with intervals, grading policies side by
+side, the grader gap, details, and published baselines (kept as data in `baselines.json`).
 
 A run graded under several policies is shown as one row per policy ("label [policy]"): `policy_views`
 turns each (run, policy) into the shape of a single-policy run, which the tables and plots read.
@@ -7,13 +7,15 @@ turns each (run, policy) into the shape of a single-policy run, which the tables
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
-from deepmath_ext.evaluate.baselines import BaselineRow
-from deepmath_ext.files import write_text_atomic
+from deepmath_ext.files import pyplot, save_png_atomic, write_text_atomic
 
 REPORT_FILE = "report.md"
 ACCURACY_PLOT = "accuracy.png"
@@ -22,6 +24,63 @@ FLAG = "†"
 # Published numbers were graded by the reference evaluator: they are compared with this policy's column.
 BASELINE_POLICY = "reference-eval"
 GAP_TEXT_CHARS = 60  # a prediction longer than this is cut in the gap list
+BASELINES_FILE = "baselines.json"
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """One published row: accuracy in percent per benchmark name."""
+
+    model: str
+    source: str
+    scores: dict[str, float]
+    note: str = ""  # tells apart several published rows of one model
+
+    @property
+    def display(self) -> str:
+        """Row name in tables and legends."""
+        return f"{self.model} (published{', ' + self.note if self.note else ''})"
+
+    def matches(self, label: str) -> bool:
+        """Whether a run labelled `label` is this model (case-insensitive, hub owner ignored)."""
+        return self.model.lower() == label.rsplit("/", 1)[-1].lower()
+
+
+def _parse(sets: dict, origin: str) -> dict[str, list[BaselineRow]]:
+    parsed = {}
+    for name, entry in sets.items():
+        rows = []
+        for i, row in enumerate(entry.get("rows", [])):
+            try:
+                scores = {k: float(v) for k, v in row["scores"].items()}
+                rows.append(BaselineRow(row["model"], row["source"], scores, row.get("note", "")))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{origin}: baseline set {name!r} row {i}: {exc!r}") from exc
+        parsed[name] = rows
+    return parsed
+
+
+def baseline_sets() -> dict[str, list[BaselineRow]]:
+    """Every baseline set bundled with the package, by name."""
+    text = resources.files(__package__).joinpath(BASELINES_FILE).read_text(encoding="utf-8")
+    return _parse(json.loads(text), BASELINES_FILE)
+
+
+def load_baselines(name_or_path: str) -> list[BaselineRow]:
+    """A bundled set by name (e.g. `paper`), or every set in a JSON file of the same shape."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.exists():
+        return [
+            row
+            for rows in _parse(json.loads(path.read_text(encoding="utf-8")), str(path)).values()
+            for row in rows
+        ]
+    sets = baseline_sets()
+    if name_or_path not in sets:
+        raise ValueError(
+            f"unknown baseline {name_or_path!r}; bundled: {', '.join(sets)} (or a path to a .json)"
+        )
+    return sets[name_or_path]
 
 
 def policy_views(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -300,8 +359,6 @@ def write_report(
     folder: Path, text: str, runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow] = ()
 ) -> None:
     """Write `text` as `report.md` and the accuracy and pass@k plots of `runs` into `folder`."""
-    from deepmath_ext.evaluate.plots import plot_accuracy, plot_pass_at_k
-
     write_text_atomic(folder / REPORT_FILE, text)
     views = policy_views(runs)
     plot_accuracy(views, baselines, folder / ACCURACY_PLOT)
@@ -311,3 +368,66 @@ def write_report(
 def write_run_report(run_dir: Path, metrics: dict[str, Any]) -> None:
     """Write `report.md` and the plots of one run."""
     write_report(run_dir, render_run_report(metrics), [metrics])
+
+
+def plot_accuracy(runs: Sequence[dict[str, Any]], baselines: Sequence[BaselineRow], path: Path) -> None:
+    """Grouped bars of avg@n per benchmark with 95% intervals; published numbers as markers."""
+    plt = pyplot()
+    names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
+    width = 0.8 / max(len(runs), 1)
+    fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
+    for i, run in enumerate(runs):
+        xs = [
+            j + (i - (len(runs) - 1) / 2) * width for j, name in enumerate(names) if name in run["benchmarks"]
+        ]
+        benches = [run["benchmarks"][name] for name in names if name in run["benchmarks"]]
+        acc = [100 * b["avg@n"] for b in benches]
+        err = [
+            [a - 100 * b["ci95"][0] for a, b in zip(acc, benches, strict=True)],
+            [100 * b["ci95"][1] - a for a, b in zip(acc, benches, strict=True)],
+        ]
+        ax.bar(xs, acc, width, yerr=err, capsize=3, label=run["run"]["label"])
+    for base in baselines:
+        points = [(j, base.scores[name]) for j, name in enumerate(names) if name in base.scores]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="D", linestyle="none", label=base.display)
+    ax.set_xticks(range(len(names)), [display_name(n) for n in names])
+    ax.set_ylabel("avg@n accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    save_png_atomic(fig, path)
+
+
+def plot_pass_at_k(runs: Sequence[dict[str, Any]], path: Path) -> None:
+    """pass@k against k (log scale), one panel per benchmark, one line per run."""
+    plt = pyplot()
+    names = ordered_benchmarks({b for r in runs for b in r["benchmarks"]})
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for run in runs:
+            if name in run["benchmarks"]:
+                curve = sorted((int(k), 100 * v) for k, v in run["benchmarks"][name]["pass@k"].items())
+                ax.plot(*zip(*curve, strict=True), marker="o", label=run["run"]["label"])
+        ax.set_xscale("log", base=2)
+        ax.set_title(display_name(name))
+        ax.set_xlabel("k")
+    axes[0][0].set_ylabel("pass@k (%)")
+    axes[0][-1].legend(fontsize=7)
+    save_png_atomic(fig, path)
+
+
+def plot_curve(curve: dict[str, Any], path: Path) -> None:
+    """avg@n (%) against the training step, one line per benchmark, with its 95% interval as a band."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, points in curve["benchmarks"].items():
+        steps = [p["step"] for p in points]
+        ax.plot(steps, [100 * p["avg@n"] for p in points], marker="o", label=display_name(name))
+        ax.fill_between(
+            steps, [100 * p["ci95"][0] for p in points], [100 * p["ci95"][1] for p in points], alpha=0.15
+        )
+    ax.set_xlabel("training step")
+    ax.set_ylabel("avg@n accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    save_png_atomic(fig, path)

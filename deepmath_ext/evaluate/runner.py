@@ -20,23 +20,21 @@ from deepmath_ext.evaluate.backends import (
 from deepmath_ext.evaluate.backends.base import effective_max_tokens
 from deepmath_ext.evaluate.grading import PolicyResults, grade_run
 from deepmath_ext.evaluate.manifest import (
+    REMOTE_BACKENDS,
+    SettingsMismatchError,
+    check_pinned,
     environment,
+    fingerprint,
     load_manifest,
+    model_identity,
     previous_manifest,
+    sample_settings,
+    server_model,
     verifier_version,
     write_manifest,
 )
 from deepmath_ext.evaluate.metrics import policies_metrics
 from deepmath_ext.evaluate.report import write_run_report
-from deepmath_ext.evaluate.settings import (
-    REMOTE_BACKENDS,
-    SettingsMismatchError,
-    check_pinned,
-    fingerprint,
-    model_identity,
-    sample_settings,
-    server_model,
-)
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, run_lock, save_problems
 from deepmath_ext.files import write_json_atomic
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
