@@ -54,110 +54,97 @@ def _families() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath eval`."""
-    parser.add_argument(
+    add = parser.add_argument
+    add(
         "--model",
         required=True,
         help="model path or hub id; or a verl actor checkpoint (RUN/global_step_N[/actor]), merged to a Hugging "
         "Face folder beside it; or several, comma-separated or a quoted glob ('RUN/global_step_*'), each "
         "evaluated into OUT/step_N (or OUT/NAME) with one report and an avg@n-against-step curve in OUT",
     )
-    parser.add_argument(
-        "--out", required=True, type=Path, help="run directory (created; re-use it to resume)"
-    )
-    parser.add_argument(
+    add("--out", required=True, type=Path, help="run directory (created; re-use it to resume)")
+    add(
         "--benchmarks",
         type=comma_separated,
         default=",".join(EvalConfig.benchmarks),
         help=f"comma-separated benchmark names, of: {', '.join(BENCHMARKS)} (default: %(default)s)",
     )
-    parser.add_argument(
+    add(
         "--template",
         default=EvalConfig.template,
         help=f"prompt template: {', '.join(list_templates())} (default: by the model's family: {_families()}; "
         "a model of no known family needs --template)",
     )
-    parser.add_argument(
+    add(
         "--policies",
         default=",".join(EvalConfig.policies),
         help=f"comma-separated grading policies, of: {', '.join(POLICY_NAMES)}; samples are generated once "
         "and graded by each (default: %(default)s)",
     )
-    parser.add_argument(
+    add(
         "--bos",
         choices=BOS_RULES,
         default=EvalConfig.bos,
         help="single: the template's own BOS only; reference: the reference evaluation's tokenization, "
         "which doubles the BOS of R1-Distill tokenizers (default: %(default)s)",
     )
-    parser.add_argument(
-        "--n", type=positive_int, default=EvalConfig.n, help="samples per problem (default: %(default)s)"
-    )
-    parser.add_argument(
+    add("--n", type=positive_int, default=EvalConfig.n, help="samples per problem (default: %(default)s)")
+    add(
         "--temperature",
         type=non_negative_float,
         default=SamplingSettings.temperature,
         help="(default: %(default)s)",
     )
-    parser.add_argument(
-        "--top-p", type=probability, default=SamplingSettings.top_p, help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--top-k", type=top_k, default=SamplingSettings.top_k, help="-1: no top-k (default: %(default)s)"
-    )
-    parser.add_argument(
+    add("--top-p", type=probability, default=SamplingSettings.top_p, help="(default: %(default)s)")
+    add("--top-k", type=top_k, default=SamplingSettings.top_k, help="-1: no top-k (default: %(default)s)")
+    add(
         "--max-tokens",
         type=positive_int,
         default=SamplingSettings.max_tokens,
         help="maximum response tokens (default: %(default)s)",
     )
-    parser.add_argument(
+    add(
         "--seed",
         type=int,
         default=EvalConfig.seed,
         help="sample i of every problem uses seed + i (default: %(default)s)",
     )
-    parser.add_argument(
-        "--backend", choices=sorted(BACKENDS), default=EvalConfig.backend, help="(default: %(default)s)"
-    )
-    parser.add_argument(
+    add("--backend", choices=sorted(BACKENDS), default=EvalConfig.backend, help="(default: %(default)s)")
+    add(
         "--tensor-parallel-size",
         type=positive_int,
         default=EvalConfig.tensor_parallel_size,
         help="vllm: GPUs per model (default: %(default)s)",
     )
-    parser.add_argument(
+    add(
         "--dtype",
         default=EvalConfig.dtype,
         help="bfloat16, float16, float32 or auto; not used by --backend openai (default: %(default)s)",
     )
-    parser.add_argument(
-        "--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)"
-    )
-    parser.add_argument(
+    add("--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)")
+    add(
         ALLOW_MISMATCH_FLAG,
         dest="allow_mismatch",
         action="store_true",
         help="run on benchmarks that differ from the registry",
     )
-    parser.add_argument("--label", help="row name in reports (default: the model's last path component)")
-    parser.add_argument(
+    add("--label", help="row name in reports (default: the model's last path component)")
+    add(
         "--batch-size",
         type=positive_int,
         default=EvalConfig.batch_size,
         help="vllm: samples kept in the engine at once, refilled as each finishes (default: %(default)s); "
         "every finished sample is stored and fsynced at once, whatever the backend",
     )
-    parser.add_argument("--tokenizer", help="tokenizer path or id (default: --model)")
-    parser.add_argument(
-        "--max-model-len", type=positive_int, help="vllm: context length (default: the model's)"
-    )
-    parser.add_argument(
+    add("--tokenizer", help="tokenizer path or id (default: --model)")
+    add("--max-model-len", type=positive_int, help="vllm: context length (default: the model's)")
+    add(
         "--gpu-memory-utilization",
         type=probability,
         help="vllm: fraction of GPU memory for the engine; on vLLM's CPU build a fraction of RAM (e.g. 0.05) "
         f"(default: {_backend_default('vllm', 'gpu_memory_utilization')})",
     )
-    parser.add_argument(
+    add(
         "--engine-arg",
         dest="engine_args",
         action="append",
@@ -167,28 +154,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="vllm: one more vllm.LLM argument, repeatable (max_num_batched_tokens=16384, enforce_eager=true, "
         "enable_chunked_prefill=false); VALUE is read as JSON when it parses, else as text",
     )
-    parser.add_argument(
+    add(
         "--base-url",
         help=f"openai: server URL ending in /v1 (default: {_backend_default('openai', 'base_url')})",
     )
-    parser.add_argument("--served-model-name", help="openai: model name the server knows (default: --model)")
-    parser.add_argument(
+    add("--served-model-name", help="openai: model name the server knows (default: --model)")
+    add(
         "--concurrency",
         type=positive_int,
         help=f"openai: requests in flight (default: {_backend_default('openai', 'concurrency')})",
     )
-    parser.add_argument(
+    add(
         "--max-retries",
         type=non_negative_int,
         help=f"openai: retries per request (default: {_backend_default('openai', 'max_retries')})",
     )
-    parser.add_argument("--device", help="hf: torch device (default: cuda if available, else cpu)")
-    parser.add_argument(
+    add("--device", help="hf: torch device (default: cuda if available, else cpu)")
+    add(
         "--grading-workers",
         type=positive_int,
         help=f"verifier worker processes (default: one per CPU core, at most {MAX_DEFAULT_WORKERS})",
     )
-    parser.add_argument(
+    add(
         "--grading-timeout",
         type=positive_float,
         default=EvalConfig.grading_timeout_s,

@@ -11,18 +11,15 @@ from deepmath_ext.files import check_output_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath export-sft`."""
-    parser.add_argument("--out", required=True, help="output folder for sft.parquet and sft_report.json")
-    parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
-    parser.add_argument("--template", default="r1-distill", help="prompt template for the user turn")
-    parser.add_argument(
-        "--max-tokens", type=positive_int, help="drop prompt+solution longer than this (needs --tokenizer)"
-    )
-    parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count tokens")
-    parser.add_argument(
-        "--no-require-think", action="store_true", help="grade whole solutions without </think>"
-    )
-    parser.add_argument("--limit", type=positive_int, help="read at most this many rows")
-    parser.add_argument("--workers", type=positive_int, help="verifier worker processes (default: CPU count)")
+    add = parser.add_argument
+    add("--out", required=True, help="output folder for sft.parquet and sft_report.json")
+    add("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
+    add("--template", default="r1-distill", help="prompt template for the user turn")
+    add("--max-tokens", type=positive_int, help="drop prompt+solution longer than this (needs --tokenizer)")
+    add("--tokenizer", help="tokenizer folder or hub id used to count tokens")
+    add("--no-require-think", action="store_true", help="grade whole solutions without </think>")
+    add("--limit", type=positive_int, help="read at most this many rows")
+    add("--workers", type=positive_int, help="verifier worker processes (default: CPU count)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,37 +25,28 @@ class BadRow(UserError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath grade`."""
-    parser.add_argument("input", type=Path, help="JSONL file, one response per line")
-    parser.add_argument("--out", type=Path, help="graded JSONL (default: IN with .graded.jsonl)")
-    parser.add_argument("--response-key", default="response", help="key of the model response")
-    parser.add_argument("--gold-key", default="gold", help="key of the gold answer")
-    parser.add_argument(
-        "--label-key", default="label", help="optional key of a reference label to compare with"
-    )
-    parser.add_argument(
+    add = parser.add_argument
+    add("input", type=Path, help="JSONL file, one response per line")
+    add("--out", type=Path, help="graded JSONL (default: IN with .graded.jsonl)")
+    add("--response-key", default="response", help="key of the model response")
+    add("--gold-key", default="gold", help="key of the gold answer")
+    add("--label-key", default="label", help="optional key of a reference label to compare with")
+    add(
         "--no-require-think",
         dest="require_think",
         action="store_false",
         help="grade responses without </think> (strict policy)",
     )
-    parser.add_argument(
+    add(
         "--policy",
         choices=POLICY_NAMES,
         default=DEFAULT_POLICY,
         help="grading policy (docs/verifier.md); the reference-* ones reproduce the DeepMath research code",
     )
-    parser.add_argument(
-        "--benchmark", help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)"
-    )
-    parser.add_argument(
-        "--workers", type=positive_int, help="verifier worker processes (default: one per CPU, max 8)"
-    )
-    parser.add_argument(
-        "--timeout", type=positive_float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check"
-    )
-    parser.add_argument(
-        "--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping"
-    )
+    add("--benchmark", help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)")
+    add("--workers", type=positive_int, help="verifier worker processes (default: one per CPU, max 8)")
+    add("--timeout", type=positive_float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check")
+    add("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")
 
 
 def _checked_row(line_number: int, line: str, response_key: str, gold_key: str) -> dict:

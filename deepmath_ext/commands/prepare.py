@@ -12,27 +12,22 @@ from deepmath_ext.files import check_output_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath prepare`."""
-    parser.add_argument("--out", required=True, help="output folder for train.parquet, val.parquet, report")
-    parser.add_argument("--template", default="orz", help="prompt template name (see deepmath_ext.templates)")
-    parser.add_argument("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
-    parser.add_argument("--no-train", action="store_true", help="write only val.parquet")
-    parser.add_argument(
-        "--val", type=comma_separated, default=list(PAPER_BENCHMARKS), help="comma-separated benchmarks"
-    )
-    parser.add_argument("--no-val", action="store_true", help="write only train.parquet")
-    parser.add_argument("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")
-    parser.add_argument("--difficulty-min", type=float)
-    parser.add_argument("--difficulty-max", type=float)
-    parser.add_argument(
-        "--topics", type=comma_separated, default=[], help="keep topics containing any of these"
-    )
-    parser.add_argument(
-        "--max-prompt-tokens", type=positive_int, help="drop prompts longer than this (needs --tokenizer)"
-    )
-    parser.add_argument("--tokenizer", help="tokenizer folder or hub id used to count prompt tokens")
-    parser.add_argument("--limit", type=positive_int, help="read at most this many training rows")
-    parser.add_argument("--strict", action="store_true", help="fail on any missing/empty/wrong-typed row")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--out", required=True, help="output folder for train.parquet, val.parquet, report")
+    add("--template", default="orz", help="prompt template name (see deepmath_ext.templates)")
+    add("--train", default=DEEPMATH_HF_ID, help="hub id, parquet/JSONL file or folder")
+    add("--no-train", action="store_true", help="write only val.parquet")
+    add("--val", type=comma_separated, default=list(PAPER_BENCHMARKS), help="comma-separated benchmarks")
+    add("--no-val", action="store_true", help="write only train.parquet")
+    add("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")
+    add("--difficulty-min", type=float)
+    add("--difficulty-max", type=float)
+    add("--topics", type=comma_separated, default=[], help="keep topics containing any of these")
+    add("--max-prompt-tokens", type=positive_int, help="drop prompts longer than this (needs --tokenizer)")
+    add("--tokenizer", help="tokenizer folder or hub id used to count prompt tokens")
+    add("--limit", type=positive_int, help="read at most this many training rows")
+    add("--strict", action="store_true", help="fail on any missing/empty/wrong-typed row")
+    add(
         ALLOW_MISMATCH_FLAG,
         dest="allow_mismatch",
         action="store_true",

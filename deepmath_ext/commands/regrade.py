@@ -13,16 +13,17 @@ from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath regrade`."""
-    parser.add_argument("run_dir", type=Path, help="a directory written by `deepmath eval`")
-    parser.add_argument(
+    add = parser.add_argument
+    add("run_dir", type=Path, help="a directory written by `deepmath eval`")
+    add(
         "--policies",
         type=comma_separated,
         default=[],
         help=f"grading policies to add to the run's own (of: {', '.join(POLICY_NAMES)}); every policy "
         "is graded again, nothing is generated (default: only the run's own)",
     )
-    parser.add_argument("--grading-workers", type=positive_int, help="verifier worker processes")
-    parser.add_argument(
+    add("--grading-workers", type=positive_int, help="verifier worker processes")
+    add(
         "--grading-timeout",
         type=positive_float,
         default=DEFAULT_TIMEOUT_S,

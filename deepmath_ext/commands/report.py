@@ -8,11 +8,10 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath report`."""
-    parser.add_argument("run_dirs", nargs="+", type=Path, help="directories written by `deepmath eval`")
-    parser.add_argument("--baseline", help="published rows to add: `paper`, or a JSON file of the same shape")
-    parser.add_argument(
-        "--out", type=Path, help="folder for report.md and the PNG plots (default: print only)"
-    )
+    add = parser.add_argument
+    add("run_dirs", nargs="+", type=Path, help="directories written by `deepmath eval`")
+    add("--baseline", help="published rows to add: `paper`, or a JSON file of the same shape")
+    add("--out", type=Path, help="folder for report.md and the PNG plots (default: print only)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,16 +11,11 @@ from deepmath_ext.files import check_output_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `deepmath stats`."""
-    parser.add_argument(
-        "data", help="DeepMath-shaped parquet/JSONL file or folder, or a prepared train.parquet"
-    )
-    parser.add_argument(
-        "--out", help="folder for stats.json, difficulty.png, topics.png (default: DATA_stats)"
-    )
-    parser.add_argument(
-        "--topic-depth", type=positive_int, default=2, help="topic levels to group by (default 2)"
-    )
-    parser.add_argument("--top", type=positive_int, default=15, help="topics to print")
+    add = parser.add_argument
+    add("data", help="DeepMath-shaped parquet/JSONL file or folder, or a prepared train.parquet")
+    add("--out", help="folder for stats.json, difficulty.png, topics.png (default: DATA_stats)")
+    add("--topic-depth", type=positive_int, default=2, help="topic levels to group by (default 2)")
+    add("--top", type=positive_int, default=15, help="topics to print")
 
 
 def run(args: argparse.Namespace) -> int:

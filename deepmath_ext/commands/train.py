@@ -29,34 +29,33 @@ STOP_GRACE_S = 30.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register `deepmath train` options."""
+    add = parser.add_argument
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("recipe", nargs="?", help="a packaged recipe name (see --list) or a recipe YAML file")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the recipe (key=value)")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="validate and print the command, do not launch"
-    )
-    parser.add_argument(
+    add("recipe", nargs="?", help="a packaged recipe name (see --list) or a recipe YAML file")
+    add("overrides", nargs="*", help="Hydra overrides of the recipe (key=value)")
+    add("--dry-run", action="store_true", help="validate and print the command, do not launch")
+    add(
         "--print-config",
         action="store_true",
         help="print the composed, resolved config as YAML on stdout (nothing else) and stop",
     )
-    parser.add_argument(
+    add(
         "--list",
         action="store_true",
         help="list the packaged recipes (model, nodes, template, reward) and stop",
     )
-    parser.add_argument(
+    add(
         "--submit",
         metavar="ADDRESS",
         help="submit to a running Ray cluster with `ray job submit` (dashboard address, e.g. http://head:8265)",
     )
-    parser.add_argument(
+    add(
         "--ship-package",
         action="store_true",
         help="with --submit: send deepmath_ext along (py_modules) for clusters where it is not pip-installed",
     )
-    parser.add_argument(
+    add(
         "--device",
         choices=("cuda", "cpu"),
         default="cuda",
