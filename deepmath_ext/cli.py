@@ -9,7 +9,7 @@ import signal
 import sys
 
 from deepmath_ext.commands import command_parser
-from deepmath_ext.errors import USER_ERRORS, Terminated, sigterm_raises_terminated
+from deepmath_ext.errors import USER_ERRORS, Terminated, one_line, sigterm_raises_terminated
 
 # Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         if os.environ.get(TRACEBACK_ENV) == "1":
             raise
-        status, line = USER_ERROR_STATUS, f"error: {_one_line(error)}"
+        status, line = USER_ERROR_STATUS, f"error: {one_line(error)}"
     except KeyboardInterrupt:
         status, line = INTERRUPTED_STATUS, "interrupted"
     except Terminated:
@@ -76,14 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     # print first, so this stays the last line; the newline ends a bar's unfinished line.
     print(f"\n{prog}: {line}" if status != USER_ERROR_STATUS else f"{prog}: {line}", file=sys.stderr)
     return status
-
-
-def _one_line(error: BaseException) -> str:
-    """The error's message on one line (an OSError without a message says what it is)."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
-        text = f"{error.filename}: {text}"
-    return text
 
 
 if __name__ == "__main__":

@@ -20,6 +20,14 @@ class LaunchError(UserError):
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError, ValueError, OSError, ImportError)
 
 
+def one_line(error: BaseException, limit: int | None = None) -> str:
+    """The error's message on one line, cut at `limit` characters (an OSError without a message says what it is)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
+        text = f"{error.filename}: {text}"
+    return text if limit is None or len(text) <= limit else text[:limit] + "..."
+
+
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread by `deepmath` so that cleanup runs as it does for Ctrl-C."""
 

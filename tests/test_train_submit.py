@@ -15,16 +15,16 @@ import pytest
 from recipes_support import local_overrides
 
 from deepmath_ext.cli import main
-from deepmath_ext.launch import ray_job
+from deepmath_ext.launch import command
 
 
 def test_runtime_env_passes_only_variables_that_are_set() -> None:
-    env = ray_job.job_runtime_env({"WANDB_API_KEY": "k", "PATH": "/bin", "NCCL_SOCKET_IFNAME": ""}, False)
+    env = command.job_runtime_env({"WANDB_API_KEY": "k", "PATH": "/bin", "NCCL_SOCKET_IFNAME": ""}, False)
     assert env == {"env_vars": {"WANDB_API_KEY": "k"}}
 
 
 def test_shipping_the_package_adds_it_and_the_plugin_hook() -> None:
-    env = ray_job.job_runtime_env({"GLOO_SOCKET_IFNAME": "eth7"}, True)
+    env = command.job_runtime_env({"GLOO_SOCKET_IFNAME": "eth7"}, True)
     (module_dir,) = env["py_modules"]
     assert (Path(module_dir) / "plugin.py").is_file() and Path(module_dir).name == "deepmath_ext"
     assert env["env_vars"] == {
@@ -35,7 +35,7 @@ def test_shipping_the_package_adds_it_and_the_plugin_hook() -> None:
 
 def test_runtime_env_file_is_private_and_readable_back() -> None:
     runtime_env = {"env_vars": {"WANDB_API_KEY": "secret"}}
-    path = ray_job.write_runtime_env(runtime_env)
+    path = command.write_runtime_env(runtime_env)
     try:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert json.loads(path.read_text()) == runtime_env
@@ -77,4 +77,4 @@ def test_dry_run_submit_prints_the_ray_job_command_without_secrets(
         "--address=http://head:8265",
         "--runtime-env=RUNTIME_ENV_FILE",
     ]
-    assert argv[separator + 1 :] == [*ray_job.CLUSTER_ENTRYPOINT, "smoke-1gpu", *overrides]
+    assert argv[separator + 1 :] == [*command.CLUSTER_ENTRYPOINT, "smoke-1gpu", *overrides]

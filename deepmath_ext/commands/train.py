@@ -159,22 +159,19 @@ def _smoke_setup(
 
 
 def _submit(args: argparse.Namespace, source: RecipeSource) -> int:
-    from deepmath_ext import launch
-    from deepmath_ext.launch import ray_job
+    from deepmath_ext.launch import command
 
-    runtime_env = ray_job.job_runtime_env(os.environ, args.ship_package)
-    print(f"runtime env (values not shown):\n  {ray_job.describe(runtime_env)}")
+    runtime_env = command.job_runtime_env(os.environ, args.ship_package)
+    print(f"runtime env (values not shown):\n  {command.describe_runtime_env(runtime_env)}")
     # A packaged recipe is found by name on the cluster; a recipe file must be on storage every node sees.
     recipe = (
         args.recipe if source.config_path.startswith("pkg://") else f"{source.config_path}/{source.name}.yaml"
     )
+    runtime_env_file = Path("RUNTIME_ENV_FILE") if args.dry_run else command.write_runtime_env(runtime_env)
+    argv = command.submit_command(args.submit, runtime_env_file, recipe, args.overrides)
+    print(f"command:\n  {command.format_command(argv)}", flush=True)
     if args.dry_run:
-        argv = ray_job.submit_command(args.submit, Path("RUNTIME_ENV_FILE"), recipe, args.overrides)
-        print(f"command:\n  {launch.format_command(argv)}")
         return 0
-    runtime_env_file = ray_job.write_runtime_env(runtime_env)
-    argv = ray_job.submit_command(args.submit, runtime_env_file, recipe, args.overrides)
-    print(f"command:\n  {launch.format_command(argv)}", flush=True)
     try:
         return run_in_process_group(argv)
     finally:

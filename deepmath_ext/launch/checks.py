@@ -10,12 +10,13 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from deepmath_ext.endpoint import is_hub_id, require_hub
-from deepmath_ext.errors import LaunchError
+from deepmath_ext.errors import LaunchError, one_line
 
 PLUGIN_MODULE = "deepmath_ext.plugin"
 # Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
 TEMPLATE_RESOLVER = "deepmath.template"
 DATA_KEYS = ("data.train_files", "data.val_files")
+ERROR_CHARS = 400  # of a verl or Hydra error quoted in a LaunchError
 # Parquet schema metadata written by `deepmath prepare`: the template the prompts were built with.
 PREPARED_TEMPLATE_KEY = b"deepmath.template"
 # Building its dataclass loads the tokenizer and HF config from the model path (local or the hub).
@@ -58,7 +59,7 @@ def check_resolves(cfg: DictConfig) -> None:
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except Exception as error:
-        raise LaunchError(f"config does not resolve: {_one_line(error)}") from error
+        raise LaunchError(f"config does not resolve: {one_line(error, ERROR_CHARS)}") from error
 
 
 def check_verl_rules(cfg: DictConfig) -> None:
@@ -69,7 +70,7 @@ def check_verl_rules(cfg: DictConfig) -> None:
     try:
         validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
     except Exception as error:
-        raise LaunchError(f"verl rejects the config: {_one_line(error)}") from error
+        raise LaunchError(f"verl rejects the config: {one_line(error, ERROR_CHARS)}") from error
 
 
 def check_dataclass_sections(cfg: DictConfig) -> None:
@@ -88,7 +89,7 @@ def check_dataclass_sections(cfg: DictConfig) -> None:
                 if section == MODEL_SECTION
                 else section
             )
-            raise LaunchError(f"{where}: {_one_line(error)}") from error
+            raise LaunchError(f"{where}: {one_line(error, ERROR_CHARS)}") from error
 
 
 def check_reward(cfg: DictConfig) -> None:
@@ -102,7 +103,7 @@ def check_reward(cfg: DictConfig) -> None:
         manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
     except Exception as error:
         raise LaunchError(
-            f"reward.reward_manager {manager.source}:{manager.name}: {_one_line(error)}"
+            f"reward.reward_manager {manager.source}:{manager.name}: {one_line(error, ERROR_CHARS)}"
         ) from error
 
 
@@ -113,7 +114,7 @@ def check_trainer_mode(cfg: DictConfig) -> None:
     try:
         get_trainer_cls(cfg.trainer.v1.trainer_mode)
     except ValueError as error:
-        raise LaunchError(f"trainer.v1.trainer_mode: {_one_line(error)}") from error
+        raise LaunchError(f"trainer.v1.trainer_mode: {one_line(error, ERROR_CHARS)}") from error
 
 
 def check_data_files(cfg: DictConfig) -> None:
@@ -191,11 +192,6 @@ def _as_list(value: object) -> list[str]:
     if isinstance(value, ListConfig | list | tuple):
         return [str(v) for v in value]
     return [] if value is None else [str(value)]
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 400 else text[:400] + "..."
 
 
 # Cheap checks first, so a typo is reported before the model's tokenizer is loaded.
