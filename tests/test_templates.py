@@ -16,9 +16,9 @@ from deepmath_ext.templates import (
     get_template,
     list_templates,
     register_template_resolver,
+    render_messages,
     template_for_model,
 )
-from deepmath_ext.templates.registry import render_messages
 
 PROBLEM = "What is $1+1$?"
 QWEN = "qwen2.5-7b_assembled"

@@ -5,7 +5,6 @@ from deepmath_ext.data.benchmarks import (
     PAPER_BENCHMARKS,
     BenchmarkMismatchError,
     BenchmarkProblem,
-    BenchmarkSpec,
     get_benchmark,
     load_benchmark,
 )
@@ -13,17 +12,14 @@ from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath
 
 # verl's `data_source` column: training rows say TRAIN_DATA_SOURCE, validation rows their benchmark's name.
 TRAIN_DATA_SOURCE = "deepmath-103k"
-KNOWN_DATA_SOURCES: tuple[str, ...] = (TRAIN_DATA_SOURCE, *BENCHMARKS)
 
 __all__ = [
     "BENCHMARKS",
     "DEEPMATH_HF_ID",
-    "KNOWN_DATA_SOURCES",
     "PAPER_BENCHMARKS",
     "TRAIN_DATA_SOURCE",
     "BenchmarkMismatchError",
     "BenchmarkProblem",
-    "BenchmarkSpec",
     "get_benchmark",
     "iter_deepmath",
     "load_benchmark",
