@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.errors import UserError
-from deepmath_ext.evaluate.backends.base import SampleKey
+from deepmath_ext.evaluate.backends import SampleKey
 from deepmath_ext.evaluate.metrics import ProblemResult, ScoredSample
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, load_problems
 from deepmath_ext.files import write_jsonl_atomic

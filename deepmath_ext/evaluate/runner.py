@@ -16,8 +16,8 @@ from deepmath_ext.evaluate.backends import (
     SampleKey,
     SamplingSettings,
     create_backend,
+    effective_max_tokens,
 )
-from deepmath_ext.evaluate.backends.base import effective_max_tokens
 from deepmath_ext.evaluate.grading import PolicyResults, grade_run
 from deepmath_ext.evaluate.manifest import (
     REMOTE_BACKENDS,

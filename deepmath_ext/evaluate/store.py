@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.errors import UserError
-from deepmath_ext.evaluate.backends.base import Finished, Generation, GenerationRequest, SampleKey
+from deepmath_ext.evaluate.backends import Finished, Generation, GenerationRequest, SampleKey
 from deepmath_ext.files import read_jsonl, require_run_file, write_jsonl_atomic
 
 log = logging.getLogger(__name__)

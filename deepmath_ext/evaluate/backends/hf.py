@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from deepmath_ext.evaluate.backends.base import (
+from deepmath_ext.evaluate.backends import (
     Backend,
     Finished,
     Generation,

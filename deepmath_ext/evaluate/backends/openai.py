@@ -11,7 +11,7 @@ from typing import Any
 
 from deepmath_ext.endpoint import Endpoint
 from deepmath_ext.errors import UserError
-from deepmath_ext.evaluate.backends.base import (
+from deepmath_ext.evaluate.backends import (
     Backend,
     Finished,
     Generation,

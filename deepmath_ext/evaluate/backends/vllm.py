@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from deepmath_ext.evaluate.backends.base import (
+from deepmath_ext.evaluate.backends import (
     FINISH_REASONS,
     Backend,
     Finished,
