@@ -1,4 +1,4 @@
-"""Every file the package reads or writes: atomic writes, strict JSON/JSONL reads, row files and PNGs.
+"""Every file the package reads or writes: atomic writes, strict JSON/JSONL reads, row files, parquet and PNGs.
 
 Writes go to a hidden temp file beside the target and are renamed over it only on success, so an
 interrupted command leaves the previous file (or none), never half of one. Reads name the file (and the
@@ -13,11 +13,13 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from deepmath_ext.errors import UserError
 
 PARQUET_BATCH_ROWS = 1024
+WRITE_BATCH_ROWS = 2048
 PNG_DPI = 120
 
 
@@ -127,6 +129,40 @@ def write_json_atomic(path: str | Path, value: Any) -> None:
 def write_jsonl_atomic(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
     """Atomically write one JSON object per line."""
     write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+class ParquetRows:
+    """Writes dict rows to a parquet file in batches (give it a temp path from `atomic_path(s)`)."""
+
+    def __init__(self, path: str | Path, schema: Any, metadata: dict[str, str] | None = None) -> None:
+        import pyarrow.parquet as pq
+
+        self.schema = schema.with_metadata(metadata or {})
+        self._writer = pq.ParquetWriter(Path(path), self.schema, compression="zstd")
+        self._pending: list[dict[str, Any]] = []
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Queue one row; a full batch goes to disk."""
+        self._pending.append(row)
+        if len(self._pending) >= WRITE_BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._pending:
+            self._writer.write_table(pa.Table.from_pylist(self._pending, schema=self.schema))
+            self._pending = []
+
+    def __enter__(self) -> ParquetRows:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self._flush()
+        self._writer.close()
 
 
 def pyplot() -> Any:

@@ -19,9 +19,9 @@ from deepmath_ext.data.validation import (
     answer_in_question,
     drop_defective,
 )
-from deepmath_ext.data.verl_format import ParquetRows, PromptLengthLimit, verl_row, verl_schema
+from deepmath_ext.data.verl_format import PromptLengthLimit, verl_row, verl_schema
 from deepmath_ext.errors import UserError
-from deepmath_ext.files import atomic_paths, write_json
+from deepmath_ext.files import ParquetRows, atomic_paths, write_json
 from deepmath_ext.templates import PromptTemplate, get_template
 
 logger = logging.getLogger(__name__)
@@ -191,9 +191,7 @@ def prepare_dataset(
     """Write train.parquet (from `train`) and val.parquet (from the `val` benchmarks) plus a report."""
     prompt_template = get_template(template)
     _validate_val_names(val)
-    if max_prompt_tokens is not None and tokenizer is None:
-        raise ValueError("max_prompt_tokens needs a tokenizer (path or object) to count tokens")
-    length = PromptLengthLimit(tokenizer, prompt_template, max_prompt_tokens) if max_prompt_tokens else None
+    length = PromptLengthLimit.optional(tokenizer, prompt_template, max_prompt_tokens, "max_prompt_tokens")
     if train is None and not val:
         raise UserError("nothing to write: both the training split and the benchmarks are off")
     out = Path(out_dir)

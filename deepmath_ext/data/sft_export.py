@@ -12,9 +12,9 @@ from typing import Any
 from deepmath_ext.data import TRAIN_DATA_SOURCE
 from deepmath_ext.data.deepmath import SOLUTION_FIELDS, iter_deepmath, progress_bar
 from deepmath_ext.data.validation import QuestionDeduplicator, SplitReport, drop_defective
-from deepmath_ext.data.verl_format import ParquetRows, PromptLengthLimit
+from deepmath_ext.data.verl_format import PromptLengthLimit
 from deepmath_ext.errors import UserError
-from deepmath_ext.files import atomic_paths, write_json
+from deepmath_ext.files import ParquetRows, atomic_paths, write_json
 from deepmath_ext.templates import PromptTemplate, get_template
 from deepmath_ext.verify import grade_batch
 
@@ -115,9 +115,7 @@ def export_sft(
 ) -> SftExportResult:
     """Write `sft.parquet` of (prompt, verified r1 solution) chats and `sft_report.json`."""
     prompt_template = get_template(template)
-    if max_tokens is not None and tokenizer is None:
-        raise ValueError("max_tokens needs a tokenizer (path or object) to count tokens")
-    length = PromptLengthLimit(tokenizer, prompt_template, max_tokens) if max_tokens else None
+    length = PromptLengthLimit.optional(tokenizer, prompt_template, max_tokens, "max_tokens")
     out = Path(out_dir)
     result = SftExportResult(out / SFT_FILE, out / REPORT_FILE, SplitReport(source=str(source)))
     report = result.report

@@ -1,9 +1,8 @@
-"""verl 0.9.1 RLHFDataset rows and an atomic, batched parquet writer for them."""
+"""verl 0.9.1 RLHFDataset rows, and the prompt-length limit verl applies to them."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from deepmath_ext.endpoint import is_hub_id, require_hub
@@ -11,7 +10,6 @@ from deepmath_ext.templates import PromptTemplate
 
 ABILITY = "math"
 REWARD_STYLE = "rule"
-WRITE_BATCH_ROWS = 2048
 
 
 def verl_schema() -> Any:
@@ -68,42 +66,17 @@ def verl_row(
     }
 
 
-class ParquetRows:
-    """Writes dict rows to a parquet file in batches (give it a temp path from `deepmath_ext.files`)."""
-
-    def __init__(self, path: str | Path, schema: Any, metadata: dict[str, str] | None = None) -> None:
-        import pyarrow.parquet as pq
-
-        self.schema = schema.with_metadata(metadata or {})
-        self._writer = pq.ParquetWriter(Path(path), self.schema, compression="zstd")
-        self._pending: list[dict[str, Any]] = []
-
-    def write(self, row: dict[str, Any]) -> None:
-        """Queue one row; a full batch goes to disk."""
-        self._pending.append(row)
-        if len(self._pending) >= WRITE_BATCH_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        import pyarrow as pa
-
-        if self._pending:
-            self._writer.write_table(pa.Table.from_pylist(self._pending, schema=self.schema))
-            self._pending = []
-
-    def __enter__(self) -> ParquetRows:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self._flush()
-        self._writer.close()
-
-
 class PromptLengthLimit:
     """Counts prompt tokens exactly as verl's `filter_overlong_prompts` does (template applied)."""
+
+    @classmethod
+    def optional(
+        cls, tokenizer: Any, template: PromptTemplate, max_tokens: int | None, option: str
+    ) -> PromptLengthLimit | None:
+        """The limit when `max_tokens` is set (ValueError naming `option` without a tokenizer), else None."""
+        if max_tokens is not None and tokenizer is None:
+            raise ValueError(f"{option} needs a tokenizer (path or object) to count tokens")
+        return cls(tokenizer, template, max_tokens) if max_tokens else None
 
     def __init__(self, tokenizer: Any, template: PromptTemplate, max_tokens: int) -> None:
         if isinstance(tokenizer, str | Path):
