@@ -87,30 +87,21 @@ def policy_views(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One single-policy view per (run, grading policy), labelled `label [policy]` when a run has several."""
     views = []
     for run in runs:
-        policies = run["run"]["policies"]
+        label, policies = run["run"]["label"], run["run"]["policies"]
+        # Published numbers are compared with the reference-eval view, else with the run's first policy.
+        compared = BASELINE_POLICY if BASELINE_POLICY in policies else policies[0]
         for policy in policies:
-            label = run["run"]["label"] if len(policies) == 1 else f"{run['run']['label']} [{policy}]"
+            view_label = label if len(policies) == 1 else f"{label} [{policy}]"
             views.append(
                 {
-                    "run": {
-                        **run["run"],
-                        "label": label,
-                        "model_label": run["run"]["label"],
-                        "policy": policy,
-                    },
+                    "run": {**run["run"], "label": view_label, "model_label": label, "policy": policy},
                     "benchmarks": {
                         name: {**b, **b["policies"][policy]} for name, b in run["benchmarks"].items()
                     },
-                    "compared": policy == compared_policy(run),
+                    "compared": policy == compared,
                 }
             )
     return views
-
-
-def compared_policy(run: dict[str, Any]) -> str:
-    """The policy whose column published numbers are compared with: reference-eval, else the run's first."""
-    policies = run["run"]["policies"]
-    return BASELINE_POLICY if BASELINE_POLICY in policies else policies[0]
 
 
 def _pct(x: float) -> str:

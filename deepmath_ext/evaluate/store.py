@@ -22,11 +22,6 @@ PROBLEMS_FILE = "problems.jsonl"
 LOCK_FILE = ".lock"
 
 
-def key_of(record: dict[str, Any]) -> SampleKey:
-    """The sample key of a stored record."""
-    return SampleKey(str(record["benchmark"]), str(record["problem_id"]), int(record["index"]))
-
-
 class GenerationStore:
     """`generations.jsonl`: one line per sample, appended and fsynced as samples finish, never rewritten.
 
@@ -55,7 +50,7 @@ class GenerationStore:
                 continue
             try:
                 record = json.loads(line)
-                key = key_of(record)
+                key = SampleKey(str(record["benchmark"]), str(record["problem_id"]), int(record["index"]))
             except (json.JSONDecodeError, KeyError, ValueError) as exc:
                 raise ValueError(f"{self.path}:{lineno}: not a generation record ({exc})") from exc
             if key in self.records:

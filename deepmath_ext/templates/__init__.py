@@ -33,13 +33,9 @@ class PromptTemplate:
     thinking: bool = False
     description: str = ""
 
-    def user_content(self, problem: str) -> str:
-        """The user turn's text: prefix + problem + suffix."""
-        return f"{self.prefix}{problem}{self.suffix}"
-
     def messages(self, problem: str) -> list[dict[str, str]]:
-        """Chat messages for one problem; no system turn when the template has no system prompt."""
-        user = {"role": "user", "content": self.user_content(problem)}
+        """Chat messages for one problem (user turn: prefix + problem + suffix); a system turn if it has one."""
+        user = {"role": "user", "content": f"{self.prefix}{problem}{self.suffix}"}
         if self.system_prompt is None:
             return [user]
         return [{"role": "system", "content": self.system_prompt}, user]
