@@ -15,11 +15,6 @@ def command_parser(module: ModuleType, prog: str, description: str | None = None
     return parser
 
 
-def run_command(module: ModuleType, argv: list[str], prog: str) -> int:
-    """Parse `argv` with the command module's own options and run it (errors propagate to the caller)."""
-    return int(module.run(command_parser(module, prog).parse_args(argv)) or 0)
-
-
 def comma_separated(text: str) -> list[str]:
     """The non-empty, stripped items of a comma-separated option value ("a, b,,c" -> [a, b, c])."""
     items = [item.strip() for item in text.split(",") if item.strip()]

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from deepmath_ext.commands import grade, prepare, run_command, stats
+from deepmath_ext.commands import command_parser, grade, prepare, stats
 from deepmath_ext.errors import UserError
 from deepmath_ext.files import read_jsonl
 
@@ -31,7 +31,7 @@ def _step(title: str) -> None:
 
 def _run_subcommand(name: str, module: ModuleType, argv: list[str]) -> None:
     """Run `deepmath NAME ARGV...` in-process, as a user would type it."""
-    if status := run_command(module, argv, f"deepmath {name}"):
+    if status := module.run(command_parser(module, f"deepmath {name}").parse_args(argv)):
         raise UserError(f"`deepmath {name}` failed with status {status}")
 
 

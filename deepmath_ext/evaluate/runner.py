@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -275,14 +276,10 @@ def _write_eval_manifest(
             config.sampling.max_tokens, engine.get("max_model_len"), longest_prompt
         ),
         "template": {
-            "name": template.name,
+            **{k: v for k, v in dataclasses.asdict(template).items() if k != "description"},
             "chosen_by": "--template" if config.template else "the model family table",
             "bos": config.bos,
             "fingerprint": template.fingerprint(),
-            "thinking": template.thinking,
-            "system_prompt": template.system_prompt,
-            "prefix": template.prefix,
-            "suffix": template.suffix,
             "chat_template": template.chat_template or "(the tokenizer's own)",
         },
         # A run may add benchmarks one command at a time: keep those recorded by earlier invocations.
