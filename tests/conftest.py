@@ -37,6 +37,19 @@ def eval_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
+@pytest.fixture(scope="session")
+def ray_session():
+    """One 2-CPU Ray session for the whole run (starting Ray costs 10-40 s here).
+
+    Reward actors have fixed names, so each test that starts a reward manager kills its actors when done.
+    """
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each test starts with an empty deepmath cache (embeddings), so none depends on another's run.

@@ -85,16 +85,6 @@ def _pad(rows: Sequence[Sequence[int]], pad_id: int, *, left: bool) -> tuple[tor
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    """A 2-CPU Ray session for one test module (reward actors have fixed names: one manager at a time)."""
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def tokenizer():
     """The shared R1-distill tokenizer the reward tests decode with."""
     from transformers import AutoTokenizer

@@ -10,7 +10,7 @@ from verify_support import SLOW_GOLD, SLOW_PRED
 from deepmath_ext.verify import grade
 
 pytestmark = pytest.mark.slow
-# The module-scoped `ray_session` and `tokenizer` fixtures.
+# The module-scoped `tokenizer` fixture (`ray_session` is in conftest).
 pytest_plugins = ("reward_support",)
 
 TIMEOUT_S = 1.0
@@ -38,7 +38,10 @@ def manager(ray_session):
             f"+reward.reward_kwargs.verifier_timeout_s={TIMEOUT_S}",
         ]
     )
-    return RewardLoopManager(config)
+    manager = RewardLoopManager(config)
+    yield manager
+    for worker in manager.reward_loop_workers:  # the next manager reuses the actor names
+        ray_session.kill(worker)
 
 
 def test_entry_point_registers_deepmath_inside_a_ray_actor(ray_session):

@@ -7,7 +7,7 @@ import pytest
 from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_config
 
 pytestmark = pytest.mark.slow
-# The module-scoped `ray_session` and `tokenizer` fixtures.
+# The module-scoped `tokenizer` fixture (`ray_session` is in conftest).
 pytest_plugins = ("reward_support",)
 
 THINK = "<think>\nWorking.\n</think>\n"

@@ -58,12 +58,11 @@ def test_sigkilled_worker_is_replaced_and_batch_completes(pool):
     assert victim not in pool.worker_pids()
 
 
-def test_four_threads_give_the_sequential_grades():
-    responses, golds = symbolic_items(6, offset=200)
+def test_four_threads_give_the_sequential_grades(pool):
+    responses, golds = symbolic_items(6, offset=300)
     responses += [think(r"\boxed{5}"), think(r"\boxed{2} or \boxed{3}"), "no think", think(r"\boxed{0.5}")]
     golds += ["5", "2", "5", r"\frac12"]
-    with VerifierPool(workers=2) as sequential_pool:
-        expected = sequential_pool.grade_batch(responses, golds)
+    expected = pool.grade_batch(responses, golds)  # sequential, in another pool: nothing memoised is shared
     with VerifierPool(workers=2) as shared_pool, ThreadPoolExecutor(4) as threads:
         results = list(threads.map(lambda _: shared_pool.grade_batch(responses, golds), range(4)))
     assert all(result == expected for result in results)
@@ -94,19 +93,15 @@ def test_batch_length_mismatch_is_an_error(pool):
 
 
 @pytest.mark.slow
-def test_works_inside_a_ray_actor():
-    import ray
+def test_works_inside_a_ray_actor(ray_session):
+    @ray_session.remote(num_cpus=0)
+    class Grader:
+        def run(self, response, gold):
+            return grade(response, gold).to_dict()
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    actor = Grader.remote()
     try:
-
-        @ray.remote
-        class Grader:
-            def run(self, response, gold):
-                return grade(response, gold).to_dict()
-
-        actor = Grader.remote()
-        result = ray.get(actor.run.remote(think(r"\boxed{(x+2)^2}"), "x^2+4x+4"), timeout=120)
+        result = ray_session.get(actor.run.remote(think(r"\boxed{(x+2)^2}"), "x^2+4x+4"), timeout=120)
     finally:
-        ray.shutdown()
+        ray_session.kill(actor)
     assert result["status"] == "correct_symbolic"
