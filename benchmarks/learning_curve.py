@@ -66,9 +66,10 @@ def main() -> None:
     source.add_argument("--recipe", help="run the learning check for this recipe")
     source.add_argument("--metrics", type=Path, help="plot an existing run's metrics.jsonl")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--title", default="learning check", help="the plot's title with --metrics")
     args = parser.parse_args()
     if args.metrics:
-        workdir, title = args.metrics.parent, f"learning check ({args.metrics.parent.name})"
+        workdir, title = args.metrics.parent, args.title
     else:
         workdir = run_learning_check(args.recipe, Path(tempfile.mkdtemp(prefix="learning-")))
         title = f"learning check, {args.recipe} reward settings (tiny primed Qwen2, CPU)"

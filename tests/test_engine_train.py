@@ -14,7 +14,7 @@ from engine_support import CORRELATION_KEY, QWEN_TOKENIZER, run_smoke, shared_to
 from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, parse_eval_args, read_generations
 
 from deepmath_ext.commands import evaluate as evaluate_command
-from deepmath_ext.evaluate.checkpoints import MERGED_DIR
+from deepmath_ext.evaluate.series import MERGED_DIR
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(2400)]
 

@@ -14,12 +14,19 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import torch
-from engine_support import QWEN_TOKENIZER, shared_tokenizer
+from engine_support import QWEN_TOKENIZER, R1_TOKENIZER, shared_tokenizer
 
 from deepmath_ext.cli import main
 from deepmath_ext.launch import cpu_platform, smoke
 
 ERROR_PREFIX = "deepmath train: error: "
+# The other shipped recipes, each with a shared tokenizer of its model family (R1's stands in for OMN's).
+OTHER_RECIPES = {
+    "smoke-1gpu": QWEN_TOKENIZER,
+    "deepmath-zero-math-7b": QWEN_TOKENIZER,
+    "deepmath-1.5b": R1_TOKENIZER,
+    "deepmath-omn-1.5b": R1_TOKENIZER,
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,26 @@ def test_dry_run_prints_the_summary_the_changes_and_the_command(dry_run: tuple[i
     assert f"actor_rollout_ref.model.path={workdir / ('tiny-model-' + QWEN_TOKENIZER.name)}" in command
     # Later overrides win in Hydra: the user's come after the smoke's.
     assert command.index("trainer.total_training_steps=2") > command.index(cpu_platform.CPU_OVERRIDES[0])
+
+
+@pytest.mark.parametrize("recipe", sorted(OTHER_RECIPES))
+def test_every_recipe_scaled_down_passes_verls_checks(recipe: str, tmp_path: Path) -> None:
+    tokenizer = shared_tokenizer(OTHER_RECIPES[recipe])
+    argv = [
+        "train",
+        recipe,
+        "--smoke-cpu",
+        "--dry-run",
+        "--tokenizer",
+        str(tokenizer),
+        "--smoke-dir",
+        str(tmp_path),
+    ]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    assert code == 0, out.getvalue()
+    assert f"recipe {recipe}" in out.getvalue() and "is valid" in out.getvalue()
 
 
 def test_smoke_data_is_prepared_with_the_recipes_template(dry_run: tuple[int, str, Path]) -> None:

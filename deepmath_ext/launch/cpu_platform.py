@@ -19,10 +19,11 @@ The verl and vLLM internals it touches:
 - `vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm` replaces each 2-D Linear weight by a
   prepacked copy and an empty Parameter without `weight_loader`, so verl's in-place weight sync cannot load
   into it: here every such layer computes `F.linear` on its live weight (slower, but the sync is real).
-- Config keys (CPU_OVERRIDES): sdpa attention without remove-padding (no flash-attn), FSDP2 (FSDP1 asks
-  for an accelerator id), an fp32 actor (verl's bf16 default sends the backward matmuls of a CPU without
-  AMX to ATen's reference GEMM: one update of the tiny model took 300 s instead of seconds), no sleep mode, `load_format=auto`, a small `gpu_memory_utilization` (a fraction of
-  RAM on CPU), one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
+- Config keys (CPU_OVERRIDES): sdpa attention without remove-padding (no flash-attn), hence no sequence
+  parallelism; FSDP2 (FSDP1 asks for an accelerator id); an fp32 actor (verl's bf16 default sends the
+  backward matmuls of a CPU without AMX to ATen's reference GEMM: one update of the tiny model took 300 s
+  instead of 16 s); no sleep mode; `load_format=auto`; a small `gpu_memory_utilization` (a fraction of RAM
+  on CPU); one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ CPU_OVERRIDES = (
     "actor_rollout_ref.ref.strategy=fsdp2",
     "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
     "actor_rollout_ref.model.use_remove_padding=false",
+    # Sequence parallelism needs remove-padding, and one logical GPU has no peer to split a sequence with.
+    "actor_rollout_ref.actor.ulysses_sequence_parallel_size=1",
+    "actor_rollout_ref.ref.ulysses_sequence_parallel_size=1",
     "++actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
     "+actor_rollout_ref.rollout.enable_sleep_mode=false",
     "actor_rollout_ref.rollout.load_format=auto",
