@@ -9,7 +9,7 @@ import signal
 import sys
 
 from deepmath_ext.commands import command_parser
-from deepmath_ext.errors import USER_ERRORS, Terminated, one_line, sigterm_raises_terminated
+from deepmath_ext.errors import USER_ERRORS, Terminated, interrupt_signals, one_line
 
 # Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         _top_level_parser().parse_args(argv[:1] or ["--help"])
     prog = f"deepmath {argv[0]}"
     try:
-        with sigterm_raises_terminated():
+        with interrupt_signals():
             # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
             args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
             return int(args._module.run(args) or 0)

@@ -1,10 +1,12 @@
-"""The project's user errors: what `deepmath` reports in one line, without a traceback, exit status 2."""
+"""The project's user errors (one line, no traceback, exit status 2) and its interrupts (SIGINT, SIGTERM)."""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class UserError(Exception):
@@ -32,18 +34,71 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread by `deepmath` so that cleanup runs as it does for Ctrl-C."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
+# What each signal raises in the main thread while `interrupt_signals` is active.
+_RAISES: dict[int, type[BaseException]] = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
+# The interrupt a signal asked for, recorded before it is raised. Python loses an exception raised by a
+# handler that runs inside a weakref callback, __del__ or gc callback (it prints "Exception ignored in ..."
+# and carries on), so every commit of output and the end of the command check this record too.
+_requested: type[BaseException] | None = None
+_held = False  # while outputs are renamed into place: the interrupt is raised once all of them are
+
+
+def _record_and_raise(signum: int, frame: object) -> None:
+    global _requested
+    _requested = _RAISES[signum]
+    if not _held:
+        raise _requested
+
+
+def raise_if_interrupted() -> None:
+    """Raise the interrupt a signal asked for, if any (its own raise may have been lost in a callback)."""
+    if _requested is not None:
+        raise _requested
 
 
 @contextmanager
-def sigterm_raises_terminated() -> Iterator[None]:
-    """Within the block, SIGTERM raises Terminated in the main thread (unless SIGTERM already has a handler)."""
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield  # someone else (a test runner, an embedding program) owns SIGTERM
-        return
-    signal.signal(signal.SIGTERM, _raise_terminated)
+def interrupts_held() -> Iterator[None]:
+    """Refuse to start the block after an interrupt; one arriving within it is raised when the block ends."""
+    global _held
+    raise_if_interrupted()
+    _held = True
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _held = False
+    raise_if_interrupted()
+
+
+def _unraisable_hook(previous: Callable[[Any], object]) -> Callable[[Any], object]:
+    """Silence the lost raise of a recorded interrupt (it is raised again later); pass on anything else."""
+
+    def hook(unraisable: Any) -> None:
+        if _requested is None or not isinstance(unraisable.exc_value, _requested):
+            previous(unraisable)
+
+    return hook
+
+
+@contextmanager
+def interrupt_signals() -> Iterator[None]:
+    """Within the block, SIGINT raises KeyboardInterrupt and SIGTERM Terminated, never lost.
+
+    A signal whose handler someone else owns (a test runner, an embedding program, an ignored SIGINT) is
+    left alone. If an interrupt's raise was lost, leaving the block raises it.
+    """
+    global _requested
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    ours = [signum for signum, default in defaults.items() if signal.getsignal(signum) is default]
+    previous_hook = sys.unraisablehook
+    _requested = None
+    sys.unraisablehook = _unraisable_hook(previous_hook)  # first: a signal may land as soon as it is ours
+    for signum in ours:
+        signal.signal(signum, _record_and_raise)
+    try:
+        yield
+        raise_if_interrupted()
+    finally:
+        for signum in ours:
+            signal.signal(signum, defaults[signum])
+        sys.unraisablehook = previous_hook
+        _requested = None

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from deepmath_ext.errors import UserError
+from deepmath_ext.errors import UserError, interrupts_held
 
 PARQUET_BATCH_ROWS = 1024
 WRITE_BATCH_ROWS = 2048
@@ -86,7 +86,8 @@ def atomic_paths(
 ) -> Iterator[dict[str, Path]]:
     """Temp paths for several outputs that replace them together (and delete `stale`) when the block succeeds.
 
-    Nothing changes on failure or interrupt; on success the renames follow each other within microseconds.
+    Nothing changes on failure or interrupt (also one whose raise a callback lost: see `interrupt_signals`);
+    on success the renames follow each other within microseconds, an interrupt waiting until they are done.
     """
     with ExitStack() as cleanup:
         temps = {}
@@ -94,10 +95,11 @@ def atomic_paths(
             temps[name] = temp_path_beside(path)
             cleanup.callback(temps[name].unlink, missing_ok=True)
         yield temps
-        for name, path in paths.items():
-            os.replace(temps[name], path)
-        for path in stale:
-            Path(path).unlink(missing_ok=True)
+        with interrupts_held():  # an interrupted command commits nothing, and never half of a group
+            for name, path in paths.items():
+                os.replace(temps[name], path)
+            for path in stale:
+                Path(path).unlink(missing_ok=True)
 
 
 def write_text(path: str | Path, text: str) -> None:

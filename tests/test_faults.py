@@ -227,9 +227,9 @@ time.sleep(600)
 _LAUNCHER = """
 import sys
 from deepmath_ext.commands.train import run_in_process_group
-from deepmath_ext.errors import Terminated, sigterm_raises_terminated
+from deepmath_ext.errors import Terminated, interrupt_signals
 try:
-    with sigterm_raises_terminated():
+    with interrupt_signals():
         run_in_process_group([sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]], grace_s=2.0)
 except (KeyboardInterrupt, Terminated):
     sys.exit(3)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
+import weakref
 
 import pytest
 
-from deepmath_ext.errors import UserError
+from deepmath_ext.errors import Terminated, UserError, interrupt_signals, interrupts_held
 from deepmath_ext.files import (
     atomic_path,
     atomic_paths,
@@ -103,3 +105,53 @@ def test_several_outputs_replace_together_or_not_at_all(tmp_path):
         temps["a"].write_text("new a")
         temps["b"].write_text("new b")
     assert (a.read_text(), b.read_text(), stale.exists()) == ("new a", "new b", False)
+
+
+# -- interrupts -------------------------------------------------------------------------------------
+
+
+def _lose_sigterm_in_a_callback() -> None:
+    """Run the SIGTERM handler as Python does when the signal lands in a weakref callback: its raise is lost."""
+
+    class Box:
+        pass
+
+    box = Box()
+    ref = weakref.ref(box, lambda _: signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None))
+    del box  # the callback runs here; what it raises goes to sys.unraisablehook, and the code runs on
+    assert ref() is None
+
+
+def test_a_sigterm_lost_in_a_callback_stops_the_commit_and_the_block(tmp_path, capsys):
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # no test runner owns it here
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    ran_on = []
+    with pytest.raises(Terminated), interrupt_signals():
+        with atomic_path(target) as tmp:
+            tmp.write_text("new")
+            _lose_sigterm_in_a_callback()
+            ran_on.append("after the signal")  # the raise was lost: only the commit can refuse now
+        ran_on.append("after the commit")
+    assert ran_on == ["after the signal"]
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # no temp file left behind
+    assert capsys.readouterr().err == ""  # the lost raise is not printed: the interrupt is raised again
+    # Outside the block the signal is the default again and nothing stays recorded.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    write_text_atomic(target, "new")
+    assert target.read_text() == "new"
+
+
+def test_a_sigterm_lost_where_nothing_is_committed_is_raised_when_the_block_ends(tmp_path):
+    with pytest.raises(Terminated), interrupt_signals():
+        _lose_sigterm_in_a_callback()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_sigterm_during_the_renames_is_raised_once_all_outputs_are_in_place(tmp_path):
+    renamed = []
+    with pytest.raises(Terminated), interrupt_signals(), interrupts_held():
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # as when it lands between two renames
+        renamed.append("the rest of the group")
+    assert renamed == ["the rest of the group"]
