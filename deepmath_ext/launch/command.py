@@ -11,10 +11,10 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from deepmath_ext.launch.checks import PLUGIN_MODULE
-from deepmath_ext.launch.recipes import RecipeSource
+from deepmath_ext.launch.recipes import RecipeSource, raw_value, resolved_value
 
 TRAINER_MODULE = "verl.trainer.main_ppo"
 
@@ -113,12 +113,10 @@ def summarize(cfg: DictConfig) -> str:
 
 
 def _display(cfg: DictConfig, key: str) -> str:
-    parent_key, _, leaf = key.rpartition(".")
-    raw = OmegaConf.to_container(OmegaConf.select(cfg, parent_key), resolve=False).get(leaf)
+    raw = raw_value(cfg, key)
     if isinstance(raw, str) and raw.startswith("${deepmath."):
-        return raw
-    value = OmegaConf.select(cfg, key)
-    return str(OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value)
+        return raw  # the template's name, not the whole resolved template
+    return str(resolved_value(cfg, key))
 
 
 # Forwarded to every Ray worker when set on the submitting machine (secrets included: they travel in a

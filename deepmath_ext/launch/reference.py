@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from deepmath_ext.launch.recipes import RECIPES_MODULE
+from deepmath_ext.launch.recipes import RECIPES_MODULE, raw_value, resolved_value
 
 REFERENCE_FILE = "_reference_runs.yaml"
 IDENTICAL, MAPPED, CHANGED = "identical", "mapped", "changed"
@@ -93,10 +93,10 @@ def recipe_drift(run: str, cfg: DictConfig, verl_defaults: DictConfig) -> list[s
         if setting.ours is None:
             continue
         if setting.reference[index] is None:
-            if _raw(cfg, setting.ours) != _raw(verl_defaults, setting.ours):
+            if raw_value(cfg, setting.ours) != raw_value(verl_defaults, setting.ours):
                 problems.append(f"{setting.ours}: the reference keeps the default, the recipe sets it")
-        elif setting.value[index] not in (_raw(cfg, setting.ours), _resolved(cfg, setting.ours)):
-            have = _raw(cfg, setting.ours)
+        elif setting.value[index] not in (raw_value(cfg, setting.ours), resolved_value(cfg, setting.ours)):
+            have = raw_value(cfg, setting.ours)
             problems.append(
                 f"{setting.ours}: the table says {setting.value[index]!r}, the recipe has {have!r}"
             )
@@ -109,20 +109,6 @@ def recipe_drift(run: str, cfg: DictConfig, verl_defaults: DictConfig) -> list[s
 
 
 _ABSENT = object()
-
-
-def _raw(cfg: DictConfig, key: str) -> Any:
-    """The value as written (an interpolation stays a string); None when the key is absent."""
-    parent, _, leaf = key.rpartition(".")
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    if not isinstance(node, DictConfig) or leaf not in node:
-        return None
-    return OmegaConf.to_container(node, resolve=False)[leaf]
-
-
-def _resolved(cfg: DictConfig, key: str) -> Any:
-    value = OmegaConf.select(cfg, key)
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
