@@ -8,6 +8,7 @@ import inspect
 import json
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -205,28 +206,18 @@ def backend_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
-    """The EvalConfig an argument namespace describes."""
+    """The EvalConfig an argument namespace describes; an option named as a field is copied as given."""
+    given = {f.name: getattr(args, f.name) for f in fields(EvalConfig) if hasattr(args, f.name)}
     return EvalConfig(
-        model=args.model,
-        out=args.out,
-        benchmarks=tuple(args.benchmarks),
-        template=args.template,
-        bos=args.bos,
-        policies=tuple(comma_separated(args.policies)),
-        n=args.n,
-        sampling=SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
-        seed=args.seed,
-        backend=args.backend,
-        dtype=args.dtype,
-        tensor_parallel_size=args.tensor_parallel_size,
-        backend_options=backend_options(args),
-        data_dir=args.data_dir,
-        allow_mismatch=args.allow_mismatch,
-        batch_size=args.batch_size,
-        label=args.label,
-        grading_workers=args.grading_workers,
-        grading_timeout_s=args.grading_timeout,
-        command=list(sys.argv),
+        **{
+            **given,
+            "benchmarks": tuple(args.benchmarks),
+            "policies": tuple(comma_separated(args.policies)),
+            "sampling": SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
+            "backend_options": backend_options(args),
+            "grading_timeout_s": args.grading_timeout,
+            "command": list(sys.argv),
+        }
     )
 
 
