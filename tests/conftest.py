@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import signal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from shared_data import SHARED_DIR
@@ -54,3 +57,26 @@ def ray_session():
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each test starts with an empty deepmath cache (embeddings), so none depends on another's run.
     monkeypatch.setenv("DEEPMATH_CACHE_DIR", str(tmp_path / "deepmath-cache"))
+
+
+@pytest.fixture
+def sigterm_lost_in_gc():
+    """Lose one SIGTERM in `deepmath`: the first garbage collection once `main` has installed its handler (and
+    `.when()` holds) runs it inside a gc callback, where Python drops what it raises (as it did in the import
+    lock's weakref callback). `.fired` lists the collector phase it fired in.
+    """
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # so `main` installs its own handler
+    lost, thresholds = SimpleNamespace(fired=[], when=lambda: True), gc.get_threshold()
+
+    def lose_once(phase: str, info: dict) -> None:
+        handler = signal.getsignal(signal.SIGTERM)
+        if not lost.fired and callable(handler) and lost.when():
+            lost.fired.append(phase)
+            gc.set_threshold(*thresholds)
+            handler(signal.SIGTERM, None)
+
+    gc.callbacks.append(lose_once)
+    gc.set_threshold(1)  # collect at once, so it fires as soon as it may
+    yield lost
+    gc.callbacks.remove(lose_once)
+    gc.set_threshold(*thresholds)

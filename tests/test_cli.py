@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-import signal
 import subprocess
 import sys
 
@@ -181,32 +179,17 @@ def test_missing_engine_and_bad_model_path_are_one_line_errors(tmp_path, capsys,
     _one_line_error(capsys, [*argv, "--model", str(missing), "--backend", "hf"], str(missing))
 
 
-def test_a_sigterm_lost_in_a_gc_callback_still_stops_grade_without_output(tmp_path, capsys) -> None:
+def test_a_sigterm_lost_in_a_gc_callback_still_stops_grade_without_output(
+    tmp_path, capsys, sigterm_lost_in_gc
+) -> None:
     # The bug this pins: SIGTERM landed while Python ran a callback (there: the import lock's weakref
     # callback), the raise was printed as "Exception ignored ..." and lost, and the command exited 0.
     source = tmp_path / "in.jsonl"
     source.write_text('{"response": "</think> \\\\boxed{1}", "gold": "1"}\n')
     out = tmp_path / "graded.jsonl"
     out.write_text("previous run\n")
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # so `main` installs its handler
-    fired, thresholds = [], gc.get_threshold()
-
-    def lose_once(phase: str, info: dict) -> None:
-        handler = signal.getsignal(signal.SIGTERM)
-        if not fired and callable(handler):  # `main`'s handler, run where its raise is lost
-            fired.append(phase)
-            gc.set_threshold(*thresholds)
-            handler(signal.SIGTERM, None)
-
-    gc.callbacks.append(lose_once)
-    gc.set_threshold(1)  # collect at once: the first collection after `main` installs its handler fires
-    try:
-        status = main(["grade", str(source), "--out", str(out), "--workers", "1"])
-    finally:
-        gc.callbacks.remove(lose_once)
-        gc.set_threshold(*thresholds)
-    assert fired  # the collector ran while `main` held SIGTERM
-    assert status == 143
+    assert main(["grade", str(source), "--out", str(out), "--workers", "1"]) == 143
+    assert sigterm_lost_in_gc.fired  # the collector ran while `main` held SIGTERM
     err = capsys.readouterr().err
     assert "Traceback" not in err and "Exception ignored" not in err
     assert err.rstrip().splitlines()[-1] == "deepmath grade: terminated"

@@ -327,3 +327,16 @@ def test_interrupt_keeps_every_finished_sample(reference_run, eval_tiny_model, d
     assert {k: r["text"] for k, r in read_generations(out).items()} == {
         k: r["text"] for k, r in reference.items()
     }
+
+
+def test_a_sigterm_lost_in_a_callback_stops_eval_at_the_next_stored_sample(
+    eval_tiny_model, data_dir, tmp_path, capsys, sigterm_lost_in_gc
+):
+    out = tmp_path / "run"
+    stored = out / "generations.jsonl"
+    sigterm_lost_in_gc.when = lambda: stored.exists()  # lost while generating, after the run's first commits
+    assert main(["eval", *eval_argv(eval_tiny_model, data_dir, out, "--batch-size", "1")]) == 143
+    assert sigterm_lost_in_gc.fired
+    assert 0 < len(read_generations(out)) < 2 * sum(SUBSET_ROWS.values())  # kept what it had, then stopped
+    assert not (out / "metrics.json").exists()
+    assert capsys.readouterr().err.rstrip().splitlines()[-1] == "deepmath eval: terminated"

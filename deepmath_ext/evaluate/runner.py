@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
+from deepmath_ext.errors import raise_if_interrupted
 from deepmath_ext.evaluate.backends import (
     Backend,
     GenerationRequest,
@@ -228,6 +229,7 @@ def _generate(
             ):
                 store.append(finished, settings_fingerprint)
                 bar.update(len(finished))
+                raise_if_interrupted()  # a SIGTERM whose raise a callback lost stops here, not hours later
         return backend.describe()
     finally:
         backend.close()
