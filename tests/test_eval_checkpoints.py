@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,9 @@ from deepmath_ext.commands import evaluate as evaluate_command
 from deepmath_ext.evaluate.series import MERGE_RECORD, MERGED_DIR, merged_model, resolve_models
 
 STEPS = 2
-# verl's merger runs in a subprocess per merge (about 15 s alone, minutes on a busy 2-core machine).
+# verl's merger runs in a subprocess per merge (about 20 s alone, minutes on a busy 2-core machine). The module
+# merges three times, the fewest its checks need: each step once (cached on disk for the other tests), and
+# step 2 again after a shard is touched. Running the two steps' merges side by side saved nothing here.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
@@ -38,23 +39,11 @@ def train_run(eval_tiny_model, tmp_path_factory) -> Path:
     return run
 
 
-@pytest.fixture(scope="module")
-def merged_run(train_run) -> Path:
-    """`train_run` with each step merged once by `merged_model`, the steps' merges running side by side.
-
-    Every test reads these merges (the cache test merges again only after touching a shard); each verl
-    merger is a subprocess of its own, so two run at once on two cores.
-    """
-    with ThreadPoolExecutor(STEPS) as pool:
-        list(pool.map(merged_model, sorted(train_run.glob("global_step_*/actor"))))
-    return train_run
-
-
-def test_merged_checkpoint_holds_the_trained_weights_and_is_cached(merged_run):
+def test_merged_checkpoint_holds_the_trained_weights_and_is_cached(train_run):
     import torch
     from safetensors.torch import load_file
 
-    actor = merged_run / "global_step_2" / "actor"
+    actor = train_run / "global_step_2" / "actor"
     assert sorted(p.name for p in actor.glob("model_world_size_2_rank_*.pt")) == [
         "model_world_size_2_rank_0.pt", "model_world_size_2_rank_1.pt",
     ]  # fmt: skip
@@ -75,9 +64,9 @@ def test_merged_checkpoint_holds_the_trained_weights_and_is_cached(merged_run):
     assert not list(actor.parent.glob(f".{MERGED_DIR}*"))  # no work folder left behind
 
 
-def test_eval_of_a_checkpoint_glob_writes_a_curve(merged_run, tmp_path, capsys):
+def test_eval_of_a_checkpoint_glob_writes_a_curve(train_run, tmp_path, capsys):
     out = tmp_path / "curve"
-    argv = eval_argv(Path(f"{merged_run}/global_step_*"), build_data_dir(tmp_path / "data"), out)
+    argv = eval_argv(Path(f"{train_run}/global_step_*"), build_data_dir(tmp_path / "data"), out)
     assert evaluate_command.run(parse_eval_args(argv)) == 0
     assert "one run folder per model" in capsys.readouterr().out
     for step in range(1, STEPS + 1):
@@ -85,7 +74,7 @@ def test_eval_of_a_checkpoint_glob_writes_a_curve(merged_run, tmp_path, capsys):
         assert metrics["run"]["label"] == f"tiny-grpo step {step}"
         assert len(read_generations(out / f"step_{step}")) == 2 * sum(SUBSET_ROWS.values())
         manifest = json.loads((out / f"step_{step}" / "manifest.json").read_text())
-        assert manifest["model"] == str(merged_run / f"global_step_{step}" / MERGED_DIR)
+        assert manifest["model"] == str(train_run / f"global_step_{step}" / MERGED_DIR)
     curve = json.loads((out / "curve.json").read_text())
     assert curve["steps"] == [1, 2] and set(curve["benchmarks"]) == set(SUBSET_ROWS)
     assert curve["policy"] == "strict"  # the runs' first grading policy
