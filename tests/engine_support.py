@@ -115,6 +115,22 @@ def _completion_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -
     return torch.nn.functional.cross_entropy(model.lm_head(torch.cat(rows)), targets)
 
 
+def prompt_length(model_dir: Path, template: str, count: int = 200) -> int:
+    """Tokens of the longest gold-1 prompt rendered with `template`, plus 8 spare, rounded up to 16."""
+    from transformers import AutoTokenizer
+
+    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(model_dir))
+    longest = max(
+        len(
+            tokenizer(get_template(template).render(tokenizer, row["question"]), add_special_tokens=False)[
+                "input_ids"
+            ]
+        )
+        for row in gold_one_questions(count)
+    )
+    return -(-(longest + 8) // 16) * 16
+
+
 def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:
     """Share of sampled answers (temperature 1, plain transformers) that box 1 among those boxing 1 or 2."""
     import torch

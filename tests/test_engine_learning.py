@@ -22,6 +22,7 @@ from engine_support import (
     QWEN_TOKENIZER,
     R1_TOKENIZER,
     prime_model,
+    prompt_length,
     rollout_groups,
     run_smoke,
     shared_tokenizer,
@@ -54,8 +55,8 @@ def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> 
         f"data.val_files={data}",
         "algorithm.filter_groups.enable=true",
         "algorithm.filter_groups.metric=acc",
-        # The longest prompt (orz) is 149 tokens, a primed answer 9: short padded rows keep each update cheap.
-        "data.max_prompt_length=192",
+        # Rows are padded to these lengths (no remove-padding on CPU), and a primed answer is 9 tokens.
+        f"data.max_prompt_length={prompt_length(model, template)}",
         "data.max_response_length=32",
         "data.train_batch_size=4",
         "actor_rollout_ref.actor.ppo_mini_batch_size=4",

@@ -8,7 +8,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -157,6 +160,22 @@ def test_duplicate_gloo_backend_becomes_plain_gloo() -> None:
         (("gloo",), {}),
         ((), {"backend": "cpu:gloo,cuda:nccl"}),
     ]
+
+
+def test_fsdp2_offload_never_pins_memory_on_the_cpu_platform() -> None:
+    # In a fresh interpreter: activation patches verl's FSDP engine for the whole process.
+    probe = (
+        "import deepmath_ext.launch.cpu_platform\n"
+        "from torch.distributed.fsdp import CPUOffloadPolicy\n"
+        "from verl.workers.engine.fsdp import transformer_impl\n"
+        "policy = transformer_impl.CPUOffloadPolicy(pin_memory=True)\n"
+        "print(isinstance(policy, CPUOffloadPolicy), policy.pin_memory)\n"
+    )
+    env = {**os.environ, **cpu_platform.ENVIRONMENT}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.split()[-2:] == ["True", "False"], result.stderr[-2000:]
 
 
 def test_environment_loads_the_platform_module_after_existing_ones(monkeypatch: pytest.MonkeyPatch) -> None:

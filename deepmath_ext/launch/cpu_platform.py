@@ -19,8 +19,12 @@ The verl and vLLM internals it touches:
 - `vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm` replaces each 2-D Linear weight by a
   prepacked copy and an empty Parameter without `weight_loader`, so verl's in-place weight sync cannot load
   into it: here every such layer computes `F.linear` on its live weight (slower, but the sync is real).
+- `verl.workers.engine.fsdp.transformer_impl.CPUOffloadPolicy`: FSDP2 offloads every forward-only model (the
+  reference policy of a KL-regularised recipe) with `pin_memory=True`, and pinning asks for an accelerator
+  ("Cannot access accelerator device"): there the policy never pins.
 - Config keys (CPU_OVERRIDES): sdpa attention without remove-padding (no flash-attn), hence no sequence
-  parallelism; FSDP2 (FSDP1 asks for an accelerator id); an fp32 actor (verl's bf16 default sends the
+  parallelism; FSDP2 (FSDP1 asks for an accelerator id) without CPU offload (its `pin_memory` asks for an
+  accelerator); an fp32 actor and reference (verl's bf16 default sends the
   backward matmuls of a CPU without AMX to ATen's reference GEMM: one update of the tiny model took 300 s
   instead of 16 s); no sleep mode; `load_format=auto`; a small `gpu_memory_utilization` (a fraction of RAM
   on CPU); one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
@@ -50,6 +54,11 @@ CPU_OVERRIDES = (
     "actor_rollout_ref.actor.ulysses_sequence_parallel_size=1",
     "actor_rollout_ref.ref.ulysses_sequence_parallel_size=1",
     "++actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
+    "++actor_rollout_ref.ref.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
+    # FSDP2's CPU offload pins host memory, which asks for an accelerator (deepmath-1.5b and -omn-1.5b offload).
+    "actor_rollout_ref.actor.fsdp_config.param_offload=false",
+    "actor_rollout_ref.actor.fsdp_config.optimizer_offload=false",
+    "actor_rollout_ref.ref.fsdp_config.param_offload=false",
     "+actor_rollout_ref.rollout.enable_sleep_mode=false",
     "actor_rollout_ref.rollout.load_format=auto",
     "actor_rollout_ref.rollout.gpu_memory_utilization=0.05",
@@ -65,6 +74,7 @@ CPU_OVERRIDES = (
 ACTIVE_FLAG = "DEEPMATH_CPU_PLATFORM"
 ENVIRONMENT = {ACTIVE_FLAG: "1", "VERL_PLATFORM": PLATFORM_NAME, "VERL_ENGINE_DEVICE": "cuda"}
 GEMM_MODULE = "vllm.model_executor.layers.utils"
+FSDP_ENGINE_MODULE = "verl.workers.engine.fsdp.transformer_impl"
 DUPLICATE_GLOO = "cpu:gloo,cpu:gloo"
 
 
@@ -244,12 +254,27 @@ def _live_weight_gemm() -> None:
     gemm.dispatch_cpu_unquantized_gemm = dispatch
 
 
+def _unpinned_offload() -> None:
+    import importlib
+
+    from torch.distributed.fsdp import CPUOffloadPolicy
+
+    class UnpinnedCPUOffloadPolicy(CPUOffloadPolicy):
+        """FSDP2's CPU offload without pinned host memory (pinning asks for an accelerator)."""
+
+        def __init__(self, pin_memory: bool = False) -> None:
+            super().__init__(pin_memory=False)
+
+    importlib.import_module(FSDP_ENGINE_MODULE).CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
+
+
 def activate() -> None:
     """Apply the work-arounds in this process (idempotent)."""
     if not getattr(torch.distributed.init_process_group, "_deepmath_cpu", False):
         torch.distributed.init_process_group = _single_gloo(torch.distributed.init_process_group)
         torch.distributed.init_process_group._deepmath_cpu = True
     _after_import(GEMM_MODULE, _live_weight_gemm)
+    _after_import(FSDP_ENGINE_MODULE, _unpinned_offload)
 
 
 def environment() -> dict[str, str]:
