@@ -119,15 +119,10 @@ def prompt_length(model_dir: Path, template: str, count: int = 200) -> int:
     """Tokens of the longest gold-1 prompt rendered with `template`, plus 8 spare, rounded up to 16."""
     from transformers import AutoTokenizer
 
-    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(model_dir))
-    longest = max(
-        len(
-            tokenizer(get_template(template).render(tokenizer, row["question"]), add_special_tokens=False)[
-                "input_ids"
-            ]
-        )
-        for row in gold_one_questions(count)
-    )
+    chosen = get_template(template)
+    tokenizer = chosen.apply(AutoTokenizer.from_pretrained(model_dir))
+    prompts = [chosen.render(tokenizer, row["question"]) for row in gold_one_questions(count)]
+    longest = max(len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"])
     return -(-(longest + 8) // 16) * 16
 
 

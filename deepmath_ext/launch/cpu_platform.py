@@ -23,8 +23,8 @@ The verl and vLLM internals it touches:
   reference policy of a KL-regularised recipe) with `pin_memory=True`, and pinning asks for an accelerator
   ("Cannot access accelerator device"): there the policy never pins.
 - Config keys (CPU_OVERRIDES): sdpa attention without remove-padding (no flash-attn), hence no sequence
-  parallelism; FSDP2 (FSDP1 asks for an accelerator id) without CPU offload (its `pin_memory` asks for an
-  accelerator); an fp32 actor and reference (verl's bf16 default sends the
+  parallelism; FSDP2 (FSDP1 asks for an accelerator id) without CPU offload (moot when the device is the
+  host); an fp32 actor and reference (verl's bf16 default sends the
   backward matmuls of a CPU without AMX to ATen's reference GEMM: one update of the tiny model took 300 s
   instead of 16 s); no sleep mode; `load_format=auto`; a small `gpu_memory_utilization` (a fraction of RAM
   on CPU); one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
@@ -55,7 +55,7 @@ CPU_OVERRIDES = (
     "actor_rollout_ref.ref.ulysses_sequence_parallel_size=1",
     "++actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
     "++actor_rollout_ref.ref.fsdp_config.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}",
-    # FSDP2's CPU offload pins host memory, which asks for an accelerator (deepmath-1.5b and -omn-1.5b offload).
+    # Offloading to host memory is moot when the device is the host (three of the recipes offload).
     "actor_rollout_ref.actor.fsdp_config.param_offload=false",
     "actor_rollout_ref.actor.fsdp_config.optimizer_offload=false",
     "actor_rollout_ref.ref.fsdp_config.param_offload=false",
