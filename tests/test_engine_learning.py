@@ -30,10 +30,12 @@ from engine_support import (
     write_gold_one_data,
 )
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(3000)]
 
-# Measured reward/acc, steps 1-12: smoke-1gpu's settings 0.53 0.50 0.75 0.69 0.81 0.78 0.84 0.88 0.88 0.81 0.84
-# 0.88; deepmath-zero-7b's (10 steps) 0.47 0.59 0.19 0.69 0.72 0.75 0.81 0.78 0.81 0.84. Twelve steps leave margin.
+# reward/acc is the accuracy of the groups trained on, and dynamic sampling keeps mixed groups only: with n = 8
+# it cannot exceed 7/8. One step scores 32 samples, so it jumps by several 1/32: the check averages three steps.
+# Measured (200 SFT steps), steps 1-12: deepmath-zero-math-7b 0.56 0.69 0.69 0.78 0.75 0.81 0.81 0.78 0.81 0.84
+# 0.84 0.88; deepmath-zero-7b 0.47 0.69 0.50 0.62 0.69 0.78 0.66 0.88 0.84 0.88 0.88 0.88.
 LEARNING_STEPS = 12
 # (recipe, its template, tokenizer): the reward settings of the reference runs, one per grading rule.
 LEARNING_RECIPES = (
@@ -61,6 +63,9 @@ def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> 
         "data.train_batch_size=4",
         "actor_rollout_ref.actor.ppo_mini_batch_size=4",
         "actor_rollout_ref.rollout.n=8",
+        # deepmath-1.5b samples at 0.6: late in the run nearly every group is then all-correct, and dynamic
+        # sampling (no cap on generation batches in verl 0.9.1) generates batch after batch (steps of 500 s).
+        "actor_rollout_ref.rollout.temperature=1.0",
         "actor_rollout_ref.actor.optim.lr=1e-3",
         "actor_rollout_ref.actor.optim.lr_warmup_steps=0",
         f"trainer.total_training_steps={LEARNING_STEPS}",
@@ -78,8 +83,8 @@ def test_grpo_learns_to_answer_one(recipe: str, template: str, tokenizer: Path, 
     metrics = step_metrics(tmp_path)
     assert len(metrics) == LEARNING_STEPS
     acc = [step["reward/acc"] for step in metrics]
-    assert statistics.mean(acc[:2]) < 0.75, acc
-    assert statistics.mean(acc[-2:]) >= 0.8, acc
+    start, end = statistics.mean(acc[:2]), statistics.mean(acc[-3:])
+    assert start < 0.75 and end >= 0.75 and end - start >= 0.15, acc
     assert min(step[CORRELATION_KEY] for step in metrics) > 0.9
     for step in metrics:
         assert any(key.startswith("reward/status_rate/") for key in step)
