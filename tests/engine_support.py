@@ -76,10 +76,11 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     if (out_dir / "primed.json").is_file():
         return out_dir
     build_tiny_qwen2(tokenizer_dir, out_dir, layers=2)
-    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(out_dir))
+    chosen = get_template(template)
+    tokenizer = chosen.apply(AutoTokenizer.from_pretrained(out_dir))
     model = AutoModelForCausalLM.from_pretrained(out_dir)
     stop = CHAT_END if CHAT_END in tokenizer.get_vocab() else tokenizer.eos_token
-    prompts = [get_template(template).render(tokenizer, row["question"]) for row in gold_one_questions(64)]
+    prompts = [chosen.render(tokenizer, row["question"]) for row in gold_one_questions(64)]
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=SFT_LR)
     model.train()
@@ -133,9 +134,10 @@ def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = get_template(template).apply(AutoTokenizer.from_pretrained(model_dir))
+    chosen = get_template(template)
+    tokenizer = chosen.apply(AutoTokenizer.from_pretrained(model_dir))
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    prompt = get_template(template).render(tokenizer, gold_one_questions(1)[0]["question"])
+    prompt = chosen.render(tokenizer, gold_one_questions(1)[0]["question"])
     ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
     torch.manual_seed(1)
     with torch.no_grad():
