@@ -185,6 +185,13 @@ def test_environment_loads_the_platform_module_after_existing_ones(monkeypatch: 
     assert env[cpu_platform.ACTIVE_FLAG] == "1" and env["VERL_PLATFORM"] == "cpu"
 
 
+def test_environment_gives_workers_every_core_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert cpu_platform.environment()["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cpu_platform.environment()["OMP_NUM_THREADS"] == "3"
+
+
 def test_options_of_the_smoke_need_smoke_cpu(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "smoke-1gpu", "--dry-run", "--tokenizer", "/x"]) == 2
     assert "--tokenizer and --smoke-dir only apply with --smoke-cpu" in capfd.readouterr().err

@@ -39,10 +39,11 @@ SCALE_OVERRIDES = (
     "data.dataloader_num_workers=0",
     "actor_rollout_ref.actor.ppo_mini_batch_size=2",
     # Tokens per micro-batch: the 7B recipes pack 131,072 for log-probs, which on CPU means one 151,936-wide
-    # logits tensor over the whole batch (a 9 GiB actor and 90 s steps in the learning check).
-    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=2048",
-    "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=2048",
-    "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=2048",
+    # logits tensor over the whole batch (a 9 GiB actor and 90 s steps in the learning check); 1,024 tokens
+    # keep each such fp32 tensor near 600 MB.
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=1024",
+    "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=1024",
+    "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=1024",
     "actor_rollout_ref.rollout.n=2",
     "actor_rollout_ref.rollout.agent.num_workers=1",
     "actor_rollout_ref.rollout.max_num_batched_tokens=16384",
