@@ -283,7 +283,7 @@ def environment() -> dict[str, str]:
     """Environment variables that make every process of a verl run import this module and use every core."""
     modules = [m for m in os.environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
     # Ray gives a worker that requests no CPUs one OpenMP thread: the actor's updates would use one core
-    # (measured on 2 cores: log-probs 11 -> 7.5 s, updates 16 -> 12 s a step with both). A user's value wins.
+    # (measured on 2 cores, one thread -> two: log-probs 11 -> 7.5 s, updates 16 -> 12 s a step). A user's value wins.
     threads = os.environ.get("OMP_NUM_THREADS") or str(len(os.sched_getaffinity(0)))
     return {
         **ENVIRONMENT,
