@@ -29,8 +29,7 @@ The verl and vLLM internals it touches:
   host); an fp32 actor and reference (verl's bf16 default sends the
   backward matmuls of a CPU without AMX to ATen's reference GEMM: one update of the tiny model took 300 s
   instead of 16 s); no sleep mode; `load_format=auto`; a small `gpu_memory_utilization` (a fraction of RAM
-  on CPU); one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle); no Ray
-  dashboard.
+  on CPU); one logical GPU and 16 logical CPUs for Ray's placement (verl asks for 3 per GPU bundle).
 """
 
 from __future__ import annotations
@@ -70,8 +69,6 @@ CPU_OVERRIDES = (
     "+ray_kwargs.ray_init.num_gpus=1",
     # verl's placement bundles ask for 3 CPUs per GPU and TransferQueue for several one-CPU actors.
     "ray_kwargs.ray_init.num_cpus=16",
-    # Ray's dashboard: a dozen processes (1.1 GB of RSS, partly shared) that a CPU smoke never looks at.
-    "+ray_kwargs.ray_init.include_dashboard=false",
     "trainer.n_gpus_per_node=1",
     "trainer.nnodes=1",
 )
