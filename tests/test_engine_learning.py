@@ -67,11 +67,11 @@ def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> 
         # sampling (no cap on generation batches in verl 0.9.1) generates batch after batch (steps of 500 s).
         "actor_rollout_ref.rollout.temperature=1.0",
         "actor_rollout_ref.actor.optim.lr=1e-3",
+        "actor_rollout_ref.actor.optim.lr_warmup_steps=0",
         # 512 tokens per micro-batch instead of the smoke's 1,024: with deepmath-zero-7b's ~180-token rows the
         # machine peaked at 12,485 MiB, and at 11,174 MiB with 512, steps no slower.
         "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=512",
         "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=512",
-        "actor_rollout_ref.actor.optim.lr_warmup_steps=0",
         f"trainer.total_training_steps={LEARNING_STEPS}",
         "trainer.save_freq=-1",
         f"trainer.rollout_data_dir={workdir / 'rollouts'}",
