@@ -11,6 +11,13 @@ import pytest
 from shared_data import SHARED_DIR
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a `slow` test first: with one file per xdist worker at a time, the long ones start
+    early and the many short ones fill in around them, so the workers finish together."""
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)  # stable: each group keeps its order
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The ../shared folder; a test that needs it fails loudly when it is missing."""

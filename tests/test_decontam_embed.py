@@ -17,6 +17,8 @@ from decontam_support import (
 from deepmath_ext.decontam import DecontamConfig, JudgeConfig, decontaminate
 from deepmath_ext.decontam.embed import cosine_top_k, encode_cached, load_encoder, model_key
 
+pytestmark = pytest.mark.slow
+
 
 def test_cosine_top_k_matches_a_full_sort_and_breaks_ties_by_position():
     rng = np.random.default_rng(0)

@@ -32,6 +32,8 @@ from deepmath_ext.evaluate.backends.vllm import (
     sampling_params_kwargs,
 )
 
+pytestmark = pytest.mark.slow
+
 SAMPLING = SamplingSettings(temperature=0.6, top_p=1.0, top_k=-1, max_tokens=12)
 
 

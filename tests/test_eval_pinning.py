@@ -15,6 +15,8 @@ from deepmath_ext.evaluate import manifest as manifest_module
 from deepmath_ext.evaluate.manifest import folder_fingerprint, model_identity
 from deepmath_ext.evaluate.runner import run_eval
 
+pytestmark = pytest.mark.slow
+
 
 def _resaved(model: Path, dest: Path) -> Path:
     """A copy of `model` as a later save of the same training run writes it: same files and sizes, new values."""

@@ -24,6 +24,8 @@ from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, read_generation
 
 from deepmath_ext.cli import main
 
+pytestmark = pytest.mark.slow
+
 SEED = int(os.environ.get("FAULT_SEED", "20261201"))
 # (signal, exit status of the interrupted command): Ctrl-C and SIGTERM unwind, kill -9 cannot.
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)]
@@ -200,7 +202,10 @@ def test_eval_interrupted_then_rerun_loses_and_repeats_nothing(
     err = _interrupt(process, signum, 0.0)
     _check_exit(err, process.returncode, status, "eval")
     assert not (tmp_path / "run" / "metrics.json").exists()
+    kept = stored.read_bytes().count(b"\n")
     assert main(argv) == 0
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["invocations"][-1]["generated"] == total - kept  # only what was missing
     resumed, expected = read_generations(tmp_path / "run"), read_generations(reference)  # fails on duplicates
     assert set(resumed) == set(expected)
     assert {k: r["text"] for k, r in resumed.items()} == {k: r["text"] for k, r in expected.items()}

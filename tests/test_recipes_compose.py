@@ -13,6 +13,8 @@ from recipes_support import RECIPE_TEMPLATES, RECIPE_TOKENIZERS, local_overrides
 from deepmath_ext import launch
 from deepmath_ext.templates import get_template
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,4 +1,5 @@
-"""The `deepmath` manager inside Ray: plug-in loading in an actor, verl's RewardLoopManager, hard deadlines."""
+"""The `deepmath` manager in verl's RewardLoopManager, inside Ray actors (each loads the plug-in to find the
+manager by name): the scores, hard deadlines, and the reference's grading policies."""
 
 from __future__ import annotations
 
@@ -27,34 +28,38 @@ HANGING = Rollout("Expand.", THINK + rf"$\boxed{{{SLOW_PRED}}}$", SLOW_GOLD, dat
 
 
 @pytest.fixture(scope="module")
-def manager(ray_session):
+def reward_loop(ray_session):
+    """`reward_loop(*overrides)`: a RewardLoopManager with the deepmath manager, one alive at a time (verl names
+    its actors by position, so the last one's actors are killed before another starts)."""
     from verl.experimental.reward_loop import RewardLoopManager
 
-    config = verl_config(
-        [
-            "reward.num_workers=2",
-            "reward.reward_manager.name=deepmath",
-            "+reward.reward_kwargs.verifier_workers=1",
-            f"+reward.reward_kwargs.verifier_timeout_s={TIMEOUT_S}",
-        ]
+    alive: dict[tuple[str, ...], RewardLoopManager] = {}
+
+    def kill_alive() -> None:
+        for manager in alive.values():
+            for worker in manager.reward_loop_workers:
+                ray_session.kill(worker)
+        alive.clear()
+
+    def get(*overrides: str) -> RewardLoopManager:
+        if overrides not in alive:
+            kill_alive()
+            config = verl_config(["reward.reward_manager.name=deepmath", *overrides])
+            alive[overrides] = RewardLoopManager(config)
+        return alive[overrides]
+
+    yield get
+    kill_alive()
+
+
+@pytest.fixture
+def manager(reward_loop):
+    """Two reward actors, one verifier worker each, a short deadline."""
+    return reward_loop(
+        "reward.num_workers=2",
+        "+reward.reward_kwargs.verifier_workers=1",
+        f"+reward.reward_kwargs.verifier_timeout_s={TIMEOUT_S}",
     )
-    manager = RewardLoopManager(config)
-    yield manager
-    for worker in manager.reward_loop_workers:  # the next manager reuses the actor names
-        ray_session.kill(worker)
-
-
-def test_entry_point_registers_deepmath_inside_a_ray_actor(ray_session):
-    @ray_session.remote(num_cpus=0)
-    class Probe:
-        def manager_module(self) -> str:
-            import verl  # noqa: F401  (loads the verl.plugins entry points)
-            from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
-
-            return get_reward_manager_cls("deepmath").__module__
-
-    probe = Probe.remote()
-    assert ray_session.get(probe.manager_module.remote()) == "deepmath_ext.reward.manager"
 
 
 def test_reward_loop_manager_scores_match_direct_grades(manager, tokenizer):
@@ -85,3 +90,34 @@ def test_hanging_item_is_killed_at_its_deadline_and_the_next_batch_scores(manage
     assert scores_at_last_token(second, again) == [
         1.0 if grade(r.response, r.gold).correct else -1.0 for r in NORMAL
     ]
+
+
+# Grading policies (issue 12): `reward.reward_kwargs.policy` decides the status, the reward and `acc`.
+# reward_func needs </think> and accepts a 1e-4 relative error; reward_func_2 needs exactly one box.
+ROLLOUTS = [
+    Rollout("Population?", THINK + r"About $\boxed{100001}$.", "100000"),
+    Rollout("Two plus two?", r"$\boxed{4}$, surely $\boxed{4}$", "4"),
+    Rollout("Half?", r"It is $\boxed{\frac{1}{2}}$", "0.5"),
+]
+STATUSES = {
+    "reference": ["correct_numeric", "format_error", "format_error"],
+    "reference-single-box": ["correct_numeric", "format_error", "correct_symbolic"],
+}
+
+
+@pytest.fixture(params=sorted(STATUSES))
+def policy_manager(request, reward_loop):
+    """One reward actor grading under the policy."""
+    policy = request.param
+    overrides = [f"+reward.reward_kwargs.policy={policy}", "+reward.reward_kwargs.verifier_workers=1"]
+    return policy, reward_loop("reward.num_workers=1", *overrides)
+
+
+def test_reward_loop_manager_grades_under_the_policy(policy_manager, tokenizer):
+    policy, manager = policy_manager
+    batch = rollout_batch(tokenizer, ROLLOUTS)
+    output = manager.compute_rm_score(batch)
+    statuses = STATUSES[policy]
+    assert list(output.non_tensor_batch["status"]) == statuses
+    assert scores_at_last_token(output, batch) == [1.0 if s.startswith("correct") else -1.0 for s in statuses]
+    assert list(output.non_tensor_batch["acc"]) == [float(s.startswith("correct")) for s in statuses]

@@ -22,6 +22,8 @@ from engine_support import QWEN_TOKENIZER, R1_TOKENIZER, shared_tokenizer
 from deepmath_ext.cli import main
 from deepmath_ext.launch import cpu_platform, smoke
 
+pytestmark = pytest.mark.slow
+
 ERROR_PREFIX = "deepmath train: error: "
 # The other shipped recipes, each with a shared tokenizer of its model family (R1's stands in for OMN's).
 OTHER_RECIPES = {
@@ -33,15 +35,20 @@ OTHER_RECIPES = {
 
 
 @pytest.fixture(scope="module")
-def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+def smoke_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One --smoke-dir for the module's dry runs: each tiny model and prepared sample is built once."""
+    return tmp_path_factory.mktemp("smoke")
+
+
+@pytest.fixture(scope="module")
+def dry_run(smoke_dir: Path) -> tuple[int, str, Path]:
     """`--smoke-cpu --dry-run` of deepmath-zero-7b: (exit code, stdout, smoke dir)."""
-    workdir = tmp_path_factory.mktemp("smoke")
     tokenizer = shared_tokenizer(QWEN_TOKENIZER)
     argv = ["train", "deepmath-zero-7b", "--smoke-cpu", "--dry-run", "--tokenizer", str(tokenizer)]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main([*argv, "--smoke-dir", str(workdir)])
-    return code, out.getvalue(), workdir
+        code = main([*argv, "--smoke-dir", str(smoke_dir)])
+    return code, out.getvalue(), smoke_dir
 
 
 def test_dry_run_prints_the_summary_the_changes_and_the_command(dry_run: tuple[int, str, Path]) -> None:
@@ -60,7 +67,7 @@ def test_dry_run_prints_the_summary_the_changes_and_the_command(dry_run: tuple[i
 
 
 @pytest.mark.parametrize("recipe", sorted(OTHER_RECIPES))
-def test_every_recipe_scaled_down_passes_verls_checks(recipe: str, tmp_path: Path) -> None:
+def test_every_recipe_scaled_down_passes_verls_checks(recipe: str, smoke_dir: Path) -> None:
     tokenizer = shared_tokenizer(OTHER_RECIPES[recipe])
     argv = [
         "train",
@@ -70,7 +77,7 @@ def test_every_recipe_scaled_down_passes_verls_checks(recipe: str, tmp_path: Pat
         "--tokenizer",
         str(tokenizer),
         "--smoke-dir",
-        str(tmp_path),
+        str(smoke_dir),
     ]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -4,11 +4,8 @@ they did not set), ships the package with its plug-in hook when asked, and keeps
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -41,18 +38,6 @@ def test_runtime_env_file_is_private_and_readable_back() -> None:
         assert json.loads(path.read_text()) == runtime_env
     finally:
         path.unlink()
-
-
-def test_verl_loads_the_plugin_by_module_name_when_entry_points_are_off() -> None:
-    # What a worker does when the package came with py_modules (no entry point to find).
-    probe = "import verl; from omegaconf import OmegaConf; print(OmegaConf.has_resolver('deepmath.template'))"
-    env = {
-        **os.environ,
-        "VERL_USE_EXTERNAL_PLUGINS": "none",
-        "VERL_USE_EXTERNAL_MODULES": "deepmath_ext.plugin",
-    }
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_dry_run_submit_prints_the_ray_job_command_without_secrets(
