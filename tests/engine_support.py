@@ -153,7 +153,8 @@ def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:
 def run_smoke(
     recipe: str, workdir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """`deepmath train RECIPE --smoke-cpu` in this interpreter, output captured, metrics to workdir."""
+    """`deepmath train RECIPE --smoke-cpu` in this interpreter, metrics to workdir; its output in one stream
+    (`.stdout`), so the stages' order in it is the order they happened in."""
     environment = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -172,7 +173,8 @@ def run_smoke(
     ]
     return subprocess.run(
         [*argv, *args, "trainer.logger=[console,file]"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env=environment,
         check=False,

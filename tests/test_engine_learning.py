@@ -83,7 +83,7 @@ def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> 
 )
 def test_grpo_learns_to_answer_one(recipe: str, template: str, tokenizer: Path, tmp_path: Path) -> None:
     result = learning_run(recipe, template, tokenizer, tmp_path)
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.returncode == 0, result.stdout[-4000:]
     metrics = step_metrics(tmp_path)
     assert len(metrics) == LEARNING_STEPS
     acc = [step["reward/acc"] for step in metrics]
