@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import gc
+import os
 import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from shared_data import SHARED_DIR
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under `--dist loadfile`, xdist would hand out files by their number of tests, the few long ones last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # One torch/OpenMP thread per worker (and the processes it starts): the workers share the cores.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -55,7 +65,10 @@ def ray_session():
     """
     import ray
 
+    sigterm = signal.getsignal(signal.SIGTERM)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # ray.init makes SIGTERM exit the process; later tests in this process check `deepmath`'s own handling.
+    signal.signal(signal.SIGTERM, sigterm)
     yield ray
     ray.shutdown()
 
