@@ -52,12 +52,12 @@ def small_world(shared_dir, benchmarks_dir):
 
 
 @pytest.fixture
-def module_cache(tmp_path_factory, monkeypatch) -> None:
+def shared_embeddings_cache(tmp_path_factory, monkeypatch) -> None:
     """One embeddings cache for this module's pipeline runs: the benchmark side is embedded once."""
     monkeypatch.setenv("DEEPMATH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "decontam-embed-cache"))
 
 
-def test_embed_stage_finds_paraphrases_the_ngram_stage_misses(small_world, module_cache):
+def test_embed_stage_finds_paraphrases_the_ngram_stage_misses(small_world, shared_embeddings_cache):
     references, questions, expected = small_world
     result = decontaminate(questions, references, DecontamConfig(threshold=0.8))
     ngram = {h.index: h.reference for h in result.hits["ngram"]}
@@ -74,7 +74,9 @@ def test_embed_stage_finds_paraphrases_the_ngram_stage_misses(small_world, modul
     assert set(result.removed) == set(ngram) | set(embed)
 
 
-def test_judge_decides_embedding_candidates_and_skips_rows_ngram_removed(small_world, module_cache):
+def test_judge_decides_embedding_candidates_and_skips_rows_ngram_removed(
+    small_world, shared_embeddings_cache
+):
     references, questions, _ = small_world
     stub = judge_stub(same_after_normalising)
     try:

@@ -33,7 +33,7 @@ def reward_loop(ray_session):
     its actors by position, so the last one's actors are killed before another starts)."""
     from verl.experimental.reward_loop import RewardLoopManager
 
-    alive: dict[tuple[str, ...], RewardLoopManager] = {}
+    alive: dict[tuple[str, ...], RewardLoopManager] = {}  # at most one
 
     def kill_alive() -> None:
         for manager in alive.values():
