@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from engine_support import step_metrics  # noqa: E402
+from engine_support import prime_model, shared_tokenizer, step_metrics  # noqa: E402
 
 CURVES = (
     ("reward/acc", "reward/acc (trained groups)"),
@@ -33,10 +33,11 @@ def run_learning_check(recipe: str, workdir: Path) -> Path:
 
     template, tokenizer = next((t, tok) for name, t, tok in LEARNING_RECIPES if name == recipe)
     started = time.monotonic()
-    result = learning_run(recipe, template, tokenizer, workdir)
+    model = prime_model(shared_tokenizer(tokenizer), template, workdir / "primed")
+    result = learning_run(recipe, template, model, workdir)
     print(f"{recipe}: exit {result.returncode} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if result.returncode != 0:
-        raise SystemExit(result.stderr[-4000:])
+        raise SystemExit(result.stdout[-4000:])
     return workdir
 
 

@@ -1,7 +1,8 @@
 """Helpers of the engine tests: a primed tiny model, gold-1 data, and `deepmath train --smoke-cpu` runs.
 
 The primed model is the tiny random Qwen2 after under two minutes of SFT (plain transformers on CPU) on prompts
-rendered with a recipe's template, answered `ok </think> \\boxed{1}` or `... \\boxed{2}` half the time each.
+rendered with a recipe's template, each answered both `ok </think> \\boxed{1}` and `... \\boxed{2}`: it boxes
+either about half the time, whatever the question.
 GRPO on questions whose gold answer is 1 must then move it towards 1.
 """
 
@@ -85,9 +86,14 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     # Fused: one pass over the 19M tied embedding weights a step (200 steps: 135 s -> 110 s on 2 cores).
     optimizer = torch.optim.AdamW(model.parameters(), lr=SFT_LR, fused=True)
     model.train()
+    per_step = SFT_BATCH // len(ANSWERS)
     for step in range(SFT_STEPS):
-        batch = [(prompts[(step * SFT_BATCH + i) % len(prompts)], ANSWERS[i % 2]) for i in range(SFT_BATCH)]
-        loss = _completion_loss(model, tokenizer, [(p, completion(a) + stop) for p, a in batch])
+        # Every prompt with every answer in one batch: the loss is lowest at each answer equally likely for any
+        # question. One answer per prompt taught a question-to-answer rule whose share of 1s on the gold-1 data
+        # depended on the CPU's float rounding (about 0.5-0.6 here, 0.78 in a CI run): no room left to learn.
+        chosen_prompts = [prompts[(step * per_step + i) % len(prompts)] for i in range(per_step)]
+        batch = [(p, completion(a) + stop) for p in chosen_prompts for a in ANSWERS]
+        loss = _completion_loss(model, tokenizer, batch)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -130,22 +136,25 @@ def prompt_length(model_dir: Path, template: str, count: int = 200) -> int:
     return -(-(longest + 8) // 16) * 16
 
 
-def boxed_one_rate(model_dir: Path, template: str, samples: int = 64) -> float:
-    """Share of sampled answers (temperature 1, plain transformers) that box 1 among those boxing 1 or 2."""
+def boxed_one_rate(model_dir: Path, template: str, questions: int = 8, samples: int = 16) -> float:
+    """Share of sampled answers (temperature 1, plain transformers) that box 1 among those boxing 1 or 2, over
+    `questions` gold-1 questions spread across the training data (most of them never seen in priming)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     chosen = get_template(template)
     tokenizer = chosen.apply(AutoTokenizer.from_pretrained(model_dir))
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    prompt = chosen.render(tokenizer, gold_one_questions(1)[0]["question"])
-    ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
     torch.manual_seed(1)
-    with torch.no_grad():
-        out = model.generate(
-            ids.repeat(samples, 1), do_sample=True, temperature=1.0, max_new_tokens=16, pad_token_id=0
+    texts = []
+    for row in gold_one_questions(200)[:: 200 // questions]:
+        ids = tokenizer(
+            chosen.render(tokenizer, row["question"]), return_tensors="pt", add_special_tokens=False
         )
-    texts = tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
+        sampling = {"do_sample": True, "temperature": 1.0, "max_new_tokens": 16, "pad_token_id": 0}
+        with torch.no_grad():
+            out = model.generate(ids["input_ids"].repeat(samples, 1), **sampling)
+        texts += tokenizer.batch_decode(out[:, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     ones, twos = (sum(f"\\boxed{{{a}}}" in t for t in texts) for a in ANSWERS)
     return ones / max(ones + twos, 1)
 

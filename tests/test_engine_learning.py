@@ -21,6 +21,7 @@ from engine_support import (
     CORRELATION_KEY,
     QWEN_TOKENIZER,
     R1_TOKENIZER,
+    boxed_one_rate,
     prime_model,
     prompt_length,
     rollout_groups,
@@ -34,8 +35,9 @@ pytestmark = [pytest.mark.engine, pytest.mark.timeout(3000)]
 
 # reward/acc is the accuracy of the groups trained on, and dynamic sampling keeps mixed groups only: with n = 8
 # it cannot exceed 7/8. One step scores 32 samples, so it jumps by several 1/32: the check averages three steps.
-# Measured (200 SFT steps), steps 1-12: deepmath-zero-math-7b 0.56 0.69 0.69 0.78 0.75 0.81 0.81 0.78 0.81 0.84
-# 0.84 0.88; deepmath-zero-7b 0.47 0.69 0.50 0.62 0.69 0.78 0.66 0.88 0.84 0.88 0.88 0.88.
+# Measured, steps 1-12: deepmath-zero-7b 0.56 0.69 0.88 0.78 0.81 0.81 0.84 0.88 0.84 0.84 0.84 0.88;
+# deepmath-1.5b 0.56 0.69 0.66 0.81 0.84 0.88 0.84 0.84 0.88 0.88 0.88 0.88; deepmath-zero-math-7b 0.56 0.59 0.69
+# 0.66 0.84 0.78 0.88 0.84 0.88 0.88 0.88 0.84.
 LEARNING_STEPS = 12
 # (recipe, its template, tokenizer): the reward settings of the reference runs, one per grading rule.
 LEARNING_RECIPES = (
@@ -45,9 +47,8 @@ LEARNING_RECIPES = (
 )
 
 
-def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> subprocess.CompletedProcess:
-    """Prime the tiny model, write gold-1 data, and run GRPO with dynamic sampling on them."""
-    model = prime_model(shared_tokenizer(tokenizer), template, workdir / "primed")
+def learning_run(recipe: str, template: str, model: Path, workdir: Path) -> subprocess.CompletedProcess:
+    """Write gold-1 data and run GRPO with dynamic sampling on them, starting from the primed `model`."""
     data = write_gold_one_data(workdir / "data", template)
     return run_smoke(
         recipe,
@@ -82,13 +83,17 @@ def learning_run(recipe: str, template: str, tokenizer: Path, workdir: Path) -> 
     ("recipe", "template", "tokenizer"), LEARNING_RECIPES, ids=[r[0] for r in LEARNING_RECIPES]
 )
 def test_grpo_learns_to_answer_one(recipe: str, template: str, tokenizer: Path, tmp_path: Path) -> None:
-    result = learning_run(recipe, template, tokenizer, tmp_path)
+    model = prime_model(shared_tokenizer(tokenizer), template, tmp_path / "primed")
+    rate = boxed_one_rate(model, template)
+    assert 0.3 <= rate <= 0.7, f"the primed model boxes 1 in {rate:.0%} of its answers, not about half"
+    result = learning_run(recipe, template, model, tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     metrics = step_metrics(tmp_path)
     assert len(metrics) == LEARNING_STEPS
     acc = [step["reward/acc"] for step in metrics]
-    start, end = statistics.mean(acc[:2]), statistics.mean(acc[-3:])
-    assert start < 0.75 and end >= 0.75 and end - start >= 0.15, acc
+    # Step 1 scores the primed model's own samples, before any update; step 2 already follows one.
+    start, end = acc[0], statistics.mean(acc[-3:])
+    assert end >= 0.75 and end - start >= 0.1, acc
     assert min(step[CORRELATION_KEY] for step in metrics) > 0.9
     for step in metrics:
         assert any(key.startswith("reward/status_rate/") for key in step)
