@@ -31,6 +31,8 @@ ANSWERS = ("1", "2")
 SFT_STEPS = 200
 SFT_BATCH = 8
 SFT_LR = 3e-3
+# Gold-1 questions in the learning check's training data.
+GOLD_ONE_COUNT = 200
 # verl 0.9.1 logs how well the rollout's and the actor's log-probs agree: a real weight sync keeps it near 1.
 CORRELATION_KEY = "training/rollout_actor_probs_pearson_corr"
 
@@ -60,7 +62,7 @@ def gold_one_questions(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def write_gold_one_data(out_dir: Path, template: str, count: int = 200) -> Path:
+def write_gold_one_data(out_dir: Path, template: str, count: int = GOLD_ONE_COUNT) -> Path:
     """train.parquet of gold-1 questions prepared with `template` (as `deepmath prepare` writes it)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     source = out_dir / "gold1.jsonl"
@@ -125,7 +127,7 @@ def _completion_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -
     return torch.nn.functional.cross_entropy(model.lm_head(torch.cat(rows)), targets)
 
 
-def prompt_length(model_dir: Path, template: str, count: int = 200) -> int:
+def prompt_length(model_dir: Path, template: str, count: int = GOLD_ONE_COUNT) -> int:
     """Tokens of the longest gold-1 prompt rendered with `template`, plus 8 spare, rounded up to 16."""
     from transformers import AutoTokenizer
 
@@ -145,13 +147,13 @@ def boxed_one_rate(model_dir: Path, template: str, questions: int = 8, samples: 
     chosen = get_template(template)
     tokenizer = chosen.apply(AutoTokenizer.from_pretrained(model_dir))
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    sampling = {"do_sample": True, "temperature": 1.0, "max_new_tokens": 16, "pad_token_id": 0}
     torch.manual_seed(1)
     texts = []
-    for row in gold_one_questions(200)[:: 200 // questions]:
+    for row in gold_one_questions(GOLD_ONE_COUNT)[:: GOLD_ONE_COUNT // questions]:
         ids = tokenizer(
             chosen.render(tokenizer, row["question"]), return_tensors="pt", add_special_tokens=False
         )
-        sampling = {"do_sample": True, "temperature": 1.0, "max_new_tokens": 16, "pad_token_id": 0}
         with torch.no_grad():
             out = model.generate(ids["input_ids"].repeat(samples, 1), **sampling)
         texts += tokenizer.batch_decode(out[:, ids["input_ids"].shape[1] :], skip_special_tokens=True)
