@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from engine_support import prime_model, shared_tokenizer, step_metrics  # noqa: E402
+from engine_support import step_metrics  # noqa: E402
 
 CURVES = (
     ("reward/acc", "reward/acc (trained groups)"),
@@ -29,12 +29,11 @@ CURVES = (
 
 def run_learning_check(recipe: str, workdir: Path) -> Path:
     """Run the learning check's GRPO for `recipe` in `workdir`; return the folder holding metrics.jsonl."""
-    from test_engine_learning import LEARNING_RECIPES, learning_run
+    from test_engine_learning import LEARNING_RECIPES, learning_run, primed_model
 
     template, tokenizer = next((t, tok) for name, t, tok in LEARNING_RECIPES if name == recipe)
     started = time.monotonic()
-    model = prime_model(shared_tokenizer(tokenizer), template, workdir / "primed")
-    result = learning_run(recipe, template, model, workdir)
+    result = learning_run(recipe, template, primed_model(template, tokenizer, workdir), workdir)
     print(f"{recipe}: exit {result.returncode} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if result.returncode != 0:
         raise SystemExit(result.stdout[-4000:])

@@ -91,8 +91,8 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     per_step = SFT_BATCH // len(ANSWERS)
     for step in range(SFT_STEPS):
         # Every prompt with every answer in one batch: the loss is lowest at each answer equally likely for any
-        # question. One answer per prompt taught a question-to-answer rule whose share of 1s on the gold-1 data
-        # depended on the CPU's float rounding (about 0.5-0.6 here, 0.78 in a CI run): no room left to learn.
+        # question. One answer per prompt taught a question-to-answer rule instead (83% 1s on questions of one
+        # parity, measured here), whose balance varied by machine: a CI run started at 0.78, no room to learn.
         chosen_prompts = [prompts[(step * per_step + i) % len(prompts)] for i in range(per_step)]
         batch = [(p, completion(a) + stop) for p in chosen_prompts for a in ANSWERS]
         loss = _completion_loss(model, tokenizer, batch)

@@ -47,6 +47,14 @@ LEARNING_RECIPES = (
 )
 
 
+def primed_model(template: str, tokenizer: Path, workdir: Path) -> Path:
+    """The tiny model primed for `template`, checked to box 1 about half the time (the check's premise)."""
+    model = prime_model(shared_tokenizer(tokenizer), template, workdir / "primed")
+    rate = boxed_one_rate(model, template)
+    assert 0.3 <= rate <= 0.7, f"the primed model boxes 1 in {rate:.0%} of its answers, not about half"
+    return model
+
+
 def learning_run(recipe: str, template: str, model: Path, workdir: Path) -> subprocess.CompletedProcess:
     """Write gold-1 data and run GRPO with dynamic sampling on them, starting from the primed `model`."""
     data = write_gold_one_data(workdir / "data", template)
@@ -83,10 +91,7 @@ def learning_run(recipe: str, template: str, model: Path, workdir: Path) -> subp
     ("recipe", "template", "tokenizer"), LEARNING_RECIPES, ids=[r[0] for r in LEARNING_RECIPES]
 )
 def test_grpo_learns_to_answer_one(recipe: str, template: str, tokenizer: Path, tmp_path: Path) -> None:
-    model = prime_model(shared_tokenizer(tokenizer), template, tmp_path / "primed")
-    rate = boxed_one_rate(model, template)
-    assert 0.3 <= rate <= 0.7, f"the primed model boxes 1 in {rate:.0%} of its answers, not about half"
-    result = learning_run(recipe, template, model, tmp_path)
+    result = learning_run(recipe, template, primed_model(template, tokenizer, tmp_path), tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     metrics = step_metrics(tmp_path)
     assert len(metrics) == LEARNING_STEPS
