@@ -48,7 +48,7 @@ def locate() -> Path:
     try:
         return _from_hub(hub)
     except Exception as error:  # offline, unknown repo, no huggingface_hub: each means "not from the hub"
-        reason = " ".join(str(error).split())[:160]
+        reason = (str(error).strip().splitlines() or [""])[0][:160]  # its first line says why
         raise MissingTestData(
             f"no test data: set {ENV_VAR}=DIR, or put it at {BESIDE_REPO}, or let the tests download the hub "
             f"dataset {hub} (needs network; it said: {type(error).__name__}: {reason})"
