@@ -29,7 +29,7 @@ def _installed_pins(stack: doctor.Stack) -> dict[str, str]:
     """Each installed component at its installed release: a constraints file this environment matches."""
     pins = {}
     for component in doctor.COMPONENTS:
-        name = stack.vllm_pin if component.pin == "vllm" else component.pin
+        name = stack.pin_name(component)
         version = doctor.installed(component.dist) or doctor.installed(name)
         if version:
             pins[name] = version.split("+")[0]
@@ -91,7 +91,7 @@ def test_a_mismatch_makes_the_command_fail(stack, tmp_path: Path) -> None:
 
 
 def test_a_missing_package_is_a_line_not_a_traceback(stack, tmp_path, monkeypatch) -> None:
-    absent = doctor.Component("absent", "deepmath-no-such-package", "deepmath-no-such-package", "train")
+    absent = doctor.Component("absent", "deepmath-no-such-package", "train")
     monkeypatch.setattr(doctor, "COMPONENTS", (*doctor.COMPONENTS, absent))
     constraints = _write(tmp_path / "c.txt", {**_installed_pins(stack), "deepmath-no-such-package": "1.0"})
     lines = dict(

@@ -55,6 +55,7 @@ def test_nothing_found_is_one_line_naming_the_three_options(beside: Path) -> Non
     assert f"{ENV_VAR}=DIR" in line and str(beside) in line and NO_SUCH_DATASET in line
 
 
+@pytest.mark.slow  # a pytest process whose evaluator fixture imports torch before it skips
 def test_a_data_needing_test_skips_with_that_line(tmp_path: Path) -> None:
     env = {**os.environ, ENV_VAR: str(tmp_path / "nowhere"), "PYTHONPATH": str(REPO)}
     done = subprocess.run(

