@@ -7,11 +7,18 @@
 #
 # The check resolves with the file's own pins as preferences (uv keeps a pinned version while it still fits), so
 # a new release upstream does not fail it: only a pyproject.toml change that a pin no longer satisfies, or a
-# pinned release withdrawn from PyPI, does. uv: `pip install uv==0.13.10` (UV=path picks another binary).
+# pinned release withdrawn from PyPI, does. uv: `pip install uv==0.13.10` (UV=path picks another binary); another
+# uv release may word the file differently, so it is refused.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 LOCK="$REPO/constraints/gpu.txt"
 UV=${UV:-uv}
+UV_VERSION=0.13.10
+FOUND=$("$UV" --version 2>/dev/null | cut -d' ' -f2 || true)
+if [ "$FOUND" != "$UV_VERSION" ]; then
+    echo "constraints: needs uv $UV_VERSION (pip install uv==$UV_VERSION), found ${FOUND:-none} at $UV" >&2
+    exit 2
+fi
 compile() {
     (cd "$REPO" && "$UV" pip compile pyproject.toml --extra train --extra eval --extra vllm \
         --python-version 3.11 --python-platform x86_64-manylinux_2_28 --quiet \
