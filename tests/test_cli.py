@@ -195,3 +195,81 @@ def test_a_sigterm_lost_in_a_gc_callback_still_stops_grade_without_output(
     assert err.rstrip().splitlines()[-1] == "deepmath grade: terminated"
     assert out.read_text() == "previous run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graded.jsonl", "in.jsonl"]
+
+
+# -- an output that is also an input ---------------------------------------------------------------
+
+
+def _sample_rows(count: int = 3) -> list[dict]:
+    lines = (SAMPLES / DEEPMATH_SAMPLE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:count]]
+
+
+def _deepmath_parquet(path) -> None:
+    import pyarrow as pa
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(_sample_rows()), path)
+
+
+def _input_at(tmp_path, written: str, spelling: str, make) -> str:
+    """Make the input as OUT/`written` (the file the command writes) and name it by `spelling`."""
+    real = tmp_path / "OUT" / written
+    make(real)
+    if spelling == "plain":
+        return str(real)
+    if spelling == "dotdot":
+        return str(tmp_path / "OUT" / ".." / "OUT" / written)
+    alias = tmp_path / f"alias{real.suffix}"
+    (alias.symlink_to if spelling == "symlink" else alias.hardlink_to)(real)
+    return str(alias)
+
+
+# command, the file it writes into OUT that is made its input, how that input is made, the argv
+OUTPUT_IS_INPUT = {
+    "prepare": ("train.parquet", _deepmath_parquet, ["prepare", "--no-val", "--train", "IN", "--out", "OUT"]),
+    "export-sft": ("sft.parquet", _deepmath_parquet, ["export-sft", "--train", "IN", "--out", "OUT"]),
+    "decontaminate": (
+        "clean.parquet",
+        _deepmath_parquet,
+        ["decontaminate", "--train", "IN", "--out", "OUT", "--stages", "ngram", "--against", "aime24"],
+    ),
+    "stats": (
+        "stats.json",
+        lambda p: p.parent.mkdir(parents=True) or p.write_text(json.dumps(_sample_rows())),
+        ["stats", "IN", "--out", "OUT"],
+    ),
+    "grade": (
+        "graded.jsonl",
+        lambda p: p.parent.mkdir(parents=True) or p.write_text('{"response": "</think> 1", "gold": "1"}\n'),
+        ["grade", "IN", "--out", "OUT/graded.jsonl"],
+    ),
+}
+
+
+@pytest.mark.parametrize("spelling", ["plain", "dotdot", "symlink", "hardlink"])
+@pytest.mark.parametrize("command", sorted(OUTPUT_IS_INPUT))
+def test_no_command_overwrites_its_input_however_it_is_spelt(
+    tmp_path, capsys, benchmarks_dir, command, spelling
+) -> None:
+    written, make, argv = OUTPUT_IS_INPUT[command]
+    source = _input_at(tmp_path, written, spelling, make)
+    before = (tmp_path / "OUT" / written).read_bytes()
+    argv = [
+        a.replace("OUT", str(tmp_path / "OUT")) if "OUT" in a else source if a == "IN" else a for a in argv
+    ]
+    if command in ("prepare", "decontaminate"):
+        argv += ["--data-dir", str(benchmarks_dir)]
+    _one_line_error(capsys, argv, "write the output elsewhere")
+    assert (tmp_path / "OUT" / written).read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "OUT").iterdir()) == [written]
+
+
+def test_report_refuses_to_write_into_a_run_it_reads(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text("{}")
+    (run / "report.md").write_text("the run's own report\n")
+    for out in (run, run / "compare", tmp_path / "run" / ".." / "run"):
+        _one_line_error(capsys, ["report", str(run), "--out", str(out)], "is inside the input folder")
+    assert (run / "report.md").read_text() == "the run's own report\n"

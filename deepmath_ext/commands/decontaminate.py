@@ -84,7 +84,7 @@ def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the stages and write the output folder; print a one-line summary."""
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[args.train, *args.against])  # --against may name files
     config = DecontamConfig(
         stages=tuple(args.stages),
         ngram_size=args.ngram,

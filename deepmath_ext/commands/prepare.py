@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Prepare the data and print what was written, dropped and flagged."""
     from deepmath_ext.data.prepare import RowSelection, prepare_dataset
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[None if args.no_train else args.train])
     result = prepare_dataset(
         args.out,
         template=args.template,

@@ -55,10 +55,16 @@ def environment() -> dict[str, Any]:
 def write_manifest(
     run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Write `manifest`, keeping earlier invocations of the run directory and adding `invocation`."""
+    """Write `manifest`, keeping earlier invocations of the run directory and adding `invocation`.
+
+    An invocation with an "id" replaces the entry of the same id: a command records itself when it starts
+    writing (so one that is interrupted is recorded too) and again with what it did when it ends.
+    """
     history = previous_manifest(run_dir).get("invocations", [])
     if invocation is not None:
-        history = [*history, {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}]
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}
+        same = [i for i, old in enumerate(history) if "id" in entry and old.get("id") == entry["id"]]
+        history = [*history[: same[0]], entry, *history[same[0] + 1 :]] if same else [*history, entry]
     full = {**manifest, "invocations": history}
     write_json_atomic(run_dir / MANIFEST_FILE, full)
     return full
@@ -89,6 +95,7 @@ def record_regrade(run_dir: Path, command: list[str], policies: list[str]) -> No
 # different values must not be mixed in one run; `n`, batch sizes and parallelism may change freely.
 SAMPLE_SETTINGS = (
     "model",
+    "tokenizer",
     "backend",
     "dtype",
     "template",
