@@ -30,6 +30,15 @@ class RecipeSource:
     name: str
     config_path: str
 
+    @property
+    def file(self) -> Path:
+        """The recipe's YAML file."""
+        if self.config_path.startswith("pkg://"):
+            from deepmath_ext.launch.recipe_keys import packaged_recipes_dir
+
+            return packaged_recipes_dir() / f"{self.name}.yaml"
+        return Path(self.config_path) / f"{self.name}.yaml"
+
     def hydra_arguments(self) -> list[str]:
         """`--config-path` and `--config-name` for `python -m verl.trainer.main_ppo`."""
         return [f"--config-path={self.config_path}", f"--config-name={self.name}"]
@@ -59,7 +68,13 @@ def find_recipe(name_or_path: str) -> RecipeSource:
 
 
 def compose_recipe(source: RecipeSource, overrides: list[str]) -> DictConfig:
-    """The recipe merged over verl's ppo_trainer with the overrides applied, unresolved."""
+    """The recipe merged over verl's ppo_trainer with the overrides applied, unresolved.
+
+    Each key of the recipe's files must be verl's or declared new (`recipe_keys`), before Hydra merges them.
+    """
+    from deepmath_ext.launch.recipe_keys import check_recipe_keys, packaged_recipes_dir
+
+    check_recipe_keys(source.file, packaged_recipes_dir())
     try:
         return _compose(source, overrides)
     except HydraException as error:
