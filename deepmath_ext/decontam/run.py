@@ -210,10 +210,7 @@ def build_report(
         "benchmarks": benchmarks,
     }
     if "judge" in result.hits:
-        report["judge"] = {
-            "candidate_pairs": result.judge_candidates,
-            "unclear_answers": result.judge_unclear,
-        }
+        report["judge"] = {"candidate_pairs": result.judge_candidates}
     return report
 
 
@@ -253,7 +250,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         judge = report["judge"]
         lines += [
             "",
-            f"Judge: {judge['candidate_pairs']} candidate pairs asked in both orders, "
-            f"{judge['unclear_answers']} answers neither YES nor NO (counted as NO).",
+            f"Judge: {judge['candidate_pairs']} candidate pairs asked in both orders, each reply a YES or NO "
+            "(any other reply stops the command).",
         ]
     return "\n".join(lines) + "\n"
