@@ -137,6 +137,7 @@ def test_bad_numbers_are_refused_before_work(tmp_path, capsys, option: str, valu
         ),
         (["prepare", "--out", "o", "--val", " , "], "--val: expected a comma-separated list"),
         (["prepare", "--out", "o", "--limit", "0"], "--limit: must be an integer >= 1, got 0"),
+        (["prepare", "--out", "o", "--difficulty-min", "nan"], "--difficulty-min: expected a finite number"),
         (["decontaminate", "--train", "t", "--out", "o", "--threshold", "2"], "must be a number in [0, 1]"),
     ],
 )

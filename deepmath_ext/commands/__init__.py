@@ -46,6 +46,7 @@ def _ranged(kind: type, low: float, high: float = math.inf, low_open: bool = Fal
     return parse
 
 
+finite_float = _ranged(float, -math.inf, what="a finite number")
 positive_int = _ranged(int, 1, what="an integer >= 1")
 non_negative_int = _ranged(int, 0, what="an integer >= 0")
 positive_float = _ranged(float, 0.0, low_open=True, what="a number > 0")
