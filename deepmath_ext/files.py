@@ -237,12 +237,19 @@ def save_png_atomic(fig: Any, path: str | Path) -> None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-def parse_object_line(line: str, where: str) -> dict[str, Any]:
-    """The JSON object on `line`; ValueError prefixed with `where` (e.g. "file.jsonl:3") otherwise."""
+def _loads(text: str, where: str) -> Any:
+    """json.loads, with a ValueError naming `where` for bad JSON and for a value nested too deeply to parse."""
     try:
-        row = json.loads(line)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: not valid JSON (nested too deeply)") from None
+
+
+def parse_object_line(line: str, where: str) -> dict[str, Any]:
+    """The JSON object on `line`; ValueError prefixed with `where` (e.g. "file.jsonl:3") otherwise."""
+    row = _loads(line, where)
     if not isinstance(row, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
     return row
@@ -264,10 +271,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def read_json(path: Path) -> Any:
     """Read a JSON file, naming the file when it does not parse."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    return _loads(path.read_text(encoding="utf-8"), str(path))
 
 
 def require_run_file(run_dir: Path, name: str) -> Path:
@@ -279,7 +283,7 @@ def require_run_file(run_dir: Path, name: str) -> Path:
 
 
 def _iter_json_array(path: Path) -> Iterator[dict[str, Any]]:
-    rows = json.loads(path.read_text(encoding="utf-8"))
+    rows = _loads(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(rows, list):
         raise ValueError(f"{path}: expected a JSON array of objects")
     yield from rows

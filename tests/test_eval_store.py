@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from deepmath_ext.errors import UserError
@@ -91,7 +93,8 @@ def test_regrade_and_report_wait_for_no_writer(tmp_path, capsys, command):
 
     run = tmp_path / "run"
     run.mkdir()
-    (run / "manifest.json").write_text('{"policies": ["strict"], "n": 1}')
+    manifest = {"pinned": {}, "label": "r", "n": 1, "require_think": False, "policies": ["strict"]}
+    (run / "manifest.json").write_text(json.dumps(manifest))
     (run / "generations.jsonl").write_bytes(
         b'{"benchmark": "a", "problem_id": "1", "ind'
     )  # a line being written

@@ -83,7 +83,7 @@ def _post(server: Endpoint, model: str, prompt: str, max_tokens: int) -> str:
         return reply["choices"][0]["message"]["content"] or ""
     except (KeyError, IndexError, TypeError):
         raise UserError(
-            f"judge endpoint {server.base_url}/chat/completions sent a reply that is not a chat completion"
+            f"judge endpoint {server.display_url}/chat/completions sent a reply that is not a chat completion"
         ) from None
 
 

@@ -19,6 +19,7 @@ from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath, load_
 from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
 from deepmath_ext.decontam.judge import preflight
 from deepmath_ext.decontam.pipeline import DecontamConfig, DecontamResult, Hit, decontaminate
+from deepmath_ext.errors import redact
 from deepmath_ext.files import ParquetRows, atomic_paths, write_json_atomic, write_text_atomic
 
 SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
@@ -175,7 +176,7 @@ def _settings(config: DecontamConfig, result: DecontamResult) -> dict[str, Any]:
     if config.judge is not None and "judge" in config.stages:
         settings["judge"] = {
             "model": config.judge.model,
-            "endpoint": config.judge.endpoint,
+            "endpoint": redact(config.judge.endpoint),
             "rule": "both orders YES" if config.judge.require_both else "either order YES",
         }
     return settings

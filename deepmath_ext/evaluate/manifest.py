@@ -76,9 +76,18 @@ def previous_manifest(run_dir: Path) -> dict[str, Any]:
     return read_json(path) if path.exists() else {}
 
 
+# What grading and scoring read from a manifest: a file without them is no run's manifest.
+REQUIRED_FIELDS = ("pinned", "label", "n", "require_think", "policies")
+
+
 def load_manifest(run_dir: Path) -> dict[str, Any]:
-    """The manifest of a run directory."""
-    return read_json(require_run_file(run_dir, MANIFEST_FILE))
+    """The manifest of a run directory; ValueError naming what is missing when it lacks a required field."""
+    path = require_run_file(run_dir, MANIFEST_FILE)
+    manifest = read_json(path)
+    missing = [key for key in REQUIRED_FIELDS if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not the manifest of a `deepmath eval` run")
+    return manifest
 
 
 def record_regrade(run_dir: Path, command: list[str], policies: list[str]) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
-from deepmath_ext.errors import raise_if_interrupted
+from deepmath_ext.errors import raise_if_interrupted, redact
 from deepmath_ext.evaluate.backends import (
+    SEED_MAX,
     Backend,
     GenerationRequest,
     SampleKey,
@@ -84,6 +85,8 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
 
     if config.n < 1:
         raise ValueError(f"n must be at least 1, got {config.n}")
+    if config.seed + config.n - 1 > SEED_MAX:  # sample i is drawn with seed + i
+        raise ValueError(f"--seed {config.seed} + --n {config.n} - 1 exceeds the largest seed, {SEED_MAX}")
     for policy in config.policies:
         get_policy(policy)  # an unknown name stops the run before anything is generated
     template = get_template(config.template or template_for_model(config.model))
@@ -111,7 +114,7 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             "%d of %d samples to generate", len(todo), sum(len(ps) for ps in problems.values()) * config.n
         )
 
-        invocation = {"id": secrets.token_hex(6), "command": config.command}
+        invocation = {"id": secrets.token_hex(6), "command": [redact(arg) for arg in config.command]}
 
         def pin(backend: Backend) -> str:
             return _pin(config, template, problems, hashes, store, backend, invocation)
