@@ -59,8 +59,10 @@ class Endpoint:
             pair = f"{urllib.parse.unquote(url.username)}:{urllib.parse.unquote(url.password or '')}"
             self._basic = base64.b64encode(pair.encode()).decode()
             url = url._replace(netloc=url.netloc.rpartition("@")[2])
-        self.base_url = url.geturl()
-        self.display_url = redact(self.base_url)  # what messages and manifests show: no query secrets
+        # A query (`?api_key=...`) goes after each request's path, not between /v1 and it.
+        self._query = f"?{url.query}" if url.query else ""
+        self.base_url = url._replace(query="", fragment="").geturl()
+        self.display_url = redact(self.base_url + self._query)  # what messages and manifests show
         self.api_key = api_key or os.environ.get(API_KEY_ENV)
         self.timeout_s, self.max_retries, self.backoff_s = timeout_s, max_retries, backoff_s
         self.retries = 0  # retried attempts so far, over all threads
@@ -104,7 +106,8 @@ class Endpoint:
         elif self._basic:
             headers["Authorization"] = f"Basic {self._basic}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        url = self.base_url + path + self._query
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 raw = response.read()

@@ -58,6 +58,9 @@ def find_recipe(name_or_path: str) -> RecipeSource:
         path = Path(name_or_path).expanduser().resolve()
         if not path.is_file():
             raise LaunchError(f"recipe file not found: {path}")
+        from deepmath_ext.launch.recipe_keys import load_recipe_yaml
+
+        load_recipe_yaml(path)  # a YAML error is reported now, before verl is imported
         return RecipeSource(name=path.stem, config_path=str(path.parent))
     known = list_recipes()
     if name_or_path not in known:
