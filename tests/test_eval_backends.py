@@ -202,14 +202,16 @@ def test_unknown_backend_lists_the_known_ones():
         create_backend("tgi", "m")
 
 
-def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path):
+def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path, monkeypatch):
     server = server_factory(failures=1)
     out = tmp_path / "served"
     model = str(Path(hf_backend.tokenizer.name_or_path))
     argv = eval_argv(Path(model), build_data_dir(tmp_path / "data"), out, "--concurrency", "2")
     argv[argv.index("hf")] = "openai"
-    argv += ["--base-url", server.base_url, "--served-model-name", "tiny"]
+    argv += ["--base-url", server.base_url + "?api_key=s3cret", "--served-model-name", "tiny"]
+    monkeypatch.setattr(sys, "argv", ["deepmath", "eval", *argv])  # what the manifest records
     assert main(["eval", *argv]) == 0
+    assert "s3cret" not in (out / "manifest.json").read_text()  # redacted in the command and the engine
     assert len(read_generations(out)) == 2 * sum(SUBSET_ROWS.values())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "openai" and manifest["engine"]["served_model"] == "tiny"
