@@ -71,13 +71,13 @@ def chain_files(recipe: Path, package_dir: Path) -> list[Path]:
     return chain
 
 
-def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def dotted_items(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(dotted key, value) for each key of nested mappings, sections included."""
     if isinstance(node, dict):
         for key, value in node.items():
             dotted = f"{prefix}{key}"
             yield dotted, value
-            yield from _leaves(value, f"{dotted}.")
+            yield from dotted_items(value, f"{dotted}.")
 
 
 def _known(key: str, defaults: dict[str, Any], new: set[str]) -> bool:
@@ -114,9 +114,9 @@ def check_recipe_keys(recipe: Path, package_dir: Path) -> None:
     new, defaults = declared_new(files), verl_defaults()
     for path in files:
         settings = {k: v for k, v in load_recipe_yaml(path).items() if k not in NOT_SETTINGS}
-        for key, _ in _leaves(settings):
+        for key, _ in dotted_items(settings):
             if not _known(key, defaults, new):
-                near = difflib.get_close_matches(key, [k for k, _ in _leaves(defaults)], n=1, cutoff=0.8)
+                near = difflib.get_close_matches(key, [k for k, _ in dotted_items(defaults)], n=1, cutoff=0.8)
                 hint = f"did you mean {near[0]}? " if near else ""
                 raise LaunchError(
                     f"recipe file {path}: {key!r} is not a key of verl's config; {hint}"
@@ -148,8 +148,8 @@ def check_values(cfg: DictConfig) -> None:
     """Each resolved value of verl's keys has its default's type and sign, and no number is NaN or infinite."""
     values = OmegaConf.to_container(cfg, resolve=True)
     defaults = verl_defaults()
-    flat_defaults = dict(_leaves(defaults))
-    for key, value in _leaves(values):
+    flat_defaults = dict(dotted_items(defaults))
+    for key, value in dotted_items(values):
         if isinstance(value, dict | list):
             continue
         default = flat_defaults.get(key)

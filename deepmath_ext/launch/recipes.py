@@ -127,15 +127,6 @@ def _explain_compose_error(source: RecipeSource, overrides: list[str], error: Hy
 
 def _dotted_keys(cfg: DictConfig) -> list[str]:
     """Every leaf and section of the config as a dotted path."""
-    container = OmegaConf.to_container(cfg, resolve=False)
-    keys: list[str] = []
-    stack: list[tuple[str, object]] = [("", container)]
-    while stack:
-        prefix, node = stack.pop()
-        if not isinstance(node, dict):
-            continue
-        for child_key, child in node.items():
-            dotted = f"{prefix}{child_key}"
-            keys.append(dotted)
-            stack.append((f"{dotted}.", child))
-    return keys
+    from deepmath_ext.launch.recipe_keys import dotted_items
+
+    return [key for key, _ in dotted_items(OmegaConf.to_container(cfg, resolve=False))]
