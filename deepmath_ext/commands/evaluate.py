@@ -181,6 +181,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--request-timeout",
         dest="request_timeout_s",
         type=positive_float,
+        metavar="SECONDS",
         help="openai: seconds a request may wait for its answer, per attempt (default: "
         f"{REQUEST_TIMEOUT_BASE_S:.0f} + --max-tokens / {MIN_TOKENS_PER_S})",
     )
