@@ -152,6 +152,20 @@ def test_a_recipe_file_with_a_misspelt_key_or_bad_yaml_is_refused(tmp_path, capf
     assert message in error and str(recipe) in error
 
 
+def test_keys_of_the_verl_config_a_recipe_builds_on_are_accepted(tmp_path) -> None:
+    from deepmath_ext.launch.recipe_keys import check_recipe_keys, packaged_recipes_dir
+
+    recipe = tmp_path / "megatron.yaml"
+    recipe.write_text(
+        "defaults: [ppo_megatron_trainer, _self_]\n"
+        "actor_rollout_ref: {actor: {megatron: {context_parallel_size: 2}}}\n"
+    )
+    check_recipe_keys(recipe, packaged_recipes_dir())  # a megatron key: not in ppo_trainer, but in its base
+    recipe.write_text(recipe.read_text().replace("context_parallel_size", "context_paralel_size"))
+    with pytest.raises(launch.LaunchError, match="context_paralel_size' is not a key of verl's config"):
+        check_recipe_keys(recipe, packaged_recipes_dir())
+
+
 def test_a_key_declared_new_with_plus_is_accepted(tmp_path) -> None:
     recipe = tmp_path / "my-run.yaml"
     recipe.write_text(

@@ -3,7 +3,8 @@
 Hydra refuses a misspelt key on the command line (struct mode) but merges any key a config file brings,
 so a recipe's `train_bach_size: 8` would leave verl's default of 1024 in place. Here each recipe file of the
 chain (the recipe and the files its `defaults` name beside it or in the package, not verl's own) is read
-as written, and each key must be in verl's composed `ppo_trainer` config, lie under one of verl's free-form
+as written, and each key must be in verl's composed `ppo_trainer` config (or another verl config the chain's
+`defaults` name, such as `ppo_megatron_trainer`), lie under one of verl's free-form
 maps (a `{}` default such as `override_config`), or lie under a key the file chain declares new:
 
     new_keys: [+reward.reward_kwargs]   # written as Hydra's add-override, `+KEY`
@@ -35,12 +36,16 @@ NOT_SETTINGS = ("defaults", "hydra", NEW_KEYS)  # top-level keys of a recipe fil
 
 
 @functools.cache
-def verl_defaults() -> dict[str, Any]:
-    """verl's composed `ppo_trainer` config as plain containers (interpolations unresolved)."""
+def verl_defaults(name: str = VERL_CONFIG_NAME) -> dict[str, Any]:
+    """verl's composed config `name` (e.g. ppo_trainer) as plain containers; {} when verl has no such config."""
     from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
 
     with initialize_config_module(config_module=VERL_CONFIG_MODULE, version_base=None):
-        return OmegaConf.to_container(compose(config_name=VERL_CONFIG_NAME), resolve=False)
+        try:
+            return OmegaConf.to_container(compose(config_name=name), resolve=False)
+        except HydraException:  # not verl's: composing the recipe reports it
+            return {}
 
 
 def load_recipe_yaml(path: Path) -> dict[str, Any]:
@@ -56,9 +61,10 @@ def load_recipe_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def chain_files(recipe: Path, package_dir: Path) -> list[Path]:
-    """The recipe file and, recursively, the files its `defaults` list names beside it or in the package."""
-    chain, todo = [], [recipe]
+def chain_files(recipe: Path, package_dir: Path) -> tuple[list[Path], list[str]]:
+    """The recipe file and, recursively, the files its `defaults` list names beside it or in the package;
+    and the names it takes from elsewhere (verl's configs, such as ppo_trainer)."""
+    chain, others, todo = [], [], [recipe]
     while todo:
         path = todo.pop()
         if path in chain:
@@ -66,9 +72,10 @@ def chain_files(recipe: Path, package_dir: Path) -> list[Path]:
         chain.append(path)
         for entry in load_recipe_yaml(path).get("defaults") or []:
             if isinstance(entry, str) and entry != "_self_":
-                found = (d / f"{entry}.yaml" for d in (path.parent, package_dir))
-                todo += [p for p in found if p.is_file()][:1]
-    return chain
+                found = [p for p in (d / f"{entry}.yaml" for d in (path.parent, package_dir)) if p.is_file()]
+                todo += found[:1]
+                others += [] if found else [entry]
+    return chain, others
 
 
 def dotted_items(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -110,13 +117,15 @@ def check_recipe_keys(recipe: Path, package_dir: Path) -> None:
     """Every key of every file in the recipe's chain is verl's or declared new; LaunchError names the first."""
     import difflib
 
-    files = chain_files(recipe, package_dir)
-    new, defaults = declared_new(files), verl_defaults()
+    files, bases = chain_files(recipe, package_dir)
+    new = declared_new(files)
+    configs = [verl_defaults(name) for name in dict.fromkeys([VERL_CONFIG_NAME, *bases])]
     for path in files:
         settings = {k: v for k, v in load_recipe_yaml(path).items() if k not in NOT_SETTINGS}
         for key, _ in dotted_items(settings):
-            if not _known(key, defaults, new):
-                near = difflib.get_close_matches(key, [k for k, _ in dotted_items(defaults)], n=1, cutoff=0.8)
+            if not any(_known(key, config, new) for config in configs):
+                known = [k for k, _ in dotted_items(configs[0])]
+                near = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
                 hint = f"did you mean {near[0]}? " if near else ""
                 raise LaunchError(
                     f"recipe file {path}: {key!r} is not a key of verl's config; {hint}"
