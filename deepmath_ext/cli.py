@@ -10,6 +10,7 @@ import sys
 
 from deepmath_ext.commands import command_parser
 from deepmath_ext.errors import USER_ERRORS, Terminated, interrupt_signals, one_line
+from deepmath_ext.files import input_claims
 
 # Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         _top_level_parser().parse_args(argv[:1] or ["--help"])
     prog = f"deepmath {argv[0]}"
     try:
-        with interrupt_signals():
+        with interrupt_signals(), input_claims():
             # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
             args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
             return int(args._module.run(args) or 0)

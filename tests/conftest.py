@@ -89,6 +89,16 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEEPMATH_CACHE_DIR", str(tmp_path / "deepmath-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _own_input_claims():
+    # The inputs a command claims (deepmath_ext.files.claim_inputs) live for one `deepmath` command; a test
+    # that calls library code directly gets its own scope, so no test sees another's claims.
+    from deepmath_ext.files import input_claims
+
+    with input_claims():
+        yield
+
+
 @pytest.fixture
 def sigterm_lost_in_gc():
     """Lose one SIGTERM in `deepmath`: the first garbage collection once `main` has installed its handler (and
