@@ -16,6 +16,9 @@ them for the duration of one reference check (rewritten here from 0.7.0's behavi
   parser generated for 4.9.3 does not define (an AttributeError, so `62.5\\%` parses to nothing). The
   pin gives that parser the missing accessor, answering "no such token", as the grammar means.
 
+- Percent words. 0.9 reads `percentage` and `pct` as `\\%` and `percent` only as a whole word;
+  0.7.0 knew only `percent` (anywhere, so `percentage` became `\\%age`) and wrote it as `\\\\%`.
+
 The swaps replace module-level names that math-verify looks up at call time. Verifier workers run one
 check at a time in one thread, so nothing else sees them, and the strict policy keeps 0.9's behaviour.
 Tested with math-verify 0.9.0 and latex2sympy2_extended 1.11.0; a version without these names is
@@ -88,6 +91,33 @@ def _numeric_as_pinned(current: Callable[..., bool]) -> Callable[..., bool]:
     return numeric_eq
 
 
+# 0.7.0's percent words: (name, pattern, replacement); 0.9's other percent entries did not exist.
+PINNED_PERCENT_WORDS = {"percent": r"\s*percent", "percent_in_text": r"\\text{percent}"}
+PINNED_PERCENT_REPLACEMENT = "\\\\%"
+_NEW_PERCENT_WORDS = frozenset({"percentage", "percentage_in_text", "pct", "pct_in_text"})
+
+
+def _pinned_replacements() -> list[tuple[str, str, str]]:
+    """0.9's table of LaTeX replacements with the percent words as 0.7.0 had them."""
+    from latex2sympy2_extended import math_normalization
+
+    return [
+        (name, PINNED_PERCENT_WORDS[name], PINNED_PERCENT_REPLACEMENT)
+        if name in PINNED_PERCENT_WORDS
+        else entry
+        for entry in math_normalization.to_replace_patterns
+        if (name := entry[0]) not in _NEW_PERCENT_WORDS
+    ]
+
+
+def _replacement_regex(current: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _pinned_replacements()))
+
+
+def _replacement_table(current: dict[str, str]) -> dict[str, str]:
+    return {name: replacement for name, _, replacement in _pinned_replacements()}
+
+
 def _no_gamma_token(current: object) -> Callable[[object], None]:
     def no_token(self: object) -> None:
         return None
@@ -98,6 +128,8 @@ def _no_gamma_token(current: object) -> Callable[[object], None]:
 # (module, name, the 0.7.0 behaviour built from 0.9's object under that name)
 OVERRIDES: tuple[tuple[str, str, Callable], ...] = (
     ("latex2sympy2_extended.math_normalization", "units_regex", _no_units),
+    ("latex2sympy2_extended.math_normalization", "to_replace_regex", _replacement_regex),
+    ("latex2sympy2_extended.math_normalization", "replacements", _replacement_table),
     ("math_verify.grader", "sympy_compare_symbols", _symbols_as_pinned),
     ("math_verify.grader", "sympy_numeric_eq", _numeric_as_pinned),
 )
