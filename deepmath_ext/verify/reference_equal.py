@@ -59,6 +59,7 @@ _MINUS_SPACE = re.compile(r"- *")
 _MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
 _MIXED_FRACTION = re.compile(r"(?<!\d)(\d+) *\\frac\{(\d+)\}\{(\d+)\}")
 _THOUSANDS = re.compile(r"(\d),(\d\d\d)($|\D)")
+_DIGIT_GAP = re.compile(r"(?<=\d)[ \t\r\n]+(?=\d)")
 _FRAC_VARIANT = re.compile(r"\\[dt]frac(?![a-zA-Z])")
 _SYMPY_INTERVAL = re.compile(r"^Interval(|\.Ropen|\.Lopen|\.open)\((.*)\)$")
 _INTERVAL_BRACKETS = {"": "[]", ".Ropen": "[)", ".Lopen": "(]", ".open": "()"}
@@ -285,7 +286,8 @@ def to_sympy(latex: str) -> object | None:
 
     Only malformed operators are repaired (`\\frac12`), nothing is lower-cased, and only expressions and
     equations come out: `parse_latex` reads no sets, intervals or tuples (`(1,2)` does not parse there).
-    Like `parse_latex`, `\\pi` and `e` are plain symbols: `3.1416` is not numerically `\\pi` to it.
+    Like `parse_latex`, `\\pi` and `e` are plain symbols (`3.1416` is not numerically `\\pi` to it) and
+    digits apart are one number (`2 0` is 20).
     """
     import sympy
     from latex2sympy2_extended import NormalizationConfig, latex2sympy
@@ -295,13 +297,14 @@ def to_sympy(latex: str) -> object | None:
     repairs = NormalizationConfig(
         basic_latex=False, units=False, malformed_operators=True, nits=False, boxed="none", equations=False
     )
+    latex = _DIGIT_GAP.sub("", _FRAC_VARIANT.sub(r"\\frac", latex))
     try:
-        parsed = latex2sympy(
-            _FRAC_VARIANT.sub(r"\\frac", latex), normalization_config=repairs, conversion_config=config
-        )
+        parsed = latex2sympy(latex, normalization_config=repairs, conversion_config=config)
     except Exception:  # the parser raises many kinds of errors on text that is not math
         return None
     if not isinstance(parsed, sympy.Expr | sympy.core.relational.Relational):
+        return None
+    if parsed.has(sympy.zoo, sympy.nan):  # `12:00` is 12/0: left unevaluated there, equal to nothing else
         return None
     e = sympy.Symbol("e")
     parsed = parsed.replace(sympy.exp, lambda argument: sympy.Pow(e, argument, evaluate=False))
