@@ -131,6 +131,7 @@ def test_olympiad_judge_runs_for_olympiadbench_only(pool):
     assert judged.pred == "7"  # the grade still names the last box
 
 
+# Each verdict is the reference's own OBJudge (uni_eval.py, run in its environment by reference_driver.py).
 @pytest.mark.parametrize(
     ("text", "gold", "expected"),
     [
@@ -144,7 +145,12 @@ def test_olympiad_judge_runs_for_olympiadbench_only(pool):
         (r"\boxed{1.0001}", "1", False),  # that math_equal's 1e-4 would accept
         (r"\boxed{2x+4y=6}", "x+2y=3", True),  # equations equal up to an integer factor
         (r"\boxed{2x+4y=7}", "x+2y=3", False),
-        (r"\boxed{y = 5}", "5", True),  # the side after the last =
+        (r"\boxed{y = 5}", "5", True),  # the side after the =
+        (r"so there are $\mathbf{2 0}$ lineups.", "20", True),  # digits apart are one number
+        ("$1:00$", "$12:00$", False),  # a division by zero equals nothing
+        (r"\boxed{\infty}", "5", False),
+        (r"\boxed{10^{400}}", "5", False),
+        (r"\boxed{0}", r"\infty", False),
     ],
 )
 def test_olympiad_judge_rules(text, gold, expected):
@@ -214,6 +220,7 @@ def test_infinity_and_overflow_earn_no_reward(pool, policy):
     assert [g.correct for g in same] == [True, True]
 
 
+# Each verdict is math-verify 0.7.0's, run in the reference's environment.
 @pytest.mark.parametrize(
     ("text", "gold", "correct"),
     [
@@ -224,6 +231,8 @@ def test_infinity_and_overflow_earn_no_reward(pool, policy):
         (r"so $0.28$", r"28\%", True),
         (r"so $62.5 \%$", "62.5%", True),  # percentages parse (latex2sympy 1.11 + antlr 4.9.3 did not)
         (r"so $\frac{1}{2}$", "0.5", True),
+        (r"$\boxed{28 pct}", r"$28\%$", False),  # `pct` is no percent word in 0.7.0
+        ("28 percent", r"$28\%$", True),
     ],
 )
 def test_math_verify_is_pinned_to_the_reference_version(text, gold, correct):
