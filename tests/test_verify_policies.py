@@ -311,6 +311,13 @@ def test_huge_answer_line_is_graded_in_the_caller_without_hanging(pool):
     assert (result.status, result.detail) == (GradeStatus.CORRECT_EXACT, "math_equal on the answer line")
 
 
+@pytest.mark.timeout(60)
+def test_long_gap_after_frac_is_one_pass(pool):
+    response = "The answer is: \\frac" + " " * 200_000 + "12"
+    result = grade(response, r"\frac12", policy="reference-eval", pool=pool)
+    assert (result.status, result.detail) == (GradeStatus.CORRECT_EXACT, "math_equal on the answer line")
+
+
 def test_batch_under_a_reference_policy_keeps_order(pool):
     responses = [think(r"\boxed{41}"), think(r"\boxed{42}")] * 8
     grades = grade_batch(responses, ["42"] * 16, policy="reference", pool=pool)

@@ -54,6 +54,7 @@ _TEXT_GROUP = re.compile(r"\\text\{([^}]+)\}")
 _UNIT_PATTERNS = tuple(re.compile(rf"{word}(?:es)?s? *(?:\^[0-9]+)?") for word in UNIT_WORDS)
 _DAY = re.compile(r"days?")
 _WRAPPED = tuple(re.compile(rf"^\\{name}\{{(.+?)\}}$") for name in WRAPPERS)
+_FRAC_SPACES = re.compile(r"\\frac +")
 _SQRT_ARGUMENT = re.compile(r"\\sqrt(\s*\w+)")
 _MINUS_SPACE = re.compile(r"- *")
 _MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
@@ -105,8 +106,7 @@ def _drop_right_units(text: str) -> str:
 
 def _fix_fracs(text: str) -> str:
     """`\\frac12` -> `\\frac{1}{2}`, `\\frac1{2}` -> `\\frac{1}{2}`; left as it was when a `\\frac` is bare."""
-    while "\\frac " in text:
-        text = text.replace("\\frac ", "\\frac")
+    text = _FRAC_SPACES.sub(r"\\frac", text)  # the reference's replace-until-stable loop, in one pass
     head, *tails = text.split("\\frac")
     fixed = [head]
     for tail in tails:
