@@ -16,6 +16,9 @@ them for the duration of one reference check (rewritten here from 0.7.0's behavi
   parser generated for 4.9.3 does not define (an AttributeError, so `62.5\\%` parses to nothing). The
   pin gives that parser the missing accessor, answering "no such token", as the grammar means.
 
+- Solved equations. To compare two equations by their solutions, 0.7.0 sorted the lists of solution
+  dicts with `sorted`, which fails for two or more solutions (dicts do not order), so such equations were
+  different (`x^2/16 + y^2/12 = 1/4` against `x^2/4 + y^2/3 = 1`); 0.9 orders them by value.
 - Percent words. 0.9 reads `percentage` and `pct` as `\\%` and `percent` only as a whole word;
   0.7.0 knew only `percent` (anywhere, so `percentage` became `\\%age`) and wrote it as `\\\\%`.
 
@@ -91,6 +94,31 @@ def _numeric_as_pinned(current: Callable[..., bool]) -> Callable[..., bool]:
     return numeric_eq
 
 
+def _solve_as_pinned(current: Callable[..., bool]) -> Callable[..., bool]:
+    def solve_and_compare(gold: object, pred: object, float_rounding: int, numeric_precision: int) -> bool:
+        from math_verify import grader
+        from sympy import Eq, solve
+
+        # Plain `sorted`: two or more solution dicts raise TypeError, and the pair is then not equal.
+        gold_solutions = sorted(solve(gold, gold.free_symbols))
+        pred_solutions = sorted(solve(pred, pred.free_symbols))
+        if not (isinstance(gold, Eq) and isinstance(pred, Eq)):
+            return grader.sympy_expr_eq(gold_solutions, pred_solutions, float_rounding, numeric_precision)
+        return all(
+            all(
+                g_key == p_key and grader.sympy_expr_eq(g_value, p_value, float_rounding, numeric_precision)
+                for (g_key, g_value), (p_key, p_value) in zip(
+                    sorted(g.items()), sorted(p.items()), strict=False
+                )
+            )
+            for g, p in zip(
+                gold_solutions, pred_solutions, strict=False
+            )  # 0.7.0 paired up to the shorter list
+        )
+
+    return solve_and_compare
+
+
 # 0.7.0's percent words: (name, pattern, replacement); 0.9's other percent entries did not exist.
 PINNED_PERCENT_WORDS = {"percent": r"\s*percent", "percent_in_text": r"\\text{percent}"}
 PINNED_PERCENT_REPLACEMENT = "\\\\%"
@@ -132,6 +160,7 @@ OVERRIDES: tuple[tuple[str, str, Callable], ...] = (
     ("latex2sympy2_extended.math_normalization", "replacements", _replacement_table),
     ("math_verify.grader", "sympy_compare_symbols", _symbols_as_pinned),
     ("math_verify.grader", "sympy_numeric_eq", _numeric_as_pinned),
+    ("math_verify.grader", "sympy_solve_and_compare", _solve_as_pinned),
 )
 # Only where the generated parser lacks it (antlr 4.9.3); (class path, attribute, replacement).
 MISSING_ACCESSORS = (
