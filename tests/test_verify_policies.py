@@ -237,6 +237,8 @@ def test_infinity_and_overflow_earn_no_reward(pool, policy):
         ("28 percent", r"$28\%$", True),
         (r"so $x^2/16 + y^2/12 = 1/4$", "x^2/4 + y^2/3 = 1", False),  # 0.7.0 could not sort two solutions
         (r"so $2x+2y=6$", "x+y=3", True),
+        (r"so $\boxed{1,2}$", r"\boxed{1}\boxed{2}", False),  # adjacent boxes without a separator: the last
+        (r"so $\boxed{1,2}$", r"\boxed{1}, \boxed{2}", True),
     ],
 )
 def test_math_verify_is_pinned_to_the_reference_version(text, gold, correct):

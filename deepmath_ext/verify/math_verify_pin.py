@@ -19,6 +19,10 @@ them for the duration of one reference check (rewritten here from 0.7.0's behavi
 - Solved equations. To compare two equations by their solutions, 0.7.0 sorted the lists of solution
   dicts with `sorted`, which fails for two or more solutions (dicts do not order), so such equations were
   different (`x^2/16 + y^2/12 = 1/4` against `x^2/4 + y^2/3 = 1`); 0.9 orders them by value.
+- Boxes. 0.9 drops a box equal to the box after it (`\\boxed{004} ... \\boxed{004}` reads as one
+  004) and, when only the last answer is wanted, takes two boxes less than 10 characters apart; 0.7.0 kept
+  every box (`004,004`) and joined two boxes only when a separator (`and`, `or`, `,`, `;`, even inside a
+  word) stood in the under-70 characters between them.
 - Percent words. 0.9 reads `percentage` and `pct` as `\\%` and `percent` only as a whole word;
   0.7.0 knew only `percent` (anywhere, so `percentage` became `\\%age`) and wrote it as `\\\\%`.
 
@@ -119,6 +123,50 @@ def _solve_as_pinned(current: Callable[..., bool]) -> Callable[..., bool]:
     return solve_and_compare
 
 
+_PINNED_SEPARATOR = re.compile(r"and|or|,|;")
+
+
+def _closing_brace(text: str, opening: int, limit: int) -> int | None:
+    depth = 1
+    for index in range(opening + 1, limit):
+        depth += (text[index] == "{") - (text[index] == "}")
+        if depth == 0:
+            return index
+    return None
+
+
+def _boxes_as_pinned(current: Callable[..., str]) -> Callable[..., str]:
+    def extract_boxed_content(text: str, mode: str = "last") -> str:
+        """The boxes' contents joined by commas, right to left (0.7.0: no deduplication)."""
+        found: list[str] = []
+        limit, later_box = len(text), None
+        while True:
+            start = max(text.rfind("\\boxed", 0, limit), text.rfind("\\fbox", 0, limit))
+            if start < 0:
+                break
+            brace = start + (6 if text.startswith("\\boxed", start) else 5)
+            while brace < limit and text[brace].isspace():
+                brace += 1
+            if brace >= limit:
+                break
+            close = _closing_brace(text, brace, limit) if text[brace] == "{" else None
+            if close is None:  # no brace or unbalanced: the rest is the answer if nothing came after
+                found = found or [text[brace:]]
+                break
+            between = text[close + 1 : later_box] if later_box is not None else ""
+            if (
+                mode == "last"
+                and later_box is not None
+                and not (len(between) < 70 and _PINNED_SEPARATOR.search(between))
+            ):
+                break
+            found.append(text[brace + 1 : close].strip())
+            limit = later_box = start
+        return ",".join(reversed(found)) if found else text
+
+    return extract_boxed_content
+
+
 # 0.7.0's percent words: (name, pattern, replacement); 0.9's other percent entries did not exist.
 PINNED_PERCENT_WORDS = {"percent": r"\s*percent", "percent_in_text": r"\\text{percent}"}
 PINNED_PERCENT_REPLACEMENT = "\\\\%"
@@ -156,6 +204,7 @@ def _no_gamma_token(current: object) -> Callable[[object], None]:
 # (module, name, the 0.7.0 behaviour built from 0.9's object under that name)
 OVERRIDES: tuple[tuple[str, str, Callable], ...] = (
     ("latex2sympy2_extended.math_normalization", "units_regex", _no_units),
+    ("latex2sympy2_extended.math_normalization", "extract_boxed_content", _boxes_as_pinned),
     ("latex2sympy2_extended.math_normalization", "to_replace_regex", _replacement_regex),
     ("latex2sympy2_extended.math_normalization", "replacements", _replacement_table),
     ("math_verify.grader", "sympy_compare_symbols", _symbols_as_pinned),
