@@ -90,8 +90,9 @@ def _reference_single_box(response: str, gold: str, require_think: bool, benchma
 
 
 def _reference_eval(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
-    """The reference evaluator: math_equal on the last box or on a "The answer is:" line, or math-verify
-    on the whole response; on OlympiadBench also the olympiad judge on the text after </think>."""
+    """The reference evaluator: math_equal on the last box or on a final "The answer is:" line, or
+    math-verify on the whole response; on OlympiadBench also the olympiad judge on the text after the
+    first </think>."""
     gold = _checked(response, gold)
     box, answers = _boxed_answers(response)
     line = answer_line(response)
