@@ -201,10 +201,11 @@ OVERFLOW_HACKS = (
     "10^{400}",
     "e^{1000}",
     "1000!",
-    "9^{9^{9^9}}",
     "1e400",
     r"\text{inf}",
 )
+# math-verify evaluates a tower while it reads the text: the deadline ends it (a counted timeout).
+TOWER = "9^{9^{9^9}}"
 REFERENCE_POLICIES = ("reference", "reference-single-box", "reference-eval")
 
 
@@ -220,6 +221,13 @@ def test_infinity_and_overflow_earn_no_reward(pool, policy):
         [think(r"\boxed{\infty}"), think(r"\boxed{10^{400}}")], [r"\infty", "10^{400}"], policy=policy
     )
     assert [g.correct for g in same] == [True, True]
+
+
+def test_a_tower_earns_no_reward():
+    with VerifierPool(workers=1, timeout_s=SHORT_DEADLINE_S) as short_pool:
+        for policy in REFERENCE_POLICIES:
+            result = short_pool.submit(think(rf"\boxed{{{TOWER}}}"), "5", policy=policy).result()
+            assert result.status in (GradeStatus.WRONG, GradeStatus.TIMEOUT)
 
 
 # Each verdict is math-verify 0.7.0's, run in the reference's environment.
