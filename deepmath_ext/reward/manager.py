@@ -8,12 +8,13 @@ from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager
 
 from deepmath_ext.reward import score
-from deepmath_ext.reward.score import RewardSettings, our_kwargs
+from deepmath_ext.reward.grading import our_kwargs
+from deepmath_ext.reward.score import RewardConfig
 
 
 @register("deepmath")
 class DeepMathRewardManager(DAPORewardManager):
-    """DAPO's decoding and overlong shaping; grading settings from `reward.reward_kwargs`."""
+    """DAPO's decoding and overlong shaping; reward terms and grading settings from `reward.reward_kwargs`."""
 
     def __init__(
         self, config, tokenizer, compute_score=None, reward_router_address=None, reward_model_tokenizer=None
@@ -26,7 +27,7 @@ class DeepMathRewardManager(DAPORewardManager):
                 "naive manager with it"
             )
         kwargs = our_kwargs(config.reward.get("reward_kwargs"))
-        RewardSettings.from_kwargs(kwargs, where="reward.reward_kwargs")  # a misspelt key fails here, once
+        RewardConfig.from_kwargs(kwargs, where="reward.reward_kwargs")  # a misspelt key fails here, once
         super().__init__(
             config,
             tokenizer,

@@ -1,0 +1,66 @@
+"""Third-party reward terms and grading policies: the `deepmath.rewards` entry-point group and `pkg://` paths.
+
+A reference names a built-in, an entry point of the group (its name), or `pkg://module:attribute` (a one-off,
+no packaging needed). `source_module` says which module a reference comes from, so a cluster launch can ship
+it with the job (Ray `py_modules`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+GROUP = "deepmath.rewards"
+PKG_PREFIX = "pkg://"
+
+
+class ExtensionError(ValueError):
+    """A reference that names nothing loadable, or something of the wrong kind."""
+
+
+def is_module_path(reference: str) -> bool:
+    """True for a `pkg://module:attribute` reference."""
+    return reference.startswith(PKG_PREFIX)
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group=GROUP)}
+
+
+def entry_point_names() -> list[str]:
+    """The names registered in the `deepmath.rewards` group by installed distributions."""
+    return sorted(_entry_points())
+
+
+def load_object(reference: str) -> Any:
+    """The object a `pkg://module:attribute` reference or an entry-point name points to."""
+    if is_module_path(reference):
+        module_name, _, attribute = reference.removeprefix(PKG_PREFIX).partition(":")
+        if not module_name or not attribute:
+            raise ExtensionError(f"{reference!r}: write pkg://module:attribute")
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ExtensionError(f"{reference!r} does not load: {error}") from error
+    point = _entry_points().get(reference)
+    if point is None:
+        raise ExtensionError(f"{reference!r} is not an entry point of the {GROUP!r} group")
+    try:
+        return point.load()
+    except Exception as error:  # a broken plug-in names itself rather than disappearing
+        raise ExtensionError(f"entry point {reference!r} ({point.value}) does not load: {error!r}") from error
+
+
+def source_module(reference: str) -> str:
+    """The top-level module a third-party reference is imported from (what a Ray job must ship)."""
+    if is_module_path(reference):
+        value = reference.removeprefix(PKG_PREFIX)
+    else:
+        point = _entry_points().get(reference)
+        if point is None:
+            raise ExtensionError(f"{reference!r} is not an entry point of the {GROUP!r} group")
+        value = point.value
+    return value.partition(":")[0].split(".")[0]
