@@ -2,18 +2,22 @@
 
 A reference names a built-in, an entry point of the group (its name), or `pkg://module:attribute` (a one-off,
 no packaging needed). `source_module` says which module a reference comes from, so a cluster launch can ship
-it with the job (Ray `py_modules`).
+it with the job (Ray `py_modules`), and `job_entry_points` the environment that resolves its name there.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 GROUP = "deepmath.rewards"
 PKG_PREFIX = "pkg://"
+# `name=module:attribute,...`: entry points of packages shipped to a Ray job as plain modules (Ray
+# `py_modules` carry no distribution metadata); `job_entry_points` writes it.
+ENTRY_POINTS_ENV = "DEEPMATH_REWARD_ENTRY_POINTS"
 
 
 class ExtensionError(ValueError):
@@ -27,7 +31,15 @@ def is_module_path(reference: str) -> bool:
 
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
-    return {point.name: point for point in entry_points(group=GROUP)}
+    shipped = (item.split("=", 1) for item in os.environ.get(ENTRY_POINTS_ENV, "").split(",") if "=" in item)
+    points = {name: EntryPoint(name, value, GROUP) for name, value in shipped}
+    return {**points, **{point.name: point for point in entry_points(group=GROUP)}}
+
+
+def job_entry_points(references: list[str]) -> dict[str, str]:
+    """The environment that lets a job's workers resolve these entry-point names without the distribution."""
+    values = [f"{name}={_entry_points()[name].value}" for name in references if not is_module_path(name)]
+    return {ENTRY_POINTS_ENV: ",".join(values)} if values else {}
 
 
 def entry_point_names() -> list[str]:

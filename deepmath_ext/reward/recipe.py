@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from deepmath_ext import extensions
 from deepmath_ext.reward.grading import our_kwargs
 from deepmath_ext.reward.score import RewardConfig
+from deepmath_ext.reward.terms import BUILTIN_TERMS
+from deepmath_ext.verify.policies import POLICIES
 
 MANAGER_KWARGS = "reward.reward_kwargs"
 CUSTOM_KWARGS = "reward.custom_reward_function.reward_kwargs"
@@ -79,3 +82,22 @@ def describe_settings(config: RewardConfig) -> str:
         f"terms {terms}; policy {grading.policy}; correct / wrong {grading.correct_score:g} / "
         f"{grading.wrong_score:g}; {think}"
     )
+
+
+def third_party_references(cfg: Any) -> list[str]:
+    """The recipe's reward terms and policy that are neither built in: entry-point names or `pkg://` paths."""
+    config = settings_in_use(cfg)
+    if config is None:
+        return []
+    names = [term.name for term, _, _ in config.terms if term.name not in BUILTIN_TERMS]
+    if config.grading.policy not in POLICIES:
+        names.append(config.grading.policy)
+    return names
+
+
+def job_shipping(cfg: Any) -> tuple[list[str], dict[str, str]]:
+    """(top-level modules, environment variables) a Ray job needs so its reward workers load the recipe's
+    third-party terms and policy without installing their distributions."""
+    references = third_party_references(cfg)
+    modules = sorted({extensions.source_module(reference) for reference in references})
+    return modules, extensions.job_entry_points(references)
