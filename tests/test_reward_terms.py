@@ -86,3 +86,12 @@ def test_the_registry_says_which_keys_are_read():
     assert is_valid_reward_key("length.max_len", terms) and is_valid_reward_key("terms.length", terms)
     assert not is_valid_reward_key("length.max_len")  # length is not among the default terms
     assert not is_valid_reward_key("length.max_lenght", terms) and not is_valid_reward_key("polcy")
+
+
+def test_step_telemetry_reports_each_terms_numeric_keys():
+    from deepmath_ext.reward.telemetry import summarize_reward_infos
+
+    infos = [score(text, terms={"accuracy": 1.0, "repetition": 0.1}) for text in (CORRECT, WRONG)]
+    metrics = summarize_reward_infos(infos)
+    assert metrics["reward/mean/repetition_penalty"] == 0.0 and metrics["reward/mean/score"] == 0.0
+    assert metrics["reward/mean/format_ok"] == 1.0 and "reward/mean/pred" not in metrics

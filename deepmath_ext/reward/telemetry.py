@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 METRIC_PREFIX = "reward"
 MODE_PREFIX = "deepmath_"
 NO_DIFFICULTY = ""
+_SUMMARIZED = frozenset({"acc", "overlong"})  # reported as reward/acc and reward/overlong_rate
 
 
 def difficulty_bucket(difficulty: Any, edges: Sequence[float]) -> str:
@@ -62,7 +63,27 @@ def summarize_reward_infos(infos: Iterable[Mapping[str, Any]]) -> dict[str, floa
     for bucket, accs in sorted(by_bucket.items()):
         metrics[f"{METRIC_PREFIX}/acc_by_difficulty/{bucket}"] = sum(accs) / len(accs)
         metrics[f"{METRIC_PREFIX}/count_by_difficulty/{bucket}"] = float(len(accs))
+    metrics.update(numeric_means(infos))
     return metrics
+
+
+def numeric_means(infos: list[Mapping[str, Any]]) -> dict[str, float]:
+    """`reward/mean/<key>` of every numeric `reward_extra_info` key (each reward term's own keys included)."""
+    numeric = [key for key, value in infos[0].items() if _is_number(value) and key not in _SUMMARIZED]
+    return {
+        f"{METRIC_PREFIX}/mean/{key}": sum(float(info[key]) for info in infos) / len(infos) for key in numeric
+    }
+
+
+def _is_number(value: Any) -> bool:
+    """Numbers and booleans, numpy's included; never strings."""
+    if isinstance(value, str | bytes):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class RewardTelemetryMixin:
