@@ -18,8 +18,8 @@ from typing import Any
 
 from shared_data import SHARED_DIR
 
+from deepmath_ext.cpu_smoke.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.data.prepare import prepare_dataset
-from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.templates import get_template
 
 TOKENIZERS = SHARED_DIR / "data" / "tokenizers"

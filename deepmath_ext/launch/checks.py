@@ -34,6 +34,11 @@ def load_verl_plugins() -> None:
     """Import verl (which loads its plug-ins) and fail if ours did not load, with the reason."""
     import verl  # noqa: F401  (importing verl loads every `verl.plugins` entry point)
 
+    from deepmath_ext.verl_overrides.compat import verl_version_error
+
+    version_error = verl_version_error()
+    if version_error:
+        raise LaunchError(version_error)
     if OmegaConf.has_resolver(TEMPLATE_RESOLVER):
         return
     try:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 
-from verl.experimental.reward_loop.reward_manager import register
-from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager
+from deepmath_ext.verl_overrides.compat import check_verl_version
 
-from deepmath_ext.reward import score
-from deepmath_ext.reward.grading import our_kwargs
-from deepmath_ext.reward.score import RewardConfig
+check_verl_version()  # before touching verl's internals: an untested verl fails here, in one line
+
+from verl.experimental.reward_loop.reward_manager import register  # noqa: E402
+from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager  # noqa: E402
+
+from deepmath_ext.reward import score  # noqa: E402
+from deepmath_ext.reward.grading import our_kwargs  # noqa: E402
+from deepmath_ext.reward.score import RewardConfig  # noqa: E402
 
 
 @register("deepmath")
