@@ -1,5 +1,7 @@
 """The built-in reward terms: `accuracy` (the verifier), `format`, cosine-scaled `length`, `repetition`.
 
+The cheap ones are coroutines that never await, so they run inline in the reward loop (a thread hop per
+sample would cost more than they do; pure Python holds the GIL either way).
 `length` and `repetition` follow open-r1's shaping rewards (its `get_cosine_scaled_reward` and
 `get_repetition_penalty_reward`); verl's overlong shaping stays with verl's DAPO manager
 (`reward_kwargs.overlong_buffer_cfg`).
@@ -40,7 +42,9 @@ class FormatSettings:
 
 @register_term
 @reward_term(name="format", keys=("format_reward",), settings=FormatSettings)
-def format_term(response: str, gold: str, extra_info: Mapping[str, Any], settings: FormatSettings) -> dict:
+async def format_term(
+    response: str, gold: str, extra_info: Mapping[str, Any], settings: FormatSettings
+) -> dict:
     """1.0 when the response has the required `</think>` and a box after it, else 0.0."""
     text = graded_part(response, require_think=settings.require_think)
     ok = text is not None and (not settings.require_box or last_box(text) is not None)
@@ -91,12 +95,14 @@ class RepetitionSettings:
 
 @register_term
 @reward_term(keys=("repetition_penalty",), settings=RepetitionSettings)
-def repetition(response: str, gold: str, extra_info: Mapping[str, Any], settings: RepetitionSettings) -> dict:
+async def repetition(
+    response: str, gold: str, extra_info: Mapping[str, Any], settings: RepetitionSettings
+) -> dict:
     """`max_penalty` times the share of word n-grams that repeat an earlier one (0 for short responses)."""
     words = response.lower().split()
     count = len(words) - settings.ngram_size + 1
     if count <= 0:
         return {"score": 0.0, "repetition_penalty": 0.0}
-    distinct = len({tuple(words[i : i + settings.ngram_size]) for i in range(count)})
-    value = (1.0 - distinct / count) * settings.max_penalty
+    ngrams = zip(*(words[i:] for i in range(settings.ngram_size)), strict=False)
+    value = (1.0 - len(set(ngrams)) / count) * settings.max_penalty
     return {"score": value, "repetition_penalty": value}
