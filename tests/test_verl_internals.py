@@ -70,3 +70,18 @@ def test_the_reward_manager_refuses_an_untested_verl():
     assert (
         f"VerlVersionError: deepmath needs verl {TESTED_VERL}" in done.stderr and "verl 0.8.0" in done.stderr
     )
+
+
+def test_the_manager_loads_through_verls_public_importlib_config_without_the_plugin():
+    """`reward.reward_manager.source=importlib` with a `pkg://` module path: no plug-in registration needed."""
+    probe = (
+        "from omegaconf import OmegaConf\n"
+        "from verl.trainer.ppo.reward import resolve_reward_manager_cls\n"
+        "cfg = OmegaConf.create({'reward': {'reward_manager': {'source': 'importlib', "
+        "'name': 'DeepMathRewardManager', 'module': {'path': 'pkg://deepmath_ext.reward.manager'}}}})\n"
+        "print(resolve_reward_manager_cls(cfg).__module__)\n"
+    )
+    env = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "none"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "deepmath_ext.reward.manager"
