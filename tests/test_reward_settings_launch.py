@@ -76,3 +76,9 @@ def test_a_misspelt_term_setting_stops_the_launch(smoke, capfd):
     ]
     assert main(["train", "--dry-run", "smoke-1gpu", *smoke, *overrides]) == 2
     assert "'max_lenght'" in capfd.readouterr().err
+
+
+def test_dynamic_sampling_needs_the_accuracy_terms_acc(smoke, capfd):
+    overrides = ["algorithm.filter_groups.enable=true", "+reward.reward_kwargs.terms={format: 1.0}"]
+    assert main(["train", "--dry-run", "smoke-1gpu", *smoke, *overrides]) == 2
+    assert "algorithm.filter_groups.metric=acc is not a key" in capfd.readouterr().err

@@ -105,9 +105,15 @@ def check_reward_settings(cfg: DictConfig) -> None:
     if error:
         raise LaunchError(error)
     try:
-        settings_in_use(cfg)
+        reward = settings_in_use(cfg)
     except ValueError as error:
         raise LaunchError(one_line(error, ERROR_CHARS)) from error
+    metric = OmegaConf.select(cfg, "algorithm.filter_groups.metric")
+    if reward and OmegaConf.select(cfg, "algorithm.filter_groups.enable") and metric not in reward.keys:
+        raise LaunchError(
+            f"algorithm.filter_groups.metric={metric} is not a key of the reward's terms {list(reward.keys)}: "
+            "keep `accuracy` in reward_kwargs.terms (weight 0.0 keeps its keys without its score)"
+        )
 
 
 def check_reward(cfg: DictConfig) -> None:
