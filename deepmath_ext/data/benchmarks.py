@@ -64,6 +64,9 @@ class BenchmarkSpec:
     id_field: str | None
     paper_column: int | None = None
     prompt_suffix: str = ""  # appended to every problem (the multiple-choice instruction)
+    olympiad_judge: bool = (
+        False  # the reference evaluator (policy reference-eval) also runs its olympiad judge
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,12 @@ def ordered_benchmarks(names: Iterable[str]) -> list[str]:
     """Paper benchmarks first, in the paper's column order, then any other name alphabetically."""
     names = set(names)
     return [b for b in PAPER_BENCHMARKS if b in names] + sorted(names - set(PAPER_BENCHMARKS))
+
+
+def needs_olympiad_judge(name: str | None) -> bool:
+    """Whether policy `reference-eval` runs the olympiad judge on this benchmark (False for unknown names)."""
+    spec = BENCHMARKS.get((name or "").lower())
+    return spec is not None and spec.olympiad_judge
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:
