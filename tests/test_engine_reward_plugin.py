@@ -1,6 +1,6 @@
 """One real `--smoke-cpu` GRPO step with the example reward plug-in (examples/reward_plugin), pip-installed into
 a throwaway --target folder: its term scores the rollouts in verl's reward actors and its key reaches the
-step metrics. Marked `engine`: run in the CPU-engine environment under the engine lock."""
+step metrics. Marked `engine` and `full`: the full engine tier runs it, on demand (`pytest -m engine`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from engine_support import QWEN_TOKENIZER, run_smoke, shared_tokenizer, step_metrics
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.engine, pytest.mark.full, pytest.mark.timeout(1800)]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reward_plugin"
 TERMS = [
     "+reward.reward_kwargs.terms={accuracy: 0.0, length_penalised: 1.0}",
