@@ -7,7 +7,8 @@ Registering into verl's registries needs the heavy modules that hold them (the r
 1.5 s; the v1 trainers: about 9 s on 2 cores), which most verl processes never import. So each
 registration runs right after verl itself imports the registry's package, through an import hook:
 `import verl` stays as cheap as without the plug-in. It also installs work-arounds for verl 0.9.1 gaps
-that the DeepMath recipes hit (the R1-Distill token builder).
+that the DeepMath recipes hit (the R1-Distill token builder), and adds the reference fork's policy loss
+(`deepmath-fork`, deepmath_ext/fork_loss.py) to verl's policy-loss registry.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 REWARD_MANAGER_PACKAGE = "verl.experimental.reward_loop.reward_manager"
 TRAINER_PACKAGE = "verl.trainer.ppo.v1"
 AGENT_LOOP_MODULE = "verl.experimental.agent_loop.agent_loop"
+CORE_ALGOS_MODULE = "verl.trainer.ppo.core_algos"
 MISSING_TOKEN_ERROR = "Tokenizer does not define required token"
 DEFAULT_FAMILY = "default"
 
@@ -42,6 +44,12 @@ def _register_telemetry_trainers() -> None:
     from deepmath_ext.reward.telemetry import register_telemetry_trainers
 
     register_telemetry_trainers()
+
+
+def _register_fork_loss() -> None:
+    from deepmath_ext.fork_loss import register_fork_loss
+
+    register_fork_loss()
 
 
 def with_default_builder_fallback(create: Callable[..., Any]) -> Callable[..., Any]:
@@ -122,3 +130,4 @@ _run_step(_register_template_resolver)
 _after_import(REWARD_MANAGER_PACKAGE, _register_reward_manager)
 _after_import(TRAINER_PACKAGE, _register_telemetry_trainers)
 _after_import(AGENT_LOOP_MODULE, install_token_builder_fallback)
+_after_import(CORE_ALGOS_MODULE, _register_fork_loss)
