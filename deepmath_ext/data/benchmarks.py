@@ -63,7 +63,6 @@ class BenchmarkSpec:
     local: BenchmarkSource
     id_field: str | None
     paper_column: int | None = None
-    prompt_suffix: str = ""  # appended to every problem (the multiple-choice instruction)
 
 
 @dataclass(frozen=True)
@@ -191,8 +190,9 @@ def problems_from_rows(
         except ValueError as err:
             raise ValueError(f"{spec.name} row {row_id}: {err}") from err
         categories = {k: str(row[k]) for k in source.category_fields if row.get(k) is not None}
-        text = str(problem).strip() + spec.prompt_suffix
-        yield BenchmarkProblem(spec.name, row_id, text, answer, categories)
+        # The problem byte for byte, as the reference evaluation passes it (no strip: two rows of AMC23 and
+        # OlympiadBench start or end with whitespace), and no suffix (GPQA's problem holds its choices).
+        yield BenchmarkProblem(spec.name, row_id, str(problem), answer, categories)
 
 
 def content_hash(problems: Iterable[BenchmarkProblem]) -> str:
