@@ -1,5 +1,7 @@
-"""The reference runs' settings (`recipes/_reference_runs.yaml`): our recipes checked against them, and the
-deviation table of docs/training.md generated from them (`python -m deepmath_ext.launch.reference FILE`)."""
+"""The reference runs' settings (`recipes/_reference_runs.yaml`) and the fork's defaults for the keys their
+scripts leave unset (`recipes/_fork_defaults.yaml`): our recipes checked against both, the `<run>-faithful`
+recipes derived from them, and the deviation tables of docs/training.md generated from them
+(`python -m deepmath_ext.launch.reference FILE`)."""
 
 from __future__ import annotations
 
