@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -135,3 +140,60 @@ def test_cli_rejects_an_unknown_kind(tmp_path: Path, capsys) -> None:
     assert main(argv) == 2
     assert "unknown answer type(s) numbr" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_keeping_every_kind_classifies_nothing(tmp_path: Path) -> None:
+    argv = [
+        "prepare",
+        "--out",
+        str(tmp_path / "o"),
+        "--train",
+        str(SAMPLE),
+        "--no-val",
+        "--answer-types",
+        "all",
+    ]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "o" / "prepare_report.json").read_text())["answer_types"]
+    assert report["counts"] is None and report["kept"] == list(ANSWER_TYPES) and report["dropped"] == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_an_interrupted_classification_unwinds_cleanly(tmp_path: Path, shared_dir: Path, signum) -> None:
+    """The pool's workers stop with the command, which ends on its one line, no traceback, no output."""
+    train = shared_dir / "data" / "train_samples" / "deepscaler_train_math.jsonl"  # minutes of parsing
+    argv = [sys.executable, "-m", "deepmath_ext.cli", "prepare", "--out", str(tmp_path / "o"), "--no-val"]
+    process = subprocess.Popen(
+        [*argv, "--train", str(train)], stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    children = _wait_for_children(process.pid)
+    os.killpg(process.pid, signum) if signum == signal.SIGINT else process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert err.rstrip().splitlines()[-1] == f"deepmath prepare: {word}" and "Traceback" not in err, err[
+        -2000:
+    ]
+    assert not (tmp_path / "o").exists() or list((tmp_path / "o").iterdir()) == []
+    deadline = time.monotonic() + 30  # the resource tracker leaves when its pipe closes
+    while any(_running(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_running(child) for child in children)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_for_children(pid: int, timeout_s: float = 120.0) -> list[int]:
+    """The pool's worker processes once they are up (children of `pid` running deepmath's spawn)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if len(children) >= 2:  # the resource tracker and at least one worker
+            time.sleep(2.0)  # let the workers import and take a batch
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        time.sleep(0.2)
+    raise AssertionError("the classification pool never started")

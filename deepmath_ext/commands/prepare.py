@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=comma_separated,
         default=list(DEFAULT_ANSWER_TYPES),
         help=f"keep training rows whose gold is of these kinds, read by the verifier's parser: "
-        f"{', '.join(ANSWER_TYPES)} (default: %(default)s; {', '.join(NON_VERIFIABLE)} are not verifiable "
-        "as math). Counts in prepare_report.json",
+        f"{', '.join(ANSWER_TYPES)}, or all (default: %(default)s; {', '.join(NON_VERIFIABLE)} are not "
+        "verifiable as math). Counts in prepare_report.json; `all` skips the classification",
     )
     add("--max-prompt-tokens", type=positive_int, help="drop prompts longer than this (needs --tokenizer)")
     add("--tokenizer", help="tokenizer folder or hub id used to count prompt tokens")

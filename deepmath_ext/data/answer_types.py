@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import signal
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
@@ -79,8 +80,10 @@ def _sympy_kind(value: Any) -> str:
 
 
 def parse_answer_types(names: Iterable[str]) -> tuple[str, ...]:
-    """Validated kinds from `--answer-types`; an unknown name raises ValueError listing the known ones."""
+    """Validated kinds from `--answer-types` (`all`: every kind); an unknown name raises ValueError."""
     names = tuple(names)
+    if names == ("all",):
+        return ANSWER_TYPES
     unknown = [name for name in names if name not in ANSWER_TYPES]
     if unknown or not names:
         raise ValueError(
@@ -92,18 +95,40 @@ def parse_answer_types(names: Iterable[str]) -> tuple[str, ...]:
 def with_answer_types(
     rows: Iterable[dict[str, Any]], gold: str, workers: int | None = None
 ) -> Iterator[tuple[dict[str, Any], str]]:
-    """(row, kind of row[gold]) in order. math-verify's parser takes 0.05-0.4 s for a new formula, so batches
-    are classified by `workers` processes (default: the usable cores); a short input stays in-process."""
+    """(row, kind of row[gold]) in order. math-verify's parser takes 0.05-0.4 s for a new formula, so each
+    distinct gold is classified once, and batches by `workers` processes (default: the usable cores); a
+    short input stays in this process."""
     rows = iter(rows)
     first = list(itertools.islice(rows, IN_PROCESS_ROWS + 1))
     if len(first) <= IN_PROCESS_ROWS:
         yield from ((row, answer_type(row.get(gold))) for row in first)
         return
-    workers = workers or len(os.sched_getaffinity(0))
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    known: dict[str, str] = {}
+    pool = _start_pool(workers or len(os.sched_getaffinity(0)))
+    try:
         for batch in _batches(itertools.chain(first, rows)):
-            kinds = pool.map(answer_type, [row.get(gold) for row in batch], chunksize=32)
-            yield from zip(batch, kinds, strict=True)
+            golds = [row.get(gold) for row in batch]
+            new = list(dict.fromkeys(g for g in golds if isinstance(g, str) and g not in known))
+            known.update(zip(new, pool.map(answer_type, new, chunksize=32), strict=True))
+            yield from (
+                (row, known[g] if isinstance(g, str) else "other")
+                for row, g in zip(batch, golds, strict=True)
+            )
+    finally:  # interrupted or done: the workers go with us (Ctrl-C reaches them too; they ignore it)
+        pool.terminate()
+        pool.join()
+
+
+def _start_pool(workers: int) -> Any:
+    """A spawn pool whose workers ignore Ctrl-C from their first instruction (an ignored signal stays
+    ignored across exec), so a Ctrl-C to the process group stops the command alone, which ends them."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
+        return get_context("spawn").Pool(workers)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -97,15 +97,19 @@ def _train_rows(
     kinds: Counter,
 ) -> Iterator[dict[str, Any]]:
     dedup = QuestionDeduplicator()
-    rows = with_answer_types(iter_deepmath(source, with_solutions=False, limit=limit), "final_answer")
-    for source_index, (row, kind) in enumerate(progress_bar(rows, "prepare train", progress)):
+    rows = iter_deepmath(source, with_solutions=False, limit=limit)
+    # Keeping every kind needs no classification (math-verify's parse is the slow part of prepare).
+    keep_all = set(selection.answer_types) == set(ANSWER_TYPES)
+    typed = ((row, None) for row in rows) if keep_all else with_answer_types(rows, "final_answer")
+    for source_index, (row, kind) in enumerate(progress_bar(typed, "prepare train", progress)):
         report.read += 1
         row_id = str(source_index)
         if drop_defective(row, row_id, report):
             continue
-        kinds[kind] += 1
+        if kind is not None:
+            kinds[kind] += 1
         rejection = selection.rejection(row) or dedup.duplicate_kind(row["question"])
-        if not rejection and kind not in selection.answer_types:
+        if not rejection and kind is not None and kind not in selection.answer_types:
             rejection = f"answer_type_{kind}"
         if rejection:
             report.drop(rejection, row_id)
@@ -256,9 +260,11 @@ def _report_payload(
 
 
 def answer_types_report(counts: Counter, kept: Sequence[str]) -> dict[str, Any]:
-    """Valid training rows per kind of gold answer, which kinds were kept, and what each kind means."""
+    """Valid training rows per kind of gold answer (None: every kind kept, so none classified), which kinds
+    were kept, and what each kind means."""
+    every_kind = set(kept) == set(ANSWER_TYPES)
     return {
-        "counts": {kind: counts.get(kind, 0) for kind in ANSWER_TYPES},
+        "counts": None if every_kind else {kind: counts.get(kind, 0) for kind in ANSWER_TYPES},
         "kept": list(kept),
         "dropped": [kind for kind in ANSWER_TYPES if kind not in kept],
         "non_verifiable": list(NON_VERIFIABLE),
