@@ -10,6 +10,7 @@ import sys
 
 from deepmath_ext.commands import command_parser
 from deepmath_ext.errors import USER_ERRORS, Terminated, interrupt_signals, one_line
+from deepmath_ext.files import input_claims
 
 # Subcommand name -> (module under deepmath_ext.commands, help). Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`. Only the module of the subcommand being run is
@@ -25,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "regrade": ("regrade", "Re-grade the stored generations of an evaluation run."),
     "report": ("report", "Side-by-side table and plots of evaluation runs."),
     "decontaminate": ("decontaminate", "Find benchmark problems in training data."),
+    "doctor": (
+        "doctor",
+        "Check installed versions, CUDA, the verl plug-in and Ray auth against the tested stack.",
+    ),
 }
 USER_ERROR_STATUS = 2  # argparse's status for a usage error: every refusal of bad input exits with it
 INTERRUPTED_STATUS = 128 + signal.SIGINT
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         _top_level_parser().parse_args(argv[:1] or ["--help"])
     prog = f"deepmath {argv[0]}"
     try:
-        with interrupt_signals():
+        with interrupt_signals(), input_claims():
             # Intermixed: options may follow positionals, e.g. `deepmath train RECIPE key=value --dry-run`.
             args = build_command_parser(argv[0]).parse_intermixed_args(argv[1:])
             return int(args._module.run(args) or 0)

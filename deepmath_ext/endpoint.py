@@ -9,6 +9,8 @@ a download, so an unreachable hub costs seconds instead of a library's minute of
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import logging
 import os
@@ -21,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from deepmath_ext.errors import UserError
+from deepmath_ext.errors import UserError, redact
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,17 @@ class Endpoint:
         max_retries: int = 5,
         backoff_s: float = 1.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        url = urllib.parse.urlsplit(base_url.rstrip("/"))
+        # urllib sends no user-info: it becomes a Basic Authorization header, and leaves the URL.
+        self._basic = None
+        if url.username is not None:
+            pair = f"{urllib.parse.unquote(url.username)}:{urllib.parse.unquote(url.password or '')}"
+            self._basic = base64.b64encode(pair.encode()).decode()
+            url = url._replace(netloc=url.netloc.rpartition("@")[2])
+        # A query (`?api_key=...`) goes after each request's path, not between /v1 and it.
+        self._query = f"?{url.query}" if url.query else ""
+        self.base_url = url._replace(query="", fragment="").geturl()
+        self.display_url = redact(self.base_url + self._query)  # what messages and manifests show
         self.api_key = api_key or os.environ.get(API_KEY_ENV)
         self.timeout_s, self.max_retries, self.backoff_s = timeout_s, max_retries, backoff_s
         self.retries = 0  # retried attempts so far, over all threads
@@ -61,7 +73,7 @@ class Endpoint:
         try:
             return self._once("GET", "/models", None, PREFLIGHT_TIMEOUT_S)
         except (_Retryable, UserError) as error:
-            raise UserError(f"cannot reach {self.base_url}: {error}; {way_out}") from None
+            raise UserError(f"cannot reach {self.display_url}: {error}; {way_out}") from None
 
     def get(self, path: str) -> dict[str, Any]:
         """GET `path` (e.g. "/models") with retries."""
@@ -79,7 +91,7 @@ class Endpoint:
             except _Retryable as error:
                 if attempt == self.max_retries:
                     raise UserError(
-                        f"{method} {self.base_url + path}: gave up after {attempt + 1} attempts: {error}"
+                        f"{method} {self.display_url + path}: gave up after {attempt + 1} attempts: {error}"
                     ) from None
                 with self._lock:
                     self.retries += 1
@@ -91,8 +103,11 @@ class Endpoint:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self._basic:
+            headers["Authorization"] = f"Basic {self._basic}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        url = self.base_url + path + self._query
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 raw = response.read()
@@ -100,14 +115,15 @@ class Endpoint:
             detail = error.read().decode(errors="replace")[:300]
             if error.code in RETRY_STATUSES:
                 raise _Retryable(f"HTTP {error.code}: {detail}") from None
-            raise UserError(f"{method} {self.base_url + path}: HTTP {error.code}: {detail}") from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            raise UserError(f"{method} {self.display_url + path}: HTTP {error.code}: {detail}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as error:
+            # HTTPException: a reply cut short (IncompleteRead) or garbled, as a restarting server sends
             raise _Retryable(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise UserError(
-                f"{method} {self.base_url + path}: the reply is not JSON: {raw[:200]!r}"
+                f"{method} {self.display_url + path}: the reply is not JSON: {raw[:200]!r}"
             ) from None
 
 

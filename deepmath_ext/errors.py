@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -18,15 +20,39 @@ class LaunchError(UserError):
 
 
 # What `deepmath` reports as a user error. ValueError and OSError carry the messages of bad rows, bad options,
-# missing or unwritable files and bad model paths; ImportError those of a missing optional extra.
-USER_ERRORS: tuple[type[BaseException], ...] = (UserError, ValueError, OSError, ImportError)
+# missing or unwritable files and bad model paths; ImportError those of a missing optional extra. The rest
+# come from input no parser stops first: a broken HTTP reply (IncompleteRead), a too deeply nested value
+# (RecursionError), a number too large for a library (OverflowError). The sources name the input where
+# they can; these classes are the backstop that keeps any other occurrence to one line.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    UserError,
+    ValueError,
+    OSError,
+    ImportError,
+    http.client.HTTPException,
+    RecursionError,
+    OverflowError,
+)
+
+# Credentials inside a URL: its user-info part (`user:secret@`) and query values whose names say secret.
+_URL_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+_SECRET_QUERY = re.compile(
+    r"([?&][^=&\s]*(?:key|token|secret|password|passwd|auth|sig)[^=&\s]*=)[^&#\s]+", re.I
+)
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of any URL in it replaced by ***: for manifests, logs and error lines."""
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", _URL_USERINFO.sub(f"{REDACTED}@", text))
 
 
 def one_line(error: BaseException, limit: int | None = None) -> str:
-    """The error's message on one line, cut at `limit` characters (an OSError without a message says what it is)."""
+    """The error's message on one line, credentials redacted, cut at `limit` characters."""
     text = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
-        text = f"{error.filename}: {text}"
+        text = f"{error.filename}: {text}"  # an OSError without a message says what it is about
+    text = redact(text)
     return text if limit is None or len(text) <= limit else text[:limit] + "..."
 
 

@@ -31,22 +31,64 @@ def cache_dir() -> Path:
 # -- writing ----------------------------------------------------------------------------------------
 
 
-def check_output_file(path: str | Path, inputs: Sequence[str | Path] = ()) -> None:
-    """Refuse, before any work, an output path that is a folder, one of `inputs`, or in an unwritable place."""
+# Local files and folders the running command reads (`claim_inputs`): no output may replace one of
+# these files, lie inside one of these folders, or be deleted as stale. Checked when an output's temp file
+# is made and again just before it is renamed into place, so every file written through this module is
+# covered, whatever spelling (relative, `..`, a symlink, a hard link) named it. `cli.main` clears it.
+_inputs: list[Path] = []
+
+
+def claim_inputs(paths: Iterable[str | Path | None]) -> None:
+    """Record local files or folders this command reads, so that no output of it replaces or enters them."""
+    for path in paths:
+        if path is not None and Path(path).expanduser().exists():
+            _inputs.append(Path(path).expanduser())
+
+
+@contextmanager
+def input_claims() -> Iterator[None]:
+    """A scope with no claimed inputs (one command), restoring the outer claims when it ends."""
+    saved = list(_inputs)
+    _inputs.clear()
+    try:
+        yield
+    finally:
+        _inputs[:] = saved
+
+
+def refuse_input_target(path: str | Path) -> None:
+    """UserError when writing (or deleting) `path` would change a claimed input file or folder."""
+    target = Path(path).expanduser()
+    where = target.resolve()
+    for source in _inputs:
+        if source.is_dir():
+            folder = source.resolve()
+            if where == folder or folder in where.parents:
+                raise UserError(f"{target} is inside the input folder {source}; write the output elsewhere")
+        elif target.exists() and source.exists() and os.path.samefile(target, source):
+            raise UserError(f"{target} is the input file {source}; write the output elsewhere")
+
+
+def check_output_file(path: str | Path, inputs: Sequence[str | Path | None] = ()) -> None:
+    """Refuse, before any work, an output path that is a folder, an input, or in an unwritable place."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the path of the file to write")
-    for source in inputs:
-        if path.exists() and Path(source).exists() and os.path.samefile(path, source):
-            raise UserError(f"{path} is the input file {source}; write the output elsewhere")
+    claim_inputs(inputs)
+    refuse_input_target(path)
     _check_creatable(path)
 
 
-def check_output_dir(path: str | Path) -> None:
-    """Refuse, before any work, an output folder that is a file or cannot be made or written."""
+def check_output_dir(path: str | Path, inputs: Sequence[str | Path | None] = ()) -> None:
+    """Refuse, before any work, an output folder that is a file, in an input folder, or unwritable.
+
+    `inputs` are claimed (`claim_inputs`): each output file is checked against them when it is written.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UserError(f"{path} is a file; give a folder for the outputs")
+    claim_inputs(inputs)
+    refuse_input_target(path)
     _check_creatable(path / "output")
 
 
@@ -89,12 +131,16 @@ def atomic_paths(
     Nothing changes on failure or interrupt (also one whose raise a callback lost: see `interrupt_signals`);
     on success the renames follow each other within microseconds, an interrupt waiting until they are done.
     """
+    for path in [*paths.values(), *stale]:
+        refuse_input_target(path)
     with ExitStack() as cleanup:
         temps = {}
         for name, path in paths.items():
             temps[name] = temp_path_beside(path)
             cleanup.callback(temps[name].unlink, missing_ok=True)
         yield temps
+        for path in [*paths.values(), *stale]:  # inputs read while the outputs were being made
+            refuse_input_target(path)
         with interrupts_held():  # an interrupted command commits nothing, and never half of a group
             for name, path in paths.items():
                 os.replace(temps[name], path)
@@ -191,12 +237,19 @@ def save_png_atomic(fig: Any, path: str | Path) -> None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-def parse_object_line(line: str, where: str) -> dict[str, Any]:
-    """The JSON object on `line`; ValueError prefixed with `where` (e.g. "file.jsonl:3") otherwise."""
+def _loads(text: str, where: str) -> Any:
+    """json.loads, with a ValueError naming `where` for bad JSON and for a value nested too deeply to parse."""
     try:
-        row = json.loads(line)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: not valid JSON (nested too deeply)") from None
+
+
+def parse_object_line(line: str, where: str) -> dict[str, Any]:
+    """The JSON object on `line`; ValueError prefixed with `where` (e.g. "file.jsonl:3") otherwise."""
+    row = _loads(line, where)
     if not isinstance(row, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
     return row
@@ -218,10 +271,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def read_json(path: Path) -> Any:
     """Read a JSON file, naming the file when it does not parse."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    return _loads(path.read_text(encoding="utf-8"), str(path))
 
 
 def require_run_file(run_dir: Path, name: str) -> Path:
@@ -233,7 +283,7 @@ def require_run_file(run_dir: Path, name: str) -> Path:
 
 
 def _iter_json_array(path: Path) -> Iterator[dict[str, Any]]:
-    rows = json.loads(path.read_text(encoding="utf-8"))
+    rows = _loads(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(rows, list):
         raise ValueError(f"{path}: expected a JSON array of objects")
     yield from rows
@@ -254,6 +304,7 @@ def iter_row_file(path: str | Path, columns: Sequence[str] | None = None) -> Ite
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such data file: {path}")
+    claim_inputs([path])
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _iter_parquet(path, columns)

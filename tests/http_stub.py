@@ -8,8 +8,13 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# reply(method, path, JSON body or None) -> (HTTP status, JSON-ready payload, or raw bytes sent as they are)
+# reply(method, path, JSON body or None) -> (HTTP status, JSON-ready payload, or raw bytes sent as they are,
+# or Cut(bytes): sent under a Content-Length promising more, then the connection closes, as a crashing server)
 Reply = Callable[[str, str, Any], tuple[int, Any]]
+
+
+class Cut(bytes):
+    """A reply body cut short: the client reads fewer bytes than promised (http.client.IncompleteRead)."""
 
 
 class StubServer(ThreadingHTTPServer):
@@ -32,6 +37,13 @@ class StubServer(ThreadingHTTPServer):
     def reply(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         """Subclasses answer here when no reply function is given."""
         raise NotImplementedError
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timed out) before the reply is no server error; anything else is printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
 
     def close(self) -> None:
         """Stop serving and release the port."""
@@ -60,9 +72,10 @@ class _Handler(BaseHTTPRequestHandler):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data) + (100 if isinstance(payload, Cut) else 0)))
         self.end_headers()
         self.wfile.write(data)
+        self.close_connection = isinstance(payload, Cut)
 
     def do_GET(self) -> None:
         self._answer("GET")

@@ -9,6 +9,7 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+from http_stub import Cut, StubServer
 
 from deepmath_ext.cli import SUBCOMMANDS, build_command_parser, main
 from deepmath_ext.commands.quickstart import DEEPMATH_SAMPLE, RESPONSES_SAMPLE, SAMPLES
@@ -137,6 +138,7 @@ def test_bad_numbers_are_refused_before_work(tmp_path, capsys, option: str, valu
         ),
         (["prepare", "--out", "o", "--val", " , "], "--val: expected a comma-separated list"),
         (["prepare", "--out", "o", "--limit", "0"], "--limit: must be an integer >= 1, got 0"),
+        (["prepare", "--out", "o", "--difficulty-min", "nan"], "--difficulty-min: expected a finite number"),
         (["decontaminate", "--train", "t", "--out", "o", "--threshold", "2"], "must be a number in [0, 1]"),
     ],
 )
@@ -195,3 +197,174 @@ def test_a_sigterm_lost_in_a_gc_callback_still_stops_grade_without_output(
     assert err.rstrip().splitlines()[-1] == "deepmath grade: terminated"
     assert out.read_text() == "previous run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graded.jsonl", "in.jsonl"]
+
+
+# -- an output that is also an input ---------------------------------------------------------------
+
+
+def _sample_rows(count: int = 3) -> list[dict]:
+    lines = (SAMPLES / DEEPMATH_SAMPLE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:count]]
+
+
+def _deepmath_parquet(path) -> None:
+    import pyarrow as pa
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(_sample_rows()), path)
+
+
+def _input_at(tmp_path, written: str, spelling: str, make) -> str:
+    """Make the input as OUT/`written` (the file the command writes) and name it by `spelling`."""
+    real = tmp_path / "OUT" / written
+    make(real)
+    if spelling == "plain":
+        return str(real)
+    if spelling == "dotdot":
+        return str(tmp_path / "OUT" / ".." / "OUT" / written)
+    alias = tmp_path / f"alias{real.suffix}"
+    (alias.symlink_to if spelling == "symlink" else alias.hardlink_to)(real)
+    return str(alias)
+
+
+# command, the file it writes into OUT that is made its input, how that input is made, the argv
+OUTPUT_IS_INPUT = {
+    "prepare": ("train.parquet", _deepmath_parquet, ["prepare", "--no-val", "--train", "IN", "--out", "OUT"]),
+    "export-sft": ("sft.parquet", _deepmath_parquet, ["export-sft", "--train", "IN", "--out", "OUT"]),
+    "decontaminate": (
+        "clean.parquet",
+        _deepmath_parquet,
+        ["decontaminate", "--train", "IN", "--out", "OUT", "--stages", "ngram", "--against", "aime24"],
+    ),
+    "stats": (
+        "stats.json",
+        lambda p: p.parent.mkdir(parents=True) or p.write_text(json.dumps(_sample_rows())),
+        ["stats", "IN", "--out", "OUT"],
+    ),
+    "grade": (
+        "graded.jsonl",
+        lambda p: p.parent.mkdir(parents=True) or p.write_text('{"response": "</think> 1", "gold": "1"}\n'),
+        ["grade", "IN", "--out", "OUT/graded.jsonl"],
+    ),
+}
+
+
+@pytest.mark.parametrize("spelling", ["plain", "dotdot", "symlink", "hardlink"])
+@pytest.mark.parametrize("command", sorted(OUTPUT_IS_INPUT))
+def test_no_command_overwrites_its_input_however_it_is_spelt(
+    tmp_path, capsys, benchmarks_dir, command, spelling
+) -> None:
+    written, make, argv = OUTPUT_IS_INPUT[command]
+    source = _input_at(tmp_path, written, spelling, make)
+    before = (tmp_path / "OUT" / written).read_bytes()
+    argv = [
+        a.replace("OUT", str(tmp_path / "OUT")) if "OUT" in a else source if a == "IN" else a for a in argv
+    ]
+    if command in ("prepare", "decontaminate"):
+        argv += ["--data-dir", str(benchmarks_dir)]
+    _one_line_error(capsys, argv, "write the output elsewhere")
+    assert (tmp_path / "OUT" / written).read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "OUT").iterdir()) == [written]
+
+
+def test_report_refuses_to_write_into_a_run_it_reads(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text("{}")
+    (run / "report.md").write_text("the run's own report\n")
+    for out in (run, run / "compare", tmp_path / "run" / ".." / "run"):
+        _one_line_error(capsys, ["report", str(run), "--out", str(out)], "is inside the input folder")
+    assert (run / "report.md").read_text() == "the run's own report\n"
+
+
+# -- broken inputs: one line and exit status 2 from every subcommand, never a traceback ---------------
+
+NESTED = "[" * 100_000  # a JSON value nested past Python's recursion limit
+
+
+class _Misbehaving(StubServer):
+    """An OpenAI-compatible server that misbehaves by the first part of the path: /strings, /cut, /empty."""
+
+    def reply(self, method: str, path: str, body) -> tuple[int, object]:
+        kind = path.split("/")[1]
+        if method == "GET":
+            models = ["tiny"] if kind == "strings" else [{"id": "tiny", "max_model_len": 4096}]
+            return 200, {"object": "list", "data": models}
+        if kind == "cut":
+            return 200, Cut(b'{"choices": [')
+        return 200, {"model": "tiny", "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, shared_dir):
+    """Broken files, a misbehaving server, and the paths the cases name: {name: str}."""
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "nested.jsonl").write_text(NESTED + "\n")
+    (root / "empty.jsonl").write_text("")
+    (root / "a-file").write_text("")
+    for name, manifest, metrics in [("no-policies", {"n": 1}, "{}"), ("nested-run", {}, NESTED)]:
+        (root / name).mkdir()
+        (root / name / "manifest.json").write_text(json.dumps(manifest))
+        (root / name / "metrics.json").write_text(metrics)
+    (root / "model").mkdir()
+    (root / "model" / "config.json").write_text("{}")
+    head = "hydra:\n  searchpath: [pkg://verl.trainer.config]\ndefaults: [ppo_trainer, _self_]\n"
+    (root / "syntax.yaml").write_text(head + "data: {train_batch_size: 8\n")
+    (root / "python-tag.yaml").write_text(head + "data: !!python/object/apply:os.system [echo hi]\n")
+    server = _Misbehaving()
+    yield {
+        "root": str(root),
+        "bench": str(shared_dir / "data" / "benchmarks"),
+        "tok": str(shared_dir / "data" / "tokenizers" / "qwen2.5-7b_assembled"),
+        "url": f"http://127.0.0.1:{server.server_address[1]}",
+        "secret_url": f"http://alice:s3cret@127.0.0.1:{server.server_address[1]}",
+    }
+    server.close()
+
+
+EVAL = "eval --out {out} --data-dir {bench} --benchmarks aime24 --n 1 --template qwen-boxed"
+SERVED = EVAL + " --model {tok} --backend openai --served-model-name tiny --max-retries 0 --base-url {url}"
+# Every subcommand, fed what broke it before (issue 29's list among them).
+BROKEN_INPUTS = {
+    "grade-nested-json": "grade {root}/nested.jsonl --out {out}/g.jsonl",
+    "grade-unknown-benchmark": "grade {root}/empty.jsonl --benchmark nope",
+    "prepare-nested-json": "prepare --train {root}/nested.jsonl --no-val --out {out}",
+    "prepare-nan-difficulty": "prepare --train {root}/empty.jsonl --difficulty-min nan --out {out}",
+    "stats-nested-json": "stats {root}/nested.jsonl --out {out}",
+    "stats-empty-file": "stats {root}/empty.jsonl --out {out}",
+    "export-sft-nested-json": "export-sft --train {root}/nested.jsonl --out {out}",
+    "decontaminate-nested-json": "decontaminate --train {root}/nested.jsonl --out {out} --stages ngram "
+    "--against aime24 --data-dir {bench}",
+    "report-nested-metrics": "report {root}/nested-run",
+    "regrade-manifest-without-policies": "regrade {root}/no-policies",
+    "train-yaml-syntax-error": "train --dry-run {root}/syntax.yaml",
+    "train-python-tag": "train --dry-run {root}/python-tag.yaml",
+    "quickstart-out-below-a-file": "quickstart --out {root}/a-file/out",
+    "eval-dtype-float7": EVAL + " --model {root}/model --dtype float7",
+    "eval-policies-comma": EVAL + " --model {root}/model --policies ,",
+    "eval-huge-seed": EVAL + " --model {root}/model --seed 100000000000000000000000",
+    "eval-device-nonsense": EVAL + " --model {root}/model --backend hf --device nonsense",
+    "eval-device-cuda-7": EVAL + " --model {root}/model --backend hf --device cuda:7",
+    "eval-models-as-strings": SERVED + "/strings/v1",
+    "eval-incomplete-read": SERVED + "/cut/v1",
+    "eval-empty-choices": SERVED + "/empty/v1",
+    "eval-secret-in-base-url": SERVED.replace("{url}", "{secret_url}") + "/strings/v1?api_key=s3cret",
+}
+
+
+def test_the_corpus_covers_every_subcommand() -> None:
+    assert {case.split()[0] for case in BROKEN_INPUTS.values()} == set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_INPUTS))
+def test_a_broken_input_is_one_line_and_exit_status_2(corpus, tmp_path, capsys, case) -> None:
+    argv = BROKEN_INPUTS[case].format(**corpus, out=tmp_path / "out").split()
+    try:
+        status = main(argv)
+    except SystemExit as stop:  # argparse's refusals exit from inside main
+        status = stop.code
+    err = capsys.readouterr().err
+    assert status == 2, err[-3000:]
+    assert "Traceback" not in err and "s3cret" not in err, err[-3000:]
+    ours = [line for line in err.splitlines() if line.startswith("deepmath ")]
+    assert ours == [err.rstrip().splitlines()[-1]] and ours[0].startswith(f"deepmath {argv[0]}: error: "), err

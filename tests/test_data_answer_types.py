@@ -104,9 +104,9 @@ def test_the_bundled_sample_is_all_numeric(tmp_path: Path) -> None:
     assert counts["numeric"] == sum(counts.values()) == result.reports["train"].read
 
 
-def test_a_pool_classifies_as_this_process_does(shared_dir: Path) -> None:
+def test_a_pool_classifies_as_this_process_does(data_root: Path) -> None:
     """Above 256 rows the kinds come from worker processes; the same kinds, in the same order."""
-    path = shared_dir / "data" / "train_samples" / "deepscaler_train_math.jsonl"
+    path = data_root / "train_samples" / "deepscaler_train_math.jsonl"
     rows = list(iter_row_file(path))[:300]
     pooled = list(with_answer_types(rows, "answer", workers=2))
     assert [row for row, _ in pooled] == rows
@@ -159,9 +159,9 @@ def test_keeping_every_kind_classifies_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_an_interrupted_classification_unwinds_cleanly(tmp_path: Path, shared_dir: Path, signum) -> None:
+def test_an_interrupted_classification_unwinds_cleanly(tmp_path: Path, data_root: Path, signum) -> None:
     """The pool's workers stop with the command, which ends on its one line, no traceback, no output."""
-    train = shared_dir / "data" / "train_samples" / "deepscaler_train_math.jsonl"  # minutes of parsing
+    train = data_root / "train_samples" / "deepscaler_train_math.jsonl"  # minutes of parsing
     argv = [sys.executable, "-m", "deepmath_ext.cli", "prepare", "--out", str(tmp_path / "o"), "--no-val"]
     process = subprocess.Popen(
         [*argv, "--train", str(train)], stderr=subprocess.PIPE, text=True, start_new_session=True

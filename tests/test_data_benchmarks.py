@@ -1,4 +1,4 @@
-"""The benchmark registry against the real local copies in ../shared/data/benchmarks."""
+"""The benchmark registry against the real local copies in the test data (benchmarks/)."""
 
 from __future__ import annotations
 
@@ -121,6 +121,17 @@ def test_missing_rows_are_reported(benchmarks_dir: Path, tmp_path: Path):
     (tmp_path / "aime24.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(BenchmarkMismatchError, match="29 rows, expected 30"):
         load_benchmark("aime24", data_dir=tmp_path)
+
+
+def test_a_copy_with_a_repeated_id_is_refused_at_load(benchmarks_dir: Path, tmp_path: Path):
+    # The bug this pins: the content hash ignores ids, so the copy passed the registry check, and the run
+    # then failed forever ("problems do not have exactly n samples").
+    rows = list(iter_row_file(benchmarks_dir / "aime24.jsonl"))
+    id_field = get_benchmark("aime24").id_field
+    rows[5][id_field] = rows[2][id_field]
+    (tmp_path / "aime24.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(ValueError, match=rf"aime24: rows 3 and 6 have the same id '{rows[2][id_field]}'"):
+        load_benchmark("aime24", data_dir=tmp_path, allow_mismatch=True)
 
 
 def test_minerva_row_without_a_box_names_the_row(tmp_path: Path):

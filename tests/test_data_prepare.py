@@ -99,6 +99,21 @@ def test_a_row_with_two_defects_is_one_dropped_row(tmp_path: Path):
     assert report.invalid_rows == 1
 
 
+def test_a_nan_or_infinite_difficulty_is_a_listed_defect(tmp_path: Path):
+    # The bug this pins: NaN passes every range test (all comparisons are false) and was written unflagged.
+    difficulties = ["NaN", "Infinity", "-Infinity", "3.5"]
+    rows = [
+        f'{{"question": "q{i}?", "final_answer": "{i}", "difficulty": {d}}}'
+        for i, d in enumerate(difficulties)
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(rows) + "\n")
+    selection = RowSelection(difficulty_min=1.0)
+    result = prepare_dataset(tmp_path / "out", train=source, val=(), selection=selection, progress=False)
+    report = result.reports["train"]
+    assert report.defects == {"nonfinite_difficulty": ["0", "1", "2"]} and report.written == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -157,8 +172,8 @@ def test_difficulty_and_topic_selection_are_counted(tmp_path: Path):
     assert report.written == 2
 
 
-def test_problem_answer_training_files_map_onto_deepmath_fields(tmp_path: Path, shared_dir: Path):
-    math_train = shared_dir / "data" / "train_samples" / "deepscaler_train_math.jsonl"
+def test_problem_answer_training_files_map_onto_deepmath_fields(tmp_path: Path, data_root: Path):
+    math_train = data_root / "train_samples" / "deepscaler_train_math.jsonl"
     raw = list(iter_row_file(math_train))
     # Every answer kind kept: the field mapping is the point here (test_data_answer_types.py classifies).
     selection = RowSelection(answer_types=ANSWER_TYPES)

@@ -39,3 +39,19 @@ def test_cli_writes_json_and_plots(tmp_path: Path, capsys):
     for png in ("difficulty.png", "topics.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"{summary['rows']} rows" in capsys.readouterr().out
+
+
+def test_stats_of_an_empty_file_is_refused_and_writes_nothing(tmp_path: Path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["stats", str(empty), "--out", str(tmp_path / "out")]) == 2
+    assert f"{empty}: no rows to count" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_non_finite_difficulties_are_counted_together(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"difficulty": NaN}\n{"difficulty": NaN}\n{"difficulty": Infinity}\n{"difficulty": 2.0}\n'
+    )
+    assert compute_stats(source).to_dict()["difficulty"] == {"2.0": 1, "(not finite)": 3}

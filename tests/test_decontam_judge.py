@@ -47,12 +47,30 @@ def test_position_biased_judge_needs_both_orders_only_when_asked(stub_factory):
     assert judge_pairs(JudgeConfig(stub.base_url, "m", require_both=True), pair)[0].same is False
 
 
-def test_reply_without_yes_or_no_counts_as_unclear(stub_factory):
-    stub = stub_factory(lambda first, second: "I cannot tell.")
-    verdict = judge_pairs(JudgeConfig(stub.base_url, "m"), [("a", "b")])[0]
-    assert verdict == verdict.__class__(same=False, answers=("unclear", "unclear"))
-    assert parse_answer("**Yes**, they match.") == "yes"
-    assert parse_answer("Nope") == "unclear"
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        ("YES", "yes"),
+        (" no.\n", "no"),
+        ("**Yes**", "yes"),
+        # The bug this pins: the first yes/no word ("no wait") was read, and six verbatim copies were kept.
+        ("<think>They differ? no wait, they match.</think> YES", "yes"),
+        ("<think>a</think>NO<think>b</think> yes", "yes"),  # the last </think> decides
+        ("<think>Is it the same? no, ", "failed"),  # cut while thinking
+        ("**Yes**, they match.", "failed"),
+        ("Nope", "failed"),
+        ("", "failed"),
+    ],
+)
+def test_the_verdict_is_the_one_word_after_the_last_think(reply, answer):
+    assert parse_answer(reply) == answer
+
+
+def test_a_reply_that_is_no_verdict_stops_the_judge_stage(stub_factory):
+    # Never counted as NO (which would keep the row): the pair is undecided.
+    stub = stub_factory(lambda first, second: "I cannot tell." if "b" in first else "NO")
+    with pytest.raises(UserError, match=r"no verdict in 1 of 2 replies.*'I cannot tell\.'"):
+        judge_pairs(JudgeConfig(stub.base_url, "m"), [("a", "b")])
 
 
 def test_unreachable_endpoint_is_a_clear_error():

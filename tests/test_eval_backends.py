@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,11 +19,12 @@ from eval_support import (
     parse_eval_args,
     read_generations,
 )
-from http_stub import StubServer
-from shared_data import shared_path
+from http_stub import Cut, StubServer
+from shared_data import data_path
 
 from deepmath_ext.cli import main
 from deepmath_ext.commands import evaluate as evaluate_command
+from deepmath_ext.endpoint import Endpoint
 from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends import GenerationRequest, SampleKey, SamplingSettings, create_backend
 from deepmath_ext.evaluate.backends.openai import completion_body
@@ -159,9 +162,7 @@ def test_vllm_prompt_ids_carry_one_bos_from_the_template():
 
     from deepmath_ext.templates import get_template
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        shared_path("data", "tokenizers", "deepseek-r1-distill-qwen_assembled")
-    )
+    tokenizer = AutoTokenizer.from_pretrained(data_path("tokenizers", "deepseek-r1-distill-qwen_assembled"))
     prompt = get_template("r1-distill").render(tokenizer, "What is 2+2?")
     ids = prompt_token_ids(prompt, tokenizer)
     assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id
@@ -199,14 +200,16 @@ def test_unknown_backend_lists_the_known_ones():
         create_backend("tgi", "m")
 
 
-def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path):
+def test_eval_command_runs_against_a_server(server_factory, hf_backend, tmp_path, monkeypatch):
     server = server_factory(failures=1)
     out = tmp_path / "served"
     model = str(Path(hf_backend.tokenizer.name_or_path))
     argv = eval_argv(Path(model), build_data_dir(tmp_path / "data"), out, "--concurrency", "2")
     argv[argv.index("hf")] = "openai"
-    argv += ["--base-url", server.base_url, "--served-model-name", "tiny"]
+    argv += ["--base-url", server.base_url + "?api_key=s3cret", "--served-model-name", "tiny"]
+    monkeypatch.setattr(sys, "argv", ["deepmath", "eval", *argv])  # what the manifest records
     assert main(["eval", *argv]) == 0
+    assert "s3cret" not in (out / "manifest.json").read_text()  # redacted in the command and the engine
     assert len(read_generations(out)) == 2 * sum(SUBSET_ROWS.values())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "openai" and manifest["engine"]["served_model"] == "tiny"
@@ -240,3 +243,123 @@ def test_engine_args_with_their_own_option_are_refused():
         ValueError, match="engine args dtype, seed have their own options: use --dtype, --seed"
     ):
         create_backend("vllm", "m", engine_args={"seed": 1, "dtype": "half", "enforce_eager": True})
+
+
+# -- a misbehaving server -----------------------------------------------------------------------------
+
+
+def _completion(text: str = "4", model: str = "tiny") -> dict:
+    return {
+        "model": model,
+        "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+    }
+
+
+class CannedServer(StubServer):
+    """/v1/models lists `tiny`; each POST gets `answer(number of the post)`: (status, payload), maybe after a wait."""
+
+    def __init__(self, answer, models=None) -> None:
+        self.answer, self.models, self.posts = answer, models, 0
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def reply(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if method == "GET":
+            return 200, self.models or {"object": "list", "data": [{"id": "tiny", "max_model_len": 2048}]}
+        with self.lock:
+            self.posts += 1
+            number = self.posts
+        return self.answer(number)
+
+
+@pytest.fixture
+def canned(tokenizers_dir):
+    servers = []
+
+    def start(answer, models=None, **options):
+        servers.append(CannedServer(answer, models))
+        tokenizer = str(tokenizers_dir / "qwen2.5-7b_assembled")
+        options = {"served_model_name": "tiny", "retry_backoff_s": 0.01, "max_retries": 0, **options}
+        return servers[-1], create_backend("openai", tokenizer, base_url=servers[-1].base_url, **options)
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _hang_then(seconds: float, number_that_hangs: int = 1):
+    def answer(number: int) -> tuple[int, Any]:
+        if number == number_that_hangs:
+            time.sleep(seconds)
+        return 200, _completion()
+
+    return answer
+
+
+def test_a_server_that_never_answers_times_out_per_request(canned):
+    # The bug this pins: the timeout was 3,600 s per attempt with no option: eval sat at 0 progress.
+    server, backend = canned(_hang_then(30), request_timeout_s=0.5)
+    with pytest.raises(UserError, match=r"gave up after 1 attempts: (TimeoutError|URLError)"):
+        backend.generate(_requests(backend.tokenizer, 1), SAMPLING)  # the 30 s answer is not waited for
+    assert server.posts == 1
+
+
+def test_the_default_timeout_grows_with_max_tokens():
+    from deepmath_ext.evaluate.backends.openai import default_request_timeout
+
+    assert default_request_timeout(32768) > 10 * default_request_timeout(16) > 10 * 60
+
+
+def test_a_request_waiting_far_longer_than_its_peers_is_named(canned, monkeypatch, caplog):
+    from deepmath_ext.evaluate.backends import openai
+
+    monkeypatch.setattr(openai, "STRAGGLER_MIN_S", 0.3)
+    monkeypatch.setattr(openai, "WATCH_INTERVAL_S", 0.05)
+    _, backend = canned(_hang_then(1.5), concurrency=4)
+    with caplog.at_level(logging.WARNING, logger=openai.__name__):
+        assert len(backend.generate(_requests(backend.tokenizer, 4), SAMPLING)) == 4
+    named = [r.message for r in caplog.records if "has waited" in r.message]
+    assert len(named) == 1 and "the server may be stuck" in named[0]
+
+
+def test_a_reply_cut_short_is_retried(canned):
+    _, backend = canned(
+        lambda n: (200, Cut(b'{"choices": [')) if n == 1 else (200, _completion()), max_retries=1
+    )
+    assert [g.text for g in backend.generate(_requests(backend.tokenizer, 1), SAMPLING)] == ["4"]
+    assert backend.retries == 1
+
+
+def test_a_reply_from_another_model_is_refused(canned):
+    _, backend = canned(lambda n: (200, _completion(model="other-model")))
+    with pytest.raises(UserError, match="answered as model 'other-model', not the pinned 'tiny'"):
+        backend.generate(_requests(backend.tokenizer, 1), SAMPLING)
+
+
+def test_prompts_are_tokenized_on_the_calling_thread(canned, monkeypatch):
+    # A worker thread inside the tokenizer's native code at exit aborted the process
+    # ("FATAL: exception not rethrown", rc 134) after an error such as an empty `choices`.
+    from deepmath_ext.evaluate.backends import openai
+
+    threads, real = set(), openai.prompt_token_ids
+    monkeypatch.setattr(openai, "prompt_token_ids", lambda *a: threads.add(threading.get_ident()) or real(*a))
+    _, backend = canned(lambda n: (200, {**_completion(), "choices": []}), concurrency=3)
+    with pytest.raises(UserError, match="malformed completion response"):
+        backend.generate(_requests(backend.tokenizer, 3), SAMPLING)
+    assert threads == {threading.get_ident()}
+
+
+def test_credentials_in_the_base_url_are_sent_but_never_shown(canned, tokenizers_dir):
+    server, _ = canned(lambda n: (200, _completion()))
+    secret_url = server.base_url.replace("//", "//alice:s3cret@") + "?api_key=k3y"
+    tokenizer = str(tokenizers_dir / "qwen2.5-7b_assembled")
+    backend = create_backend("openai", tokenizer, base_url=secret_url, served_model_name="tiny")
+    backend.generate(_requests(backend.tokenizer, 1), SAMPLING)
+    assert server.requests[-1]["path"] == "/v1/completions?api_key=k3y"  # sent where it belongs
+    shown = json.dumps(backend.describe())
+    assert "s3cret" not in shown and "k3y" not in shown and "***" in shown
+    server.close()  # now nothing answers: the error names the URL without its secrets
+    with pytest.raises(UserError) as error:
+        Endpoint(secret_url, max_retries=0).get("/models")
+    assert "s3cret" not in str(error.value) and "k3y" not in str(error.value) and "***" in str(error.value)

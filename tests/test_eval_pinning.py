@@ -111,6 +111,34 @@ def test_a_run_that_fails_before_its_first_sample_pins_nothing(eval_tiny_model, 
     assert not (out / "settings.json").exists()  # one record per run
 
 
+def test_the_tokenizer_is_pinned_by_content(eval_tiny_model, data_dir, tokenizers_dir, tmp_path, capsys):
+    # The bug this pins: a resume with another --tokenizer generated from other prompt tokens unrefused.
+    out, tokenizer = tmp_path / "run", tmp_path / "tok"
+    shutil.copytree(tokenizers_dir / "qwen2.5-7b_assembled", tokenizer)
+    assert main(["eval", *eval_argv(eval_tiny_model, data_dir, out, "--tokenizer", str(tokenizer))]) == 0
+    (tokenizer / "tokenizer_config.json").write_text(
+        (tokenizer / "tokenizer_config.json").read_text().replace("<|im_end|>", "<|endoftext|>", 1)
+    )  # same path, other content
+    before = (out / "generations.jsonl").read_bytes()
+    capsys.readouterr()
+    for argv in (["--tokenizer", str(tokenizer)], []):
+        assert main(["eval", *eval_argv(eval_tiny_model, data_dir, out, *argv)]) == 2
+        assert "tokenizer: {'fingerprint': " in capsys.readouterr().err
+    assert (out / "generations.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("where", ["model", "tokenizer"])
+def test_a_run_inside_the_model_folder_is_refused(eval_tiny_model, data_dir, tmp_path, capsys, where):
+    # Its own files would change the model's fingerprint: the run could never resume.
+    model = tmp_path / "model"
+    shutil.copytree(eval_tiny_model, model)
+    extra = ["--tokenizer", str(model)] if where == "tokenizer" else []
+    argv = eval_argv(eval_tiny_model if extra else model, data_dir, model / "run", *extra)
+    assert main(["eval", *argv]) == 2
+    assert f"{model / 'run'} is inside the input folder" in capsys.readouterr().err
+    assert not (model / "run").exists()
+
+
 def test_a_bad_model_path_fails_before_any_output(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     argv = eval_argv(Path("no/such/model"), data_dir, out)

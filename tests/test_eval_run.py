@@ -289,6 +289,9 @@ def test_interrupt_keeps_every_finished_sample(reference_run, eval_tiny_model, d
     assert {k: r["text"] for k, r in read_generations(out).items()} == {
         k: r["text"] for k, r in reference.items()
     }
+    # Both invocations are kept: the interrupted one (recorded when it pinned the run) and the resume.
+    invocations = json.loads((out / "manifest.json").read_text())["invocations"]
+    assert [i["generated"] for i in invocations] == ["interrupted", 10 - 3]
 
 
 def test_a_sigterm_lost_in_a_callback_stops_eval_at_the_next_stored_sample(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from deepmath_ext.errors import UserError
@@ -70,6 +72,50 @@ def test_run_lock_is_exclusive(tmp_path):
         pass
     with run_lock(tmp_path):  # released after use
         pass
+
+
+def test_readers_share_the_lock_and_exclude_writers(tmp_path):
+    with (  # two readers at once, and no writer while they read
+        run_lock(tmp_path, shared=True),
+        run_lock(tmp_path, shared=True),
+        pytest.raises(UserError, match="in use"),
+        run_lock(tmp_path),
+    ):
+        pass
+    with run_lock(tmp_path), pytest.raises(UserError, match="in use"), run_lock(tmp_path, shared=True):
+        pass
+
+
+@pytest.mark.parametrize("command", ["regrade", "report"])
+def test_regrade_and_report_wait_for_no_writer(tmp_path, capsys, command):
+    # The bug this pins: regrade cut what it took for a partial last line while an eval was writing it.
+    from deepmath_ext.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    manifest = {"pinned": {}, "label": "r", "n": 1, "require_think": False, "policies": ["strict"]}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "generations.jsonl").write_bytes(
+        b'{"benchmark": "a", "problem_id": "1", "ind'
+    )  # a line being written
+    with run_lock(run):  # an eval at work
+        assert main([command, str(run)]) == 2
+    assert f"{run} is in use by another deepmath process" in capsys.readouterr().err
+    assert (run / "generations.jsonl").read_bytes().endswith(b'"ind')
+
+
+@pytest.mark.parametrize("name", [".lock", "generations.jsonl"])
+def test_a_symlink_in_a_run_directory_is_refused_and_its_target_untouched(tmp_path, name):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / name).symlink_to(target)
+    with pytest.raises(UserError, match="symbolic link"), run_lock(run):
+        GenerationStore(run / "generations.jsonl").append(_batch("aime24", "1", range(1)), "fp")
+    with pytest.raises(UserError, match="symbolic link"):  # opened with O_NOFOLLOW, lock or not
+        GenerationStore(run / name)
+    assert target.read_text() == "keep me\n"
 
 
 SAMPLES = {"model": {"fingerprint": "abc"}, "temperature": 0.6, "seed": 42}

@@ -34,12 +34,12 @@ def test_packaged_recipes_are_listed_without_the_shared_base() -> None:
 
 
 @pytest.mark.parametrize("run", load_reference().runs)
-def test_faithful_recipe_validates_with_the_forks_loss(run: str, shared_dir: Path, cache_dir: Path) -> None:
+def test_faithful_recipe_validates_with_the_forks_loss(run: str, data_root: Path, cache_dir: Path) -> None:
     """verl's own checks pass on the faithful sibling, and the plug-in's policy loss is what it names."""
     from verl.trainer.ppo.core_algos import get_policy_loss_fn
 
     source = launch.find_recipe(run + FAITHFUL_SUFFIX)
-    cfg = launch.compose_recipe(source, local_overrides(run, shared_dir, cache_dir))
+    cfg = launch.compose_recipe(source, local_overrides(run, data_root, cache_dir))
     launch.validate_recipe(cfg)
     assert (
         get_policy_loss_fn(cfg.actor_rollout_ref.actor.policy_loss.loss_mode).__name__ == "fork_policy_loss"
@@ -49,8 +49,8 @@ def test_faithful_recipe_validates_with_the_forks_loss(run: str, shared_dir: Pat
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TOKENIZERS))
-def test_recipe_composes_and_validates(recipe: str, shared_dir: Path, cache_dir: Path) -> None:
-    cfg = _compose(recipe, local_overrides(recipe, shared_dir, cache_dir))
+def test_recipe_composes_and_validates(recipe: str, data_root: Path, cache_dir: Path) -> None:
+    cfg = _compose(recipe, local_overrides(recipe, data_root, cache_dir))
     launch.validate_recipe(cfg)
     # The template resolver hands verl the registry's chat template, the one the data was prepared with.
     expected = get_template(RECIPE_TEMPLATES[recipe]).chat_template
@@ -61,11 +61,11 @@ def test_recipe_composes_and_validates(recipe: str, shared_dir: Path, cache_dir:
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TOKENIZERS))
 def test_recipe_prints_its_resolved_config(
-    recipe: str, shared_dir: Path, cache_dir: Path, capfd: pytest.CaptureFixture[str]
+    recipe: str, data_root: Path, cache_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from deepmath_ext.cli import main
 
-    overrides = local_overrides(recipe, shared_dir, cache_dir)
+    overrides = local_overrides(recipe, data_root, cache_dir)
     assert main(["train", "--print-config", recipe, *overrides]) == 0
     printed = yaml.safe_load(capfd.readouterr().out)
     expected = OmegaConf.to_container(_compose(recipe, overrides), resolve=True)
@@ -109,17 +109,17 @@ def test_a_users_recipe_file_extends_the_shared_base(tmp_path: Path) -> None:
     ],
 )
 def test_bad_values_fail_validation_naming_the_culprit(
-    override: str, named: str, shared_dir: Path, cache_dir: Path
+    override: str, named: str, data_root: Path, cache_dir: Path
 ) -> None:
-    cfg = _compose("smoke-1gpu", [*local_overrides("smoke-1gpu", shared_dir, cache_dir), override])
+    cfg = _compose("smoke-1gpu", [*local_overrides("smoke-1gpu", data_root, cache_dir), override])
     with pytest.raises(launch.LaunchError, match=named):
         launch.validate_recipe(cfg)
 
 
-def test_data_prepared_with_another_template_is_rejected(shared_dir: Path, cache_dir: Path) -> None:
+def test_data_prepared_with_another_template_is_rejected(data_root: Path, cache_dir: Path) -> None:
     # smoke-1gpu's tiny model, but the orz-prepared data of deepmath-zero-7b.
-    smoke = local_overrides("smoke-1gpu", shared_dir, cache_dir)
-    zero = local_overrides("deepmath-zero-7b", shared_dir, cache_dir)
+    smoke = local_overrides("smoke-1gpu", data_root, cache_dir)
+    zero = local_overrides("deepmath-zero-7b", data_root, cache_dir)
     cfg = _compose("smoke-1gpu", [smoke[0], *zero[1:]])
     with pytest.raises(launch.LaunchError, match="prepared with template 'orz'"):
         launch.validate_recipe(cfg)

@@ -19,9 +19,9 @@ ERROR_PREFIX = "deepmath train: error: "
 
 
 @pytest.fixture(scope="module")
-def smoke(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Overrides that point smoke-1gpu at a tiny local model and sample data prepared for it."""
-    return local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +128,73 @@ def test_list_prints_one_line_per_recipe(capfd: pytest.CaptureFixture[str]) -> N
     assert omn.split(None, 1)[1] == (
         "nvidia/OpenMath-Nemotron-1.5B, 12x8 GPUs, template omn, reward strict (</think> required)"
     )
+
+
+# -- recipe files: keys and values checked against verl's own config -----------------------------------
+
+RECIPE_HEAD = (
+    "hydra:\n  searchpath: [pkg://verl.trainer.config, pkg://deepmath_ext.recipes]\n"
+    "defaults: [ppo_trainer, _deepmath_base, _self_]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # The bug this pins: verl's default of 1024 silently replaced the intended 8.
+        (
+            "data: {train_bach_size: 8}\n",
+            "'data.train_bach_size' is not a key of verl's config; did you mean data",
+        ),
+        ("new_keys: [mine.section]\nmine: {section: 1}\n", "new_keys entries are written +KEY"),
+        ("data: {train_batch_size: 8\n", "not valid YAML"),
+        ("data: !!python/object/apply:os.system [echo hi]\n", "not valid YAML"),
+    ],
+)
+def test_a_recipe_file_with_a_misspelt_key_or_bad_yaml_is_refused(tmp_path, capfd, body, message) -> None:
+    recipe = tmp_path / "my-run.yaml"
+    recipe.write_text(RECIPE_HEAD + body)
+    assert main(["train", "--dry-run", str(recipe)]) == 2
+    error, _ = _error_line(capfd)
+    assert message in error and str(recipe) in error
+
+
+def test_keys_of_the_verl_config_a_recipe_builds_on_are_accepted(tmp_path) -> None:
+    from deepmath_ext.launch.recipe_keys import check_recipe_keys, packaged_recipes_dir
+
+    recipe = tmp_path / "megatron.yaml"
+    recipe.write_text(
+        "defaults: [ppo_megatron_trainer, _self_]\n"
+        "actor_rollout_ref: {actor: {megatron: {context_parallel_size: 2}}}\n"
+    )
+    check_recipe_keys(recipe, packaged_recipes_dir())  # a megatron key: not in ppo_trainer, but in its base
+    recipe.write_text(recipe.read_text().replace("context_parallel_size", "context_paralel_size"))
+    with pytest.raises(launch.LaunchError, match="context_paralel_size' is not a key of verl's config"):
+        check_recipe_keys(recipe, packaged_recipes_dir())
+
+
+def test_a_key_declared_new_with_plus_is_accepted(tmp_path) -> None:
+    recipe = tmp_path / "my-run.yaml"
+    recipe.write_text(
+        RECIPE_HEAD + "new_keys: [+mine]\nmine: {section: {a: 1}}\ndata: {train_batch_size: 8}\n"
+    )
+    cfg = launch.compose_recipe(launch.find_recipe(str(recipe)), [])
+    assert (cfg.mine.section.a, cfg.data.train_batch_size) == (1, 8)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.train_batch_size=abc", "data.train_batch_size='abc': must be a number"),
+        ("data.train_batch_size=-8", "data.train_batch_size=-8: must be >= 0"),
+        (
+            "actor_rollout_ref.actor.optim.lr=nan",
+            "actor_rollout_ref.actor.optim.lr=nan: must be a finite number",
+        ),
+        ("trainer.val_before_train=maybe", "trainer.val_before_train='maybe': must be true or false"),
+    ],
+)
+def test_values_are_type_and_range_checked_before_launch(capfd, override, message) -> None:
+    assert main(["train", "--dry-run", "smoke-1gpu", override]) == 2
+    error, _ = _error_line(capfd)
+    assert error.startswith(message)

@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import math
 from types import ModuleType
+from typing import NoReturn
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (`PROG: error: ...`), as every other refusal is."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the one line and exit with argparse's status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def command_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of a command module, with the module attached as `_module`."""
-    parser = argparse.ArgumentParser(prog=prog, description=description or module.__doc__)
+    parser = OneLineParser(prog=prog, description=description or module.__doc__)
     module.add_arguments(parser)
     parser.set_defaults(_module=module)
     return parser
@@ -46,12 +55,18 @@ def _ranged(kind: type, low: float, high: float = math.inf, low_open: bool = Fal
     return parse
 
 
+finite_float = _ranged(float, -math.inf, what="a finite number")
 positive_int = _ranged(int, 1, what="an integer >= 1")
 non_negative_int = _ranged(int, 0, what="an integer >= 0")
 positive_float = _ranged(float, 0.0, low_open=True, what="a number > 0")
 non_negative_float = _ranged(float, 0.0, what="a number >= 0")
 probability = _ranged(float, 0.0, 1.0, low_open=True, what="a number in (0, 1]")
 unit_interval = _ranged(float, 0.0, 1.0, what="a number in [0, 1]")
+
+
+def ranged_int(low: int, high: int):
+    """An option type for an integer in [low, high]."""
+    return _ranged(int, low, high, what=f"an integer in [{low}, {high}]")
 
 
 def top_k(text: str) -> int:

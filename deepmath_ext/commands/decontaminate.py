@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--judge-model", help="model name served by the judge endpoint")
     add("--judge-both", action="store_true", help="remove only when both orders say YES (default: either)")
     add_with_default("--judge-workers", positive_int, JudgeConfig.workers, "concurrent judge requests")
+    add_with_default(
+        "--judge-max-tokens",
+        positive_int,
+        JudgeConfig.max_tokens,
+        "reply tokens per judgement (a judge that thinks before its YES/NO needs hundreds)",
+    )
     add("--data-dir", help="folder of local <benchmark>.jsonl files instead of the hub")
     add(
         ALLOW_MISMATCH_FLAG,
@@ -79,12 +85,18 @@ def _judge_config(args: argparse.Namespace) -> JudgeConfig | None:
         return None
     if not (args.judge_endpoint and args.judge_model):
         raise UserError("--judge-endpoint and --judge-model go together")
-    return JudgeConfig(args.judge_endpoint, args.judge_model, args.judge_both, args.judge_workers)
+    return JudgeConfig(
+        args.judge_endpoint,
+        args.judge_model,
+        args.judge_both,
+        args.judge_workers,
+        max_tokens=args.judge_max_tokens,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the stages and write the output folder; print a one-line summary."""
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[args.train, *args.against])  # --against may name files
     config = DecontamConfig(
         stages=tuple(args.stages),
         ngram_size=args.ngram,

@@ -19,10 +19,12 @@ from deepmath_ext.commands import (
     positive_float,
     positive_int,
     probability,
+    ranged_int,
     top_k,
 )
 from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG, BENCHMARKS
-from deepmath_ext.evaluate.backends import BACKENDS, SamplingSettings
+from deepmath_ext.evaluate.backends import BACKENDS, SEED_MAX, SamplingSettings
+from deepmath_ext.evaluate.backends.openai import MIN_TOKENS_PER_S, REQUEST_TIMEOUT_BASE_S
 from deepmath_ext.evaluate.runner import EvalConfig
 from deepmath_ext.evaluate.series import evaluate_models
 from deepmath_ext.templates import BOS_RULES, list_templates, model_families
@@ -39,7 +41,9 @@ BACKEND_OPTIONS = (
     "concurrency",
     "max_retries",
     "device",
+    "request_timeout_s",
 )
+DTYPES = ("auto", "bfloat16", "float16", "float32")
 
 
 def _backend_default(backend: str, option: str) -> Any:
@@ -99,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--policies",
+        type=comma_separated,
         default=",".join(EvalConfig.policies),
         help=f"comma-separated grading policies, of: {', '.join(POLICY_NAMES)}; samples are generated once "
         "and graded by each (default: %(default)s)",
@@ -127,7 +132,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--seed",
-        type=int,
+        type=ranged_int(0, SEED_MAX),
         default=EvalConfig.seed,
         help="sample i of every problem uses seed + i (default: %(default)s)",
     )
@@ -140,8 +145,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--dtype",
+        choices=DTYPES,
         default=EvalConfig.dtype,
-        help="bfloat16, float16, float32 or auto; not used by --backend openai (default: %(default)s)",
+        help="not used by --backend openai (default: %(default)s)",
     )
     add("--data-dir", type=Path, help="local folder of <benchmark>.jsonl files (default: the hub)")
     add(
@@ -192,6 +198,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"openai: retries per request (default: {_backend_default('openai', 'max_retries')})",
     )
     add("--device", help="hf: torch device (default: cuda if available, else cpu)")
+    add(
+        "--request-timeout",
+        dest="request_timeout_s",
+        type=positive_float,
+        metavar="SECONDS",
+        help="openai: seconds a request may wait for its answer, per attempt (default: "
+        f"{REQUEST_TIMEOUT_BASE_S:.0f} + --max-tokens / {MIN_TOKENS_PER_S})",
+    )
     add(
         "--grading-workers",
         type=positive_int,
@@ -259,7 +273,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
             "benchmarks": tuple(benchmarks),
             "benchmark_files": files,
             "problems": (0, args.limit) if args.limit else args.problems,
-            "policies": tuple(comma_separated(args.policies)),
+            "policies": tuple(args.policies),
             "sampling": SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
             "backend_options": backend_options(args),
             "grading_timeout_s": args.grading_timeout,

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Grade every r1 solution against final_answer and write the accepted ones."""
     from deepmath_ext.data.sft_export import export_sft
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[args.train])
     result = export_sft(
         args.train,
         args.out,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deepmath_ext.commands import positive_float, positive_int
+from deepmath_ext.data.benchmarks import BENCHMARKS
 from deepmath_ext.errors import UserError
 from deepmath_ext.files import atomic_path, check_output_file
 from deepmath_ext.verify import DEFAULT_POLICY, POLICY_NAMES
@@ -43,7 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_POLICY,
         help="grading policy (docs/verifier.md); the reference-* ones reproduce the DeepMath research code",
     )
-    add("--benchmark", help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)")
+    add(
+        "--benchmark",
+        choices=sorted(BENCHMARKS),
+        help="benchmark name for reference-eval (olympiadbench adds the olympiad judge)",
+    )
     add("--workers", type=positive_int, help="verifier worker processes (default: one per CPU, max 8)")
     add("--timeout", type=positive_float, default=DEFAULT_TIMEOUT_S, help="seconds per symbolic check")
     add("--skip-bad", action="store_true", help="skip (and count) bad rows instead of stopping")

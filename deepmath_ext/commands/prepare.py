@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from deepmath_ext.commands import comma_separated, positive_int
+from deepmath_ext.commands import comma_separated, finite_float, positive_int
 from deepmath_ext.data import DEEPMATH_HF_ID, PAPER_BENCHMARKS
 from deepmath_ext.data.answer_types import ANSWER_TYPES, DEFAULT_ANSWER_TYPES, NON_VERIFIABLE
 from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG
@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--val", type=comma_separated, default=list(PAPER_BENCHMARKS), help="comma-separated benchmarks")
     add("--no-val", action="store_true", help="write only train.parquet")
     add("--data-dir", help="local folder of <benchmark>.jsonl files instead of the hub")
-    add("--difficulty-min", type=float)
-    add("--difficulty-max", type=float)
+    add("--difficulty-min", type=finite_float)
+    add("--difficulty-max", type=finite_float)
     add("--topics", type=comma_separated, default=[], help="keep topics containing any of these")
     add(
         "--answer-types",
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.data.answer_types import parse_answer_types
     from deepmath_ext.data.prepare import RowSelection, prepare_dataset
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[None if args.no_train else args.train])
     result = prepare_dataset(
         args.out,
         template=args.template,

@@ -36,18 +36,21 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.evaluate.manifest import load_manifest, record_regrade
     from deepmath_ext.evaluate.report import policy_table
     from deepmath_ext.evaluate.runner import METRICS_FILE, finalize_run
+    from deepmath_ext.evaluate.store import run_lock
     from deepmath_ext.files import read_json
     from deepmath_ext.verify import get_policy
 
     metrics_path = args.run_dir / METRICS_FILE
     for policy in args.policies:
         get_policy(policy)
-    policies = list(dict.fromkeys([*load_manifest(args.run_dir)["policies"], *args.policies]))
-    before = read_json(metrics_path)["run"]["verifier"] if metrics_path.exists() else None
-    metrics = finalize_run(
-        args.run_dir, policies=policies, workers=args.grading_workers, timeout_s=args.grading_timeout
-    )
-    record_regrade(args.run_dir, list(sys.argv), policies)
+    load_manifest(args.run_dir)  # no run directory: say so before a lock file is made there
+    with run_lock(args.run_dir):  # exclusive: a running eval may be appending to the store
+        policies = list(dict.fromkeys([*load_manifest(args.run_dir)["policies"], *args.policies]))
+        before = read_json(metrics_path)["run"]["verifier"] if metrics_path.exists() else None
+        metrics = finalize_run(
+            args.run_dir, policies=policies, workers=args.grading_workers, timeout_s=args.grading_timeout
+        )
+        record_regrade(args.run_dir, list(sys.argv), policies)
     print("\n".join(policy_table(metrics)))
     verifier = metrics["run"]["verifier"]
     if before is not None and before != verifier:

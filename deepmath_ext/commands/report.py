@@ -25,9 +25,15 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from deepmath_ext.evaluate.runner import METRICS_FILE
-    from deepmath_ext.files import read_json
+    from deepmath_ext.evaluate.store import run_lock
+    from deepmath_ext.files import check_output_dir, read_json
 
-    runs = [read_json(d / METRICS_FILE) for d in args.run_dirs]
+    if args.out:  # the runs are inputs: their own report.md and plots are not this command's to replace
+        check_output_dir(args.out, inputs=[*args.run_dirs, args.baseline])
+    runs = []
+    for run_dir in args.run_dirs:
+        with run_lock(run_dir, shared=True):  # not while an eval or regrade rewrites it
+            runs.append(read_json(run_dir / METRICS_FILE))
     baselines = load_baselines(args.baseline) if args.baseline else []
     text = render_comparison(runs, baselines)
     print(text)

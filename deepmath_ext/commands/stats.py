@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.data.stats import compute_stats, write_stats
 
     out = Path(args.out) if args.out else Path(f"{Path(args.data).with_suffix('')}_stats")
-    check_output_dir(out)
+    check_output_dir(out, inputs=[args.data])
     stats = compute_stats(args.data, topic_depth=args.topic_depth)
     paths = write_stats(stats, out)
     summary = stats.to_dict()

@@ -181,9 +181,15 @@ def problems_from_rows(
 ) -> Iterator[BenchmarkProblem]:
     """Map raw rows of one source (hub or local, with that source's fields) to BenchmarkProblems."""
     to_answer = ANSWER_EXTRACTORS[source.answer_kind]
+    first_row: dict[str, int] = {}  # id -> row: results are keyed by id, so a repeated id is no benchmark
     for index, row in enumerate(rows):
         raw_id = row.get(spec.id_field) if spec.id_field else None
         row_id = str(index if raw_id is None else raw_id)
+        if first_row.setdefault(row_id, index) != index:
+            raise ValueError(
+                f"{spec.name}: rows {first_row[row_id] + 1} and {index + 1} have the same id {row_id!r}; "
+                "each problem needs its own id"
+            )
         problem = _first_present(row, source.problem_fields, "problem", f"{spec.name}:{row_id}")
         try:
             answer = to_answer(_first_present(row, source.answer_fields, "answer", f"{spec.name}:{row_id}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.endpoint import is_hub_id, require_hub
-from deepmath_ext.files import iter_row_file
+from deepmath_ext.files import claim_inputs, iter_row_file
 
 DEEPMATH_HF_ID = "zwhe99/DeepMath-103K"
 SOLUTION_FIELDS = ("r1_solution_1", "r1_solution_2", "r1_solution_3")
@@ -37,6 +37,7 @@ def to_deepmath_row(row: dict[str, Any], fields: tuple[str, ...] = DEEPMATH_FIEL
 def _local_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
+    claim_inputs([path])  # a file written into this folder would be read as a shard next time
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SHARD_SUFFIXES and p.is_file())
     if not files:
         raise FileNotFoundError(f"{path}: no .parquet/.jsonl/.json files in this folder")

@@ -3,6 +3,7 @@ with plots."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,9 +12,11 @@ from typing import Any
 
 from deepmath_ext.data.answer_types import ANSWER_TYPES, NON_VERIFIABLE, with_answer_types
 from deepmath_ext.data.deepmath import iter_deepmath
+from deepmath_ext.errors import UserError
 from deepmath_ext.files import iter_row_file, pyplot, save_png_atomic, write_json_atomic
 
 UNKNOWN = "(unknown)"
+NOT_FINITE = "(not finite)"  # NaN or inf: counted together (each NaN would be a key of its own)
 TOPIC_ROOT = "Mathematics"
 TOPIC_SEPARATOR = " -> "
 
@@ -43,7 +46,7 @@ class DatasetStats:
 
 
 def _sort_key(value: Any) -> tuple[int, float]:
-    return (1, 0.0) if value == UNKNOWN else (0, float(value))
+    return (1, 0.0) if value in (UNKNOWN, NOT_FINITE) else (0, float(value))
 
 
 def topic_prefix(topic: Any, depth: int) -> str:
@@ -73,15 +76,24 @@ def _rows(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def compute_stats(path: str | Path, topic_depth: int = 2) -> DatasetStats:
-    """Stream `path` once and count rows by difficulty and topic."""
+    """Stream `path` once and count rows by difficulty and topic; UserError when it holds no rows."""
     stats = DatasetStats(source=str(path))
     for row, kind in with_answer_types(_rows(path), "answer"):
         stats.rows += 1
         stats.answer_types[kind] += 1
-        difficulty = row.get("difficulty")
-        stats.difficulty[UNKNOWN if difficulty is None else difficulty] += 1
+        stats.difficulty[_difficulty_key(row.get("difficulty"))] += 1
         stats.topic[topic_prefix(row.get("topic"), topic_depth)] += 1
+    if not stats.rows:
+        raise UserError(f"{path}: no rows to count")
     return stats
+
+
+def _difficulty_key(value: Any) -> Any:
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, float) and not math.isfinite(value):
+        return NOT_FINITE
+    return value
 
 
 def _plot_difficulty(stats: DatasetStats, path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ def row_defects(row: dict[str, Any]) -> list[str]:
         value = row.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
             defects.append(f"wrong_type_{name}")
+        elif isinstance(value, float) and not math.isfinite(value):  # NaN compares false with any bound
+            defects.append(f"nonfinite_{name}")
     return defects
 
 

@@ -64,7 +64,6 @@ class DecontamResult:
     hits: dict[str, list[Hit]] = field(default_factory=dict)
     removed: dict[int, Hit] = field(default_factory=dict)
     judge_candidates: int = 0
-    judge_unclear: int = 0
     embed_model: str | None = None
 
 
@@ -118,8 +117,8 @@ def judge_hits(
     references: Sequence[BenchmarkProblem],
     candidates: Sequence[Hit],
     judge: JudgeConfig,
-) -> tuple[list[Hit], int]:
-    """Per row, the best-cosine candidate the judge calls the same problem; and the unclear-answer count."""
+) -> list[Hit]:
+    """Per row, the best-cosine candidate the judge calls the same problem (every reply is a verdict)."""
     pairs = [(questions[c.index], references[c.reference].problem) for c in candidates]
     verdicts = judge_pairs(judge, pairs)
     confirmed: dict[int, Hit] = {}
@@ -128,8 +127,7 @@ def judge_hits(
             confirmed[candidate.index] = Hit(
                 candidate.index, candidate.reference, "judge", candidate.score, verdict.answers
             )
-    unclear = sum(answer == "unclear" for v in verdicts for answer in v.answers)
-    return sorted(confirmed.values(), key=lambda h: h.index), unclear
+    return sorted(confirmed.values(), key=lambda h: h.index)
 
 
 def decontaminate(
@@ -149,9 +147,7 @@ def decontaminate(
             # Rows the n-gram stage already removed need no LLM calls.
             pending = [hit for row_hits in per_row for hit in row_hits if hit.index not in result.removed]
             result.judge_candidates = len(pending)
-            result.hits["judge"], result.judge_unclear = judge_hits(
-                questions, references, pending, config.judge
-            )
+            result.hits["judge"] = judge_hits(questions, references, pending, config.judge)
             _remove(result, result.hits["judge"])
     logger.info("decontamination removed %d of %d rows", len(result.removed), result.rows)
     return result

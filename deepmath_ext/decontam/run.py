@@ -19,6 +19,7 @@ from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath, load_
 from deepmath_ext.data.deepmath import DEEPMATH_FIELDS
 from deepmath_ext.decontam.judge import preflight
 from deepmath_ext.decontam.pipeline import DecontamConfig, DecontamResult, Hit, decontaminate
+from deepmath_ext.errors import redact
 from deepmath_ext.files import ParquetRows, atomic_paths, write_json_atomic, write_text_atomic
 
 SCORE_DIGITS = 4  # cosines differ in the last float bits across batch shapes; rounding keeps reruns identical
@@ -175,7 +176,7 @@ def _settings(config: DecontamConfig, result: DecontamResult) -> dict[str, Any]:
     if config.judge is not None and "judge" in config.stages:
         settings["judge"] = {
             "model": config.judge.model,
-            "endpoint": config.judge.endpoint,
+            "endpoint": redact(config.judge.endpoint),
             "rule": "both orders YES" if config.judge.require_both else "either order YES",
         }
     return settings
@@ -210,10 +211,7 @@ def build_report(
         "benchmarks": benchmarks,
     }
     if "judge" in result.hits:
-        report["judge"] = {
-            "candidate_pairs": result.judge_candidates,
-            "unclear_answers": result.judge_unclear,
-        }
+        report["judge"] = {"candidate_pairs": result.judge_candidates}
     return report
 
 
@@ -253,7 +251,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         judge = report["judge"]
         lines += [
             "",
-            f"Judge: {judge['candidate_pairs']} candidate pairs asked in both orders, "
-            f"{judge['unclear_answers']} answers neither YES nor NO (counted as NO).",
+            f"Judge: {judge['candidate_pairs']} candidate pairs asked in both orders, each reply a YES or NO "
+            "(any other reply stops the command).",
         ]
     return "\n".join(lines) + "\n"

@@ -55,10 +55,16 @@ def environment() -> dict[str, Any]:
 def write_manifest(
     run_dir: Path, manifest: dict[str, Any], invocation: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Write `manifest`, keeping earlier invocations of the run directory and adding `invocation`."""
+    """Write `manifest`, keeping earlier invocations of the run directory and adding `invocation`.
+
+    An invocation with an "id" replaces the entry of the same id: a command records itself when it starts
+    writing (so one that is interrupted is recorded too) and again with what it did when it ends.
+    """
     history = previous_manifest(run_dir).get("invocations", [])
     if invocation is not None:
-        history = [*history, {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}]
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **invocation}
+        same = [i for i, old in enumerate(history) if "id" in entry and old.get("id") == entry["id"]]
+        history = [*history[: same[0]], entry, *history[same[0] + 1 :]] if same else [*history, entry]
     full = {**manifest, "invocations": history}
     write_json_atomic(run_dir / MANIFEST_FILE, full)
     return full
@@ -70,9 +76,18 @@ def previous_manifest(run_dir: Path) -> dict[str, Any]:
     return read_json(path) if path.exists() else {}
 
 
+# What grading and scoring read from a manifest: a file without them is no run's manifest.
+REQUIRED_FIELDS = ("pinned", "label", "n", "require_think", "policies")
+
+
 def load_manifest(run_dir: Path) -> dict[str, Any]:
-    """The manifest of a run directory."""
-    return read_json(require_run_file(run_dir, MANIFEST_FILE))
+    """The manifest of a run directory; ValueError naming what is missing when it lacks a required field."""
+    path = require_run_file(run_dir, MANIFEST_FILE)
+    manifest = read_json(path)
+    missing = [key for key in REQUIRED_FIELDS if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not the manifest of a `deepmath eval` run")
+    return manifest
 
 
 def record_regrade(run_dir: Path, command: list[str], policies: list[str]) -> None:
@@ -89,6 +104,7 @@ def record_regrade(run_dir: Path, command: list[str], policies: list[str]) -> No
 # different values must not be mixed in one run; `n`, batch sizes and parallelism may change freely.
 SAMPLE_SETTINGS = (
     "model",
+    "tokenizer",
     "backend",
     "dtype",
     "template",

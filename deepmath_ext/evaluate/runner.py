@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data.benchmarks import PAPER_BENCHMARKS, get_benchmark
-from deepmath_ext.errors import raise_if_interrupted
+from deepmath_ext.errors import raise_if_interrupted, redact
 from deepmath_ext.evaluate.backends import (
+    SEED_MAX,
     Backend,
     GenerationRequest,
     SampleKey,
@@ -38,7 +40,7 @@ from deepmath_ext.evaluate.manifest import (
 from deepmath_ext.evaluate.metrics import policies_metrics
 from deepmath_ext.evaluate.report import write_run_report
 from deepmath_ext.evaluate.store import GENERATIONS_FILE, GenerationStore, run_lock, save_problems
-from deepmath_ext.files import write_json_atomic
+from deepmath_ext.files import check_output_dir, write_json_atomic
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -85,10 +87,14 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
 
     if config.n < 1:
         raise ValueError(f"n must be at least 1, got {config.n}")
+    if config.seed + config.n - 1 > SEED_MAX:  # sample i is drawn with seed + i
+        raise ValueError(f"--seed {config.seed} + --n {config.n} - 1 exceeds the largest seed, {SEED_MAX}")
     for policy in config.policies:
         get_policy(policy)  # an unknown name stops the run before anything is generated
     template = get_template(config.template or template_for_model(config.model))
     samples = _sample_settings(config, template)  # a path that is no model fails here, before any output
+    # The run's own files inside the model (or tokenizer) folder would change its fingerprint: no resume.
+    check_output_dir(config.out, inputs=[config.model, config.backend_options.get("tokenizer")])
     with run_lock(config.out):
         mismatches: dict[str, str] = {}
         problems = {
@@ -113,11 +119,15 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             "%d of %d samples to generate", len(todo), sum(len(ps) for ps in problems.values()) * config.n
         )
 
+        invocation = {"id": secrets.token_hex(6), "command": [redact(arg) for arg in config.command]}
+
         def pin(backend: Backend) -> str:
-            return _pin(config, template, problems, hashes, store, backend)
+            return _pin(config, template, problems, hashes, store, backend, invocation)
 
         engine = _generate(config, template, todo, store, pin, backend_factory)
-        _write_eval_manifest(config, template, problems, mismatches, store, engine, generated=len(todo))
+        _write_eval_manifest(
+            config, template, problems, mismatches, store, engine, {**invocation, "generated": len(todo)}
+        )
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
 
 
@@ -163,6 +173,8 @@ def _sample_settings(config: EvalConfig, template: Any) -> dict[str, Any]:
     return sample_settings(
         {
             "model": model_identity(config.model),
+            # None: the model's own tokenizer (covered by the model's identity); else pinned by content too
+            "tokenizer": _tokenizer_identity(config.backend_options.get("tokenizer")),
             "backend": config.backend,
             "dtype": None if config.backend in REMOTE_BACKENDS else config.dtype,
             "template": template.name,
@@ -172,6 +184,10 @@ def _sample_settings(config: EvalConfig, template: Any) -> dict[str, Any]:
             "seed": config.seed,
         }
     )
+
+
+def _tokenizer_identity(tokenizer: str | None) -> dict[str, Any] | None:
+    return None if tokenizer is None else model_identity(tokenizer)
 
 
 def _check_against_run(config: EvalConfig, store: GenerationStore, current: dict[str, Any]) -> None:
@@ -205,6 +221,7 @@ def _pin(
     hashes: dict[str, str],
     store: GenerationStore,
     backend: Backend,
+    invocation: dict[str, Any],
 ) -> str:
     """Check the started backend against the run, and pin the run when its first sample is stored.
 
@@ -226,7 +243,11 @@ def _pin(
 
     def write_pin() -> None:
         save_problems(config.out, [_problem_row(p) for ps in problems.values() for p in ps])
-        write_manifest(config.out, {**previous, **_run_fields(config, template), "pinned": pinned})
+        write_manifest(
+            config.out,
+            {**previous, **_run_fields(config, template), "pinned": pinned},
+            {**invocation, "generated": "interrupted"},  # replaced by the count when the command ends
+        )
 
     store.before_first_append = write_pin
     return pinned["fingerprint"]
@@ -308,7 +329,7 @@ def _write_eval_manifest(
     mismatches: dict[str, str],
     store: GenerationStore,
     engine: dict[str, Any],
-    generated: int,
+    invocation: dict[str, Any],
 ) -> None:
     previous = previous_manifest(config.out)
     longest_prompt = max((r["prompt_tokens"] for r in store.records.values()), default=0)
@@ -353,7 +374,7 @@ def _write_eval_manifest(
         "batch_size": config.batch_size,
         **environment(),
     }
-    write_manifest(config.out, manifest, {"command": config.command, "generated": generated})
+    write_manifest(config.out, manifest, invocation)
 
 
 def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -37,13 +38,13 @@ class GenerationStore:
             self._load()
 
     def _load(self) -> None:
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            log.warning(
-                "%s: dropping a partial last line of %d bytes left by a crash", self.path, len(data) - end
-            )
-            with self.path.open("r+b") as f:
+        with open_run_file(self.path, os.O_RDWR) as f:  # the caller holds the run's exclusive lock
+            data = f.read()
+            end = data.rfind(b"\n") + 1
+            if end < len(data):
+                log.warning(
+                    "%s: dropping a partial last line of %d bytes left by a crash", self.path, len(data) - end
+                )
                 f.truncate(end)
         for lineno, line in enumerate(data[:end].splitlines(), 1):
             if not line.strip():
@@ -74,8 +75,8 @@ class GenerationStore:
         if self.before_first_append is not None:
             self.before_first_append()
             self.before_first_append = None
-        with self.path.open("a", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values())
+        with open_run_file(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT) as f:
+            f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values()).encode())
             f.flush()
             os.fsync(f.fileno())
         self.records.update(records)
@@ -110,16 +111,52 @@ def load_problems(run_dir: Path) -> list[dict[str, Any]]:
     return read_jsonl(require_run_file(run_dir, PROBLEMS_FILE))
 
 
+def open_run_file(path: Path, flags: int) -> Any:
+    """A binary file object of a run file opened with O_NOFOLLOW: a symlink there is refused, never followed."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UserError(f"{path} is a symbolic link; a run directory holds no links") from None
+        raise
+    return os.fdopen(fd, "r+b" if flags & os.O_RDWR else "rb" if flags == os.O_RDONLY else "ab")
+
+
+def refuse_links(run_dir: Path) -> None:
+    """UserError when an entry of `run_dir` is a symbolic link: a write through it would land elsewhere."""
+    links = sorted(p.name for p in run_dir.iterdir() if p.is_symlink()) if run_dir.is_dir() else []
+    if links:
+        raise UserError(
+            f"{run_dir} holds symbolic links ({', '.join(links)}); a run directory holds no links"
+        )
+
+
 @contextlib.contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the run directory so two processes never append to one store."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / LOCK_FILE).open("w") as f:
+def run_lock(run_dir: Path, *, shared: bool = False) -> Iterator[None]:
+    """Lock a run directory: exclusive for a command that writes it (eval, regrade), shared for one that reads.
+
+    Readers exclude writers and writers each other, so nobody reads a store while a line is being written
+    or truncated. A run in a folder no one may write (a published copy) is read without a lock.
+    """
+    if not shared:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    elif not run_dir.is_dir():
+        yield  # nothing to lock: reading its files names what is missing
+        return
+    refuse_links(run_dir)
+    try:
+        lock = open_run_file(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    except OSError as error:
+        if not shared or error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        yield
+        return
+    with lock:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise UserError(f"{run_dir} is in use by another deepmath process") from exc
         try:
             yield
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from deepmath_ext.endpoint import is_hub_id, require_hub
 from deepmath_ext.errors import LaunchError, one_line
+from deepmath_ext.launch.recipe_keys import check_values
 
 PLUGIN_MODULE = "deepmath_ext.plugin"
 # Registered by the plug-in on `import verl`; its presence shows verl loaded the plug-in.
@@ -197,6 +198,7 @@ def _as_list(value: object) -> list[str]:
 # Cheap checks first, so a typo is reported before the model's tokenizer is loaded.
 CHECKS: tuple[Callable[[DictConfig], None], ...] = (
     check_resolves,
+    check_values,
     check_data_files,
     check_data_template,
     check_reward,

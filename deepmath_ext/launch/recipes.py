@@ -40,6 +40,15 @@ class RecipeSource:
         if not self.config_name:
             object.__setattr__(self, "config_name", self.name)
 
+    @property
+    def file(self) -> Path:
+        """The recipe's YAML file (a derived recipe's: the file it derives from)."""
+        if self.config_path.startswith("pkg://"):
+            from deepmath_ext.launch.recipe_keys import packaged_recipes_dir
+
+            return packaged_recipes_dir() / f"{self.config_name}.yaml"
+        return Path(self.config_path) / f"{self.config_name}.yaml"
+
     def hydra_arguments(self) -> list[str]:
         """`--config-path`, `--config-name` (and a derived recipe's overrides) for verl's main_ppo."""
         return [f"--config-path={self.config_path}", f"--config-name={self.config_name}", *self.overrides]
@@ -62,6 +71,9 @@ def find_recipe(name_or_path: str) -> RecipeSource:
         path = Path(name_or_path).expanduser().resolve()
         if not path.is_file():
             raise LaunchError(f"recipe file not found: {path}")
+        from deepmath_ext.launch.recipe_keys import load_recipe_yaml
+
+        load_recipe_yaml(path)  # a YAML error is reported now, before verl is imported
         return RecipeSource(name=path.stem, config_path=str(path.parent))
     known = list_recipes()
     if name_or_path not in known:
@@ -75,7 +87,13 @@ def find_recipe(name_or_path: str) -> RecipeSource:
 
 
 def compose_recipe(source: RecipeSource, overrides: list[str]) -> DictConfig:
-    """The recipe merged over verl's ppo_trainer with the overrides applied, unresolved."""
+    """The recipe merged over verl's ppo_trainer with the overrides applied, unresolved.
+
+    Each key of the recipe's files must be verl's or declared new (`recipe_keys`), before Hydra merges them.
+    """
+    from deepmath_ext.launch.recipe_keys import check_recipe_keys, packaged_recipes_dir
+
+    check_recipe_keys(source.file, packaged_recipes_dir())
     try:
         return _compose(source, overrides)
     except HydraException as error:
@@ -125,15 +143,6 @@ def _explain_compose_error(source: RecipeSource, overrides: list[str], error: Hy
 
 def _dotted_keys(cfg: DictConfig) -> list[str]:
     """Every leaf and section of the config as a dotted path."""
-    container = OmegaConf.to_container(cfg, resolve=False)
-    keys: list[str] = []
-    stack: list[tuple[str, object]] = [("", container)]
-    while stack:
-        prefix, node = stack.pop()
-        if not isinstance(node, dict):
-            continue
-        for child_key, child in node.items():
-            dotted = f"{prefix}{child_key}"
-            keys.append(dotted)
-            stack.append((f"{dotted}.", child))
-    return keys
+    from deepmath_ext.launch.recipe_keys import dotted_items
+
+    return [key for key, _ in dotted_items(OmegaConf.to_container(cfg, resolve=False))]

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from deepmath_ext.launch.recipe_keys import NOT_SETTINGS
 from deepmath_ext.launch.recipes import RECIPES_MODULE, raw_value, resolved_value
 
 REFERENCE_FILE = "_reference_runs.yaml"
@@ -246,6 +247,8 @@ def recipe_drift(run: str, cfg: DictConfig, verl_defaults: DictConfig, faithful:
     covered |= {r.ours for r in table.fork_defaults if r.ours}
     defaults = _leaves(OmegaConf.to_container(verl_defaults, resolve=False))
     for key, value in _leaves(OmegaConf.to_container(cfg, resolve=False)).items():
+        if key.split(".")[0] in NOT_SETTINGS:  # the declaration of new keys, not a setting
+            continue
         if key not in covered and defaults.get(key, _ABSENT) != value:
             problems.append(f"{key}: set to {value!r} by the recipe, but not in {REFERENCE_FILE}")
     return problems

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from deepmath_ext.verify.extract import graded_part
 from deepmath_ext.verify.pipeline import PendingCheck, decide_response, normalized_gold
-from deepmath_ext.verify.reference import ReferenceCheck, answer_line, last_box
+from deepmath_ext.verify.reference import ReferenceCheck, answer_line, evaluator_gold, last_box, reward_gold
 from deepmath_ext.verify.reference_equal import cheap_equal
 from deepmath_ext.verify.status import Grade, GradeStatus
 
@@ -74,7 +74,7 @@ def _reference(response: str, gold: str, require_think: bool, benchmark: str | N
     if text is None:
         return Grade.of(GradeStatus.FORMAT_ERROR, None, "no </think>")
     box, answers = _boxed_answers(text)
-    return _settle(box, ReferenceCheck(gold, text, answers))
+    return _settle(box, ReferenceCheck(gold, reward_gold(gold), text, answers))
 
 
 def _reference_single_box(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
@@ -86,12 +86,13 @@ def _reference_single_box(response: str, gold: str, require_think: bool, benchma
             GradeStatus.FORMAT_ERROR, last_box(response), f"{boxes} \\boxed in the response, not 1"
         )
     box, answers = _boxed_answers(response)
-    return _settle(box, ReferenceCheck(gold, response, answers))
+    return _settle(box, ReferenceCheck(gold, reward_gold(gold), response, answers))
 
 
 def _reference_eval(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
-    """The reference evaluator: math_equal on the last box or on a "The answer is:" line, or math-verify
-    on the whole response; on OlympiadBench also the olympiad judge on the text after </think>."""
+    """The reference evaluator: math_equal on the last box or on a final "The answer is:" line, or
+    math-verify on the whole response; on OlympiadBench also the olympiad judge on the text after the
+    first </think>."""
     gold = _checked(response, gold)
     box, answers = _boxed_answers(response)
     line = answer_line(response)
@@ -99,8 +100,10 @@ def _reference_eval(response: str, gold: str, require_think: bool, benchmark: st
         answers += (("answer line", line),)
     judge_text = None
     if benchmark is not None and benchmark.lower() in OLYMPIAD_BENCHMARKS:
-        judge_text = graded_part(response, require_think=False)  # the text after the last </think>, if any
-    return _settle(box if box is not None else line, ReferenceCheck(gold, response, answers, judge_text))
+        # the evaluator's own cut: between the FIRST </think> and the next one, stripped
+        judge_text = response.split("</think>")[1].strip() if "</think>" in response else response
+    check = ReferenceCheck(gold, evaluator_gold(gold), response, answers, judge_text)
+    return _settle(box if box is not None else line, check)
 
 
 POLICIES: dict[str, Policy] = {

@@ -11,6 +11,9 @@ from typing import Any
 
 from deepmath_ext.endpoint import is_hub_id, require_hub
 
+# numpy's and vLLM's seeds are unsigned 32-bit: --seed, and seed + i for sample i, must fit.
+SEED_MAX = 2**32 - 1
+
 FINISH_REASONS = ("stop", "length")
 # Backend name -> "module:class"; the module loads on first use.
 BACKENDS: dict[str, str] = {

@@ -15,6 +15,19 @@ from deepmath_ext.evaluate.backends import (
 )
 
 
+def _checked_device(torch: Any, device: str) -> str:
+    """`device` when torch knows it and this machine has it; ValueError naming --device otherwise."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count()
+        if (parsed.index or 0) >= count:
+            raise ValueError(f"--device {device}: this machine has {count} CUDA device(s)")
+    return device
+
+
 class HFBackend(Backend):
     """Generates one sequence per request so each sample depends only on its own seed, not on batching."""
 
@@ -34,10 +47,10 @@ class HFBackend(Backend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self._torch = torch
+        self.device = _checked_device(torch, device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self._tokenizer = AutoTokenizer.from_pretrained(
             tokenizer or model, trust_remote_code=trust_remote_code
         )
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(
             model, dtype=torch_dtype, trust_remote_code=trust_remote_code
