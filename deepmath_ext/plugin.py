@@ -8,7 +8,8 @@ verl 0.9.1 loads it with `entry_point.load()`, i.e. by importing this module, at
   us the reward manager.
 Registrations into verl's heavy registries run right after verl imports them (`verl_overrides.after_import`),
 so `import verl` stays as cheap as without the plug-in. Every override of a verl internal lives in
-`deepmath_ext.verl_overrides`, one module each.
+`deepmath_ext.verl_overrides`, one module each. The reference fork's policy loss (`deepmath-fork`,
+`deepmath_ext/fork_loss.py`) joins verl's policy-loss registry the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from deepmath_ext.verl_overrides.token_builder import AGENT_LOOP_MODULE, install
 logger = logging.getLogger(__name__)
 REWARD_MANAGER_PACKAGE = "verl.experimental.reward_loop.reward_manager"
 TRAINER_PACKAGE = "verl.trainer.ppo.v1"
+CORE_ALGOS_MODULE = "verl.trainer.ppo.core_algos"
 
 
 def _register_reward_manager() -> None:
@@ -41,6 +43,12 @@ def _register_telemetry_trainers() -> None:
     register_telemetry_trainers()
 
 
+def _register_fork_loss() -> None:
+    from deepmath_ext.fork_loss import register_fork_loss
+
+    register_fork_loss()
+
+
 def install() -> bool:
     """Register everything in this process; False (after one loud line) on an untested verl."""
     error = verl_version_error()
@@ -51,6 +59,7 @@ def install() -> bool:
     after_import(REWARD_MANAGER_PACKAGE, _register_reward_manager)
     after_import(TRAINER_PACKAGE, _register_telemetry_trainers)
     after_import(AGENT_LOOP_MODULE, install_token_builder_fallback)
+    after_import(CORE_ALGOS_MODULE, _register_fork_loss)
     return True
 
 

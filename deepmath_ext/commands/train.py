@@ -91,13 +91,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    """One line per packaged recipe: name, model, nodes, template, reward policy."""
+    """One line per packaged recipe (name, model, nodes, template, reward policy), then its algorithm changes."""
     from deepmath_ext import launch
+    from deepmath_ext.launch.reference import changes
 
     names = launch.list_recipes()
     width = max(len(name) for name in names)
     for name in names:
         print(f"{name:<{width}}  {launch.describe(launch.compose_recipe(launch.find_recipe(name), []))}")
+        if found := changes(name):
+            print(f"{'':<{width}}  changed from the reference run: {'; '.join(found)}")
     return 0
 
 
