@@ -63,7 +63,8 @@ class BenchmarkSpec:
     local: BenchmarkSource
     id_field: str | None
     paper_column: int | None = None
-    olympiad_judge: bool = False  # the reference evaluator (policy reference-eval) also runs its olympiad judge
+    # The reference evaluator (policy reference-eval) also runs its olympiad judge on this benchmark.
+    olympiad_judge: bool = False
 
 
 @dataclass(frozen=True)
