@@ -249,3 +249,31 @@ def test_a_detached_job_keeps_running_after_the_submitter_returns(head: LocalClu
             time.sleep(0.5)
         assert str(client.get_job_status(job_id)) == "RUNNING"
         assert cluster.stop(client, cluster.Job(head.address, job_id)) == "STOPPED"
+
+
+def test_a_cluster_without_auth_takes_jobs_from_a_machine_that_holds_a_token() -> None:
+    # A local `ray.init()` once wrote ~/.ray/auth_token here, so the submitter sends a token the cluster ignores.
+    open_head = LocalCluster(auth=False)
+    try:
+        open_head.start_head("--num-cpus=1", "--num-gpus=0")
+        assert "token authentication off" in open_head.log(0)
+        (open_head.root / "home" / ".ray").mkdir(parents=True)
+        (open_head.root / "home" / ".ray" / "auth_token").write_text("stale-local-token")
+        process, job_id = _submitter(open_head, "detach")
+        assert process.wait(timeout=60) == 0
+        with open_head.authenticated():
+            assert cluster.stop(
+                cluster.connect(open_head.address), cluster.Job(open_head.address, job_id)
+            ) in (
+                "STOPPED",
+                "SUCCEEDED",
+            )
+    finally:
+        open_head.stop()
+
+
+def test_an_address_where_no_cluster_answers_is_one_line() -> None:
+    with pytest.raises(
+        LaunchError, match=r"no Ray cluster answers at http://127.0.0.1:9 .*cluster/ray_start.sh"
+    ):
+        cluster.connect("http://127.0.0.1:9")
