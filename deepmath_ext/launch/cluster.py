@@ -138,7 +138,11 @@ def run_probe(client: Any, spec: dict, runtime_env: dict, timeout_s: float = PRO
     for line in logs.splitlines():
         if line.startswith(probe.MARKER + " "):
             return json.loads(line.removeprefix(probe.MARKER + " "))
-    last = next((line for line in reversed(logs.splitlines()) if line.strip()), f"status {status}")
+    # Without logs (e.g. the runtime env failed to install) Ray's own message says why.
+    last = next((line for line in reversed(logs.splitlines()) if line.strip()), None)
+    if last is None:
+        with _cluster_errors(client.get_address()):
+            last = f"{status}: {client.get_job_info(job_id).message}"
     fix = (
         "install deepmath on every node (pip install deepmath) or pass --ship-package"
         if f"No module named '{probe.__name__.split('.')[0]}'" in logs
