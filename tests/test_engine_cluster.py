@@ -65,8 +65,9 @@ class MemoryPeak:
         self._thread.join()
 
 
-def _submit(local: LocalCluster, workdir: Path, *extra: str) -> subprocess.Popen:
-    """`cluster/submit.sh smoke-1gpu --smoke-cpu ... trainer.nnodes=2`, output in one stream."""
+def _submit(local: LocalCluster, workdir: Path, metrics: str, *extra: str) -> subprocess.Popen:
+    """`cluster/submit.sh smoke-1gpu --smoke-cpu ... trainer.nnodes=2`, output in one stream; the tiny model and
+    data are built once in `workdir`, each run's metrics go to `metrics`."""
     tokenizer = shared_tokenizer(QWEN_TOKENIZER)
     env = local.environ(
         RAY_HEAD_ADDRESS="127.0.0.1",
@@ -82,7 +83,7 @@ def _submit(local: LocalCluster, workdir: Path, *extra: str) -> subprocess.Popen
         "--smoke-dir",
         str(workdir),
         "--env",
-        f"VERL_FILE_LOGGER_PATH={workdir / 'metrics.jsonl'}",
+        f"VERL_FILE_LOGGER_PATH={workdir / metrics}",
         *extra,
         "trainer.nnodes=2",
         "trainer.logger=[console,file]",
@@ -90,15 +91,15 @@ def _submit(local: LocalCluster, workdir: Path, *extra: str) -> subprocess.Popen
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _training_workers(local: LocalCluster) -> list:
+def _actors(local: LocalCluster) -> list:
     from ray.util.state import list_actors
 
     with local.authenticated():
-        return [
-            a
-            for a in list_actors(address=local.address, limit=10_000)
-            if a.class_name.startswith(TRAINING_WORKER)
-        ]
+        return list_actors(address=local.address, limit=10_000)
+
+
+def _training_workers(local: LocalCluster) -> list:
+    return [actor for actor in _actors(local) if TRAINING_WORKER in actor.class_name]
 
 
 def test_two_node_cluster_trains_the_smoke_recipe_and_ctrl_c_stops_a_job(
@@ -106,7 +107,7 @@ def test_two_node_cluster_trains_the_smoke_recipe_and_ctrl_c_stops_a_job(
 ) -> None:
     started = time.monotonic()
     with MemoryPeak() as memory:
-        trained = _submit(two_nodes, tmp_path / "run")
+        trained = _submit(two_nodes, tmp_path, "metrics.jsonl")
         log, _ = trained.communicate(timeout=1500)
         trained_s = time.monotonic() - started
         assert trained.returncode == 0, log[-6000:]
@@ -117,15 +118,15 @@ def test_two_node_cluster_trains_the_smoke_recipe_and_ctrl_c_stops_a_job(
 
             nodes = {node.node_id for node in list_nodes(address=two_nodes.address)}
         assert len(nodes) == 2 and {worker.node_id for worker in workers} == nodes, [
-            (w.class_name, w.node_id) for w in workers
+            (a.class_name, a.node_id) for a in _actors(two_nodes)
         ]
-        metrics = step_metrics(tmp_path / "run")
+        metrics = step_metrics(tmp_path)
         assert len(metrics) == 2
         for step in metrics:
             assert step[CORRELATION_KEY] > 0.9
             assert any(key.startswith("reward/status_rate/") for key in step)
 
-        interrupted = _submit(two_nodes, tmp_path / "interrupted", "--no-preflight")
+        interrupted = _submit(two_nodes, tmp_path, "interrupted.jsonl", "--no-preflight")
         job_id, seen = "", []
         for line in interrupted.stdout:
             seen.append(line)
