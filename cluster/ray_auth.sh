@@ -9,14 +9,14 @@
 # copy that file to every other node and to the machine you submit from (or point RAY_AUTH_TOKEN_PATH at it).
 
 ray_auth() {  # ray_auth head|worker
-  if [[ -z "${RAY_AUTH_MODE:-}" ]] && ray get-auth-token >/dev/null 2>&1; then
-    export RAY_AUTH_MODE=token
-  fi
+  local found=0
+  if ray get-auth-token >/dev/null 2>&1; then found=1; fi  # Ray's own lookup, in Ray's order
+  if [[ -z "${RAY_AUTH_MODE:-}" && $found == 1 ]]; then export RAY_AUTH_MODE=token; fi
   if [[ "${RAY_AUTH_MODE:-}" != token ]]; then
     echo "ray auth: token authentication off (RAY_AUTH_MODE=${RAY_AUTH_MODE:-unset}, no Ray token found)" >&2
     return 0
   fi
-  if ! ray get-auth-token >/dev/null 2>&1; then
+  if [[ $found == 0 ]]; then
     if [[ "$1" != head ]]; then
       echo "ray auth: RAY_AUTH_MODE=token but no Ray token on this node: copy the head's ~/.ray/auth_token here" \
         "(or set RAY_AUTH_TOKEN_PATH)" >&2

@@ -251,6 +251,7 @@ def test_a_detached_job_keeps_running_after_the_submitter_returns(head: LocalClu
         assert cluster.stop(client, cluster.Job(head.address, job_id)) == "STOPPED"
 
 
+@pytest.mark.slow  # a second Ray head (about 40 s on a loaded 2-core machine)
 def test_a_cluster_without_auth_takes_jobs_from_a_machine_that_holds_a_token() -> None:
     # A local `ray.init()` once wrote ~/.ray/auth_token here, so the submitter sends a token the cluster ignores.
     open_head = LocalCluster(auth=False)
