@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--submit",
         metavar="ADDRESS",
-        help="submit to a running Ray cluster with `ray job submit` (dashboard address, e.g. http://head:8265)",
+        help="submit to a running Ray cluster as a Ray job (its dashboard address, e.g. http://head:8265): "
+        "preflight checks on every node, then the job's logs follow here (docs/training.md: Run on a Ray cluster)",
     )
     add(
         "--ship-package",
@@ -88,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--smoke-cpu",
         action="store_true",
         help="run the recipe scaled down on CPU through verl's real trainer: a tiny random model around the "
-        "recipe's tokenizer, the bundled DeepMath sample in the recipe's template, batch 2, n 2, 2 steps",
+        "recipe's tokenizer, the bundled DeepMath sample in the recipe's template, batch 2, n 2, 2 steps; with "
+        "--submit, on a cluster of CPU nodes each started with --num-gpus=1 (--smoke-dir on shared storage)",
     )
     smoke.add_argument(
         "--tokenizer", metavar="PATH", help="with --smoke-cpu: tokenizer folder (default: the recipe's model)"
@@ -129,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_flags(args)
     # The cluster is asked first (seconds), so a refused token or a wrong address shows before validation.
-    client = _connect(args.submit) if args.submit and not args.dry_run else None
+    client = _connect(args.submit) if args.submit and not (args.dry_run or args.print_config) else None
     overrides, env, changes = list(args.overrides), None, []
     # verl and its plug-ins print while loading: keep stdout for the config / summary alone.
     with contextlib.redirect_stdout(sys.stderr):
