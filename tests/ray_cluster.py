@@ -19,6 +19,8 @@ import psutil
 
 CLUSTER_DIR = Path(__file__).resolve().parents[1] / "cluster"
 LOOPBACK = "127.0.0.1"
+# The nodes' own address: Ray's `ray start` replaces 127.0.0.1 (only) by the machine's network address.
+LOOPBACK_NODE = "127.0.0.2"
 START_TIMEOUT_S = 120.0
 STOP_GRACE_S = 10.0
 # Variables of the test's own shell that would point the nodes at another cluster or token.
@@ -92,7 +94,7 @@ class LocalCluster:
             "--disable-usage-stats",
             *ray_args,
         ]
-        node_env = self.environ(RAY_NODE_IP=LOOPBACK, RAY_BLOCK="1", **env)
+        node_env = self.environ(RAY_NODE_IP=LOOPBACK_NODE, RAY_BLOCK="1", **env)
         self.nodes.append(
             subprocess.Popen(
                 [str(CLUSTER_DIR / "ray_start.sh"), *args],
