@@ -92,12 +92,12 @@ def test_a_plugin_that_does_not_import_here_names_its_key() -> None:
 
 
 def test_dry_run_submit_prints_the_runtime_env_and_entrypoint_without_secrets(
-    shared_dir: Path,
+    data_root: Path,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    overrides = local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+    overrides = local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
     overrides.append("trainer.default_local_dir=checkpoints/run1")
     monkeypatch.setenv("WANDB_API_KEY", "very-secret-key")
     monkeypatch.setenv(MODULES_VAR, "deepmath_ext.reward")
@@ -144,9 +144,9 @@ def test_a_submitter_without_the_token_is_told_where_the_token_lives(head: Local
 
 @pytest.mark.slow  # about 45 s: the recipe is validated here (verl, the tiny model) before the probe job
 def test_preflight_reports_gpus_relative_checkpoints_and_a_plugin_missing_on_the_nodes(
-    head: LocalCluster, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    head: LocalCluster, data_root: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    overrides = local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+    overrides = local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
     # A hook module installed on this machine only: verl imports it here, the nodes do not have it.
     (tmp_path / "deepmath_local_hooks.py").write_text("")
     pythonpath = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
