@@ -54,7 +54,7 @@ class Watch:
             free = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.splitlines()
             self.peak = max(self.peak, int(free[1].split()[2]))
             with contextlib.suppress(Exception):  # the state API may time out under load: sample again
-                self.worker_nodes |= {w.node_id for w in _training_workers(self.local)}
+                self.worker_nodes |= {w.node_id for w in _training_workers(self.local) if w.node_id}  # placed
 
     def __enter__(self) -> Watch:
         self._thread = threading.Thread(target=self._sample, daemon=True)
