@@ -19,7 +19,8 @@ import pytest
 import torch
 from engine_support import QWEN_TOKENIZER, R1_TOKENIZER, shared_tokenizer
 
-from deepmath_ext.cli import main
+from deepmath_ext.cli import build_command_parser, main
+from deepmath_ext.commands import train
 from deepmath_ext.cpu_smoke import cpu_platform, smoke
 
 pytestmark = pytest.mark.slow
@@ -199,6 +200,13 @@ def test_environment_gives_workers_every_core_unless_the_user_chose(monkeypatch:
     assert cpu_platform.environment()["OMP_NUM_THREADS"] == "3"
 
 
-def test_options_of_the_smoke_need_smoke_cpu(capfd: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", "smoke-1gpu", "--dry-run", "--tokenizer", "/x"]) == 2
-    assert "--tokenizer and --smoke-dir only apply with --smoke-cpu" in capfd.readouterr().err
+@pytest.mark.parametrize(("flag", "attribute", "needed"), train.DEPENDENT_FLAGS)
+def test_options_that_need_another_option_say_which(
+    flag: str, attribute: str, needed: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    defaults = build_command_parser("train").parse_args(["smoke-1gpu"])
+    value = (
+        [] if isinstance(getattr(defaults, attribute), bool) else ["X=1"]
+    )  # a switch, or an option's value
+    assert main(["train", "smoke-1gpu", "--dry-run", flag, *value]) == 2
+    assert f"{flag} only applies with --{needed.replace('_', '-')}" in capfd.readouterr().err

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deepmath_ext.errors import Terminated
 
 if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
     from deepmath_ext.launch import RecipeSource
 
 EPILOG = """\
@@ -21,6 +23,7 @@ Examples:
   deepmath train smoke-1gpu actor_rollout_ref.model.path=/models/qwen0.5b --dry-run
   deepmath train deepmath-zero-7b data.train_files=/shared/train.parquet trainer.nnodes=2
   deepmath train --submit http://HEAD_IP:8265 deepmath-zero-7b data.train_files=/shared/train.parquet
+  deepmath train --submit http://HEAD_IP:8265 --detach deepmath-zero-7b ...   # submit, print the job id, return
 Overrides use Hydra's syntax: key=value changes a key, +key=value adds one, ~key removes one.
 """
 # Seconds the trainer's processes get to stop after Ctrl-C / SIGTERM is passed on, before they are killed.
@@ -48,12 +51,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--submit",
         metavar="ADDRESS",
-        help="submit to a running Ray cluster with `ray job submit` (dashboard address, e.g. http://head:8265)",
+        help="submit to a running Ray cluster as a Ray job (its dashboard address, e.g. http://head:8265): "
+        "preflight checks on every node, then the job's logs follow here (docs/training.md: Run on a Ray cluster)",
     )
     add(
         "--ship-package",
         action="store_true",
         help="with --submit: send deepmath_ext along (py_modules) for clusters where it is not pip-installed",
+    )
+    add(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="with --submit: one more variable for the job's runtime env (its value here, or VALUE); repeatable",
+    )
+    add(
+        "--detach",
+        action="store_true",
+        help="with --submit: return once the job is submitted (Ctrl-C then leaves it running); without it, "
+        "the job's logs follow here and Ctrl-C or SIGTERM stops the job",
+    )
+    add(
+        "--no-preflight",
+        action="store_true",
+        help="with --submit: skip the probe job that checks GPUs, paths and plug-in imports on every node",
     )
     add(
         "--device",
@@ -67,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--smoke-cpu",
         action="store_true",
         help="run the recipe scaled down on CPU through verl's real trainer: a tiny random model around the "
-        "recipe's tokenizer, the bundled DeepMath sample in the recipe's template, batch 2, n 2, 2 steps",
+        "recipe's tokenizer, the bundled DeepMath sample in the recipe's template, batch 2, n 2, 2 steps; with "
+        "--submit, on a cluster of CPU nodes each started with --num-gpus=1 (--smoke-dir on shared storage)",
     )
     smoke.add_argument(
         "--tokenizer", metavar="PATH", help="with --smoke-cpu: tokenizer folder (default: the recipe's model)"
@@ -109,8 +132,9 @@ def _run(args: argparse.Namespace) -> int:
 
     from deepmath_ext import launch
 
-    if (args.tokenizer or args.smoke_dir) and not args.smoke_cpu:
-        raise launch.LaunchError("--tokenizer and --smoke-dir only apply with --smoke-cpu")
+    _check_flags(args)
+    # The cluster is asked first (seconds), so a refused token or a wrong address shows before validation.
+    client = _connect(args.submit) if args.submit and not (args.dry_run or args.print_config) else None
     overrides, env, changes = list(args.overrides), None, []
     # verl and its plug-ins print while loading: keep stdout for the config / summary alone.
     with contextlib.redirect_stdout(sys.stderr):
@@ -127,10 +151,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"recipe {source.name} ({source.config_path}) is valid:\n{launch.summarize(cfg)}")
     if changes:
         print("smoke-cpu changes to the recipe:\n" + "\n".join(f"  {change}" for change in changes))
-    if args.ship_package and not args.submit:
-        raise launch.LaunchError("--ship-package only applies with --submit")
     if args.submit:
-        return _submit(args, source)
+        return _submit(args, client, source, cfg, overrides, env)
     argv = launch.launch_command(source, overrides)
     print(f"command:\n  {launch.format_command(argv)}", flush=True)
     if args.dry_run:
@@ -144,41 +166,109 @@ def _run(args: argparse.Namespace) -> int:
     return run_in_process_group(argv, env=env)
 
 
+# Options that only mean something with another one: (option, its attribute, the one it needs).
+DEPENDENT_FLAGS = (
+    ("--tokenizer", "tokenizer", "smoke_cpu"),
+    ("--smoke-dir", "smoke_dir", "smoke_cpu"),
+    ("--ship-package", "ship_package", "submit"),
+    ("--env", "env", "submit"),
+    ("--detach", "detach", "submit"),
+    ("--no-preflight", "no_preflight", "submit"),
+)
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    from deepmath_ext.launch import LaunchError
+
+    for flag, attribute, needed in DEPENDENT_FLAGS:
+        if getattr(args, attribute) and not getattr(args, needed):
+            raise LaunchError(f"{flag} only applies with --{needed.replace('_', '-')}")
+
+
+# A job attaches to the running cluster, where ray.init refuses resource counts: the smoke's own
+# `ray_kwargs.ray_init.*` (logical GPUs and CPUs for a one-machine Ray) are left out of a submitted smoke.
+ATTACHED_RAY_INIT = "ray_kwargs.ray_init."
+
+
 def _smoke_setup(
     args: argparse.Namespace, source: RecipeSource
 ) -> tuple[list[str], dict[str, str], list[str]]:
     """The smoke's overrides before the user's, the environment that loads the CPU platform, the changes."""
     from deepmath_ext import launch
-    from deepmath_ext.cpu_smoke import smoke
-
-    if args.submit:
-        raise launch.LaunchError("--smoke-cpu runs on this machine: it does not combine with --submit")
-    from deepmath_ext.cpu_smoke import cpu_platform
+    from deepmath_ext.cpu_smoke import cpu_platform, smoke
 
     plan = smoke.plan_smoke(
         launch.compose_recipe(source, args.overrides), args.overrides, args.tokenizer, args.smoke_dir
     )
-    return [*plan.overrides, *args.overrides], {**os.environ, **cpu_platform.environment()}, plan.changes
+    overrides = plan.overrides
+    if args.submit:
+        overrides = [o for o in overrides if not smoke.given_keys([o]).pop().startswith(ATTACHED_RAY_INIT)]
+        return [*overrides, *args.overrides], cpu_platform.environment(), plan.changes
+    return [*overrides, *args.overrides], {**os.environ, **cpu_platform.environment()}, plan.changes
 
 
-def _submit(args: argparse.Namespace, source: RecipeSource) -> int:
-    from deepmath_ext.launch import command
+def _connect(address: str) -> Any:
+    """A job client of the cluster, after an authenticated request has gone through."""
+    from deepmath_ext.launch import cluster
 
-    runtime_env = command.job_runtime_env(os.environ, args.ship_package)
-    print(f"runtime env (values not shown):\n  {command.describe_runtime_env(runtime_env)}")
+    print(f"Ray auth: {cluster.use_ray_token()}", flush=True)
+    return cluster.connect(address)
+
+
+def _submit(
+    args: argparse.Namespace,
+    client: Any,
+    source: RecipeSource,
+    cfg: DictConfig,
+    overrides: list[str],
+    smoke_env: dict[str, str] | None,
+) -> int:
+    """Build the job's runtime env, check the cluster, submit, then follow the job (or return, --detach)."""
+    from deepmath_ext.launch import cluster, runtime_env
+    from deepmath_ext.launch.runtime_env import Piece
+
+    plugins = runtime_env.recipe_plugins(cfg)
+    pieces = [runtime_env.user_piece(os.environ, args.env)]
+    if args.ship_package:
+        pieces.append(runtime_env.package_piece())
+    if plugins:
+        pieces.append(runtime_env.plugins_piece(plugins))
+    if smoke_env:
+        pieces.append(Piece("the --smoke-cpu platform", smoke_env))
+    job_env = runtime_env.merge(pieces)
+    print(f"runtime env (values not shown):\n  {runtime_env.describe(job_env)}")
     # A packaged recipe is found by name on the cluster; a recipe file must be on storage every node sees.
-    recipe = (
-        args.recipe if source.config_path.startswith("pkg://") else f"{source.config_path}/{source.name}.yaml"
-    )
-    runtime_env_file = Path("RUNTIME_ENV_FILE") if args.dry_run else command.write_runtime_env(runtime_env)
-    argv = command.submit_command(args.submit, runtime_env_file, recipe, args.overrides)
-    print(f"command:\n  {command.format_command(argv)}", flush=True)
+    packaged = source.config_path.startswith("pkg://")
+    recipe_file = None if packaged else f"{source.config_path}/{source.name}.yaml"
+    entrypoint = [*cluster.CLUSTER_ENTRYPOINT, recipe_file or source.name, *overrides]
+    print(f"job entrypoint:\n  {shlex.join(entrypoint)}", flush=True)
+    problems = cluster.relative_paths(cfg, recipe_file)
     if args.dry_run:
+        _report(problems, fatal=False)
         return 0
-    try:
-        return run_in_process_group(argv)
-    finally:
-        runtime_env_file.unlink()
+    if not args.no_preflight:
+        spec = cluster.probe_spec(cfg, job_env, plugins, recipe_file)
+        problems += cluster.cluster_problems(cfg, cluster.run_probe(client, spec, job_env))
+    _report(problems, fatal=True)
+    job = cluster.submit(client, entrypoint, job_env, source.name)
+    print(f"submitted Ray job {job.job_id}\n{job.follow_hint()}", flush=True)
+    if args.detach:
+        return 0
+    status = cluster.follow(client, job)
+    print(f"Ray job {job.job_id}: {status}", file=sys.stderr)
+    return 0 if status == "SUCCEEDED" else 1
+
+
+def _report(problems: list[str], fatal: bool) -> None:
+    """Each preflight problem on its own line; then, if fatal, one error that counts them."""
+    from deepmath_ext.launch import LaunchError
+
+    for problem in problems:
+        print(f"preflight: {problem}", file=sys.stderr)
+    if problems and fatal:
+        raise LaunchError(
+            f"preflight found {len(problems)} problem(s), each above with its fix; nothing submitted"
+        )
 
 
 def run_in_process_group(
