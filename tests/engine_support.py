@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -207,6 +208,31 @@ def run_smoke(
         check=False,
         timeout=2400,
     )
+
+
+def assert_launch_stages(log: str, train_file: Path) -> None:
+    """Each stage's own message in a `deepmath train` log, in order: Ray started, the TaskRunner resolved the
+    config (which needs the plug-in's ${deepmath.template:...} resolver in that process) and chose the
+    deepmath reward manager, and the training and validation data (`train_file` both times) were filtered."""
+    import pyarrow.parquet as pq
+
+    filtered = f"filter dataset len: {pq.read_metadata(train_file).num_rows}"
+    stages = ["ray init kwargs", "'name': 'deepmath'", "Filtering prompts longer than", filtered]
+    positions = {stage: log.find(stage) for stage in stages}
+    assert -1 not in positions.values() and list(positions.values()) == sorted(positions.values()), positions
+    assert log.count(filtered) == 2
+    assert not re.search(r"Unsupported interpolation type deepmath|Unknown reward manager", log)
+
+
+def evaluate_checkpoint(actor: Path, out: Path, *extra: str) -> dict[tuple[str, str, int], dict]:
+    """From a verl actor checkpoint to stored samples: verl's merger, then the evaluator (hf backend)."""
+    from eval_support import build_data_dir, eval_argv, parse_eval_args, read_generations
+
+    from deepmath_ext.commands import evaluate as evaluate_command
+
+    argv = eval_argv(actor, build_data_dir(out.parent / "benchmarks"), out, *extra)
+    assert evaluate_command.run(parse_eval_args(argv)) == 0
+    return read_generations(out)
 
 
 def step_metrics(workdir: Path) -> list[dict[str, Any]]:

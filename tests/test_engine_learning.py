@@ -6,7 +6,7 @@ Marked `engine`: run in the CPU-engine environment (`scripts/cpu_engine_env.sh D
 The learning check primes the tiny model to box 1 or 2 about half the time each, then runs GRPO on
 questions whose gold answer is 1 with dynamic sampling on. The accuracy must rise, every group trained on
 must be mixed, rollout and actor log-probs must agree (the weight sync is real) and the reward telemetry must
-be logged. A flipped reward sign lowers the accuracy, a broken weight sync lowers the correlation, and a
+be logged; the launch passes its stages in order and the last checkpoint evaluates. A flipped reward sign lowers the accuracy, a broken weight sync lowers the correlation, and a
 dropped `acc` key stops dynamic sampling with an error: each fails it.
 """
 
@@ -21,7 +21,9 @@ from engine_support import (
     CORRELATION_KEY,
     QWEN_TOKENIZER,
     R1_TOKENIZER,
+    assert_launch_stages,
     boxed_one_rate,
+    evaluate_checkpoint,
     prime_model,
     prompt_length,
     rollout_groups,
@@ -30,6 +32,7 @@ from engine_support import (
     step_metrics,
     write_gold_one_data,
 )
+from eval_support import SUBSET_ROWS
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3000)]
 
@@ -84,7 +87,7 @@ def learning_run(recipe: str, template: str, model: Path, workdir: Path) -> subp
         "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=512",
         "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=512",
         f"trainer.total_training_steps={LEARNING_STEPS}",
-        "trainer.save_freq=-1",
+        f"trainer.save_freq={LEARNING_STEPS}",  # one checkpoint, at the end: the test evaluates it
         f"trainer.rollout_data_dir={workdir / 'rollouts'}",
     )
 
@@ -107,3 +110,8 @@ def test_grpo_learns_to_answer_one(recipe: str, template: str, tokenizer: Path, 
         assert any(key.startswith("reward/acc_by_difficulty/") for key in step)
     groups = rollout_groups(tmp_path / "rollouts")
     assert groups and all(len(set(scores)) > 1 for scores in groups), "dynamic sampling kept a uniform group"
+    assert_launch_stages(result.stdout, tmp_path / "data" / "train.parquet")
+    # The trained checkpoint goes through verl's merger to the evaluator, with the recipe's template.
+    actor = tmp_path / "checkpoints" / f"global_step_{LEARNING_STEPS}" / "actor"
+    samples = evaluate_checkpoint(actor, tmp_path / "eval", "--template", template)
+    assert len(samples) == 2 * sum(SUBSET_ROWS.values())
