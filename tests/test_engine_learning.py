@@ -6,8 +6,9 @@ Marked `engine`: run in the CPU-engine environment (`scripts/cpu_engine_env.sh D
 The learning check primes the tiny model to box 1 or 2 about half the time each, then runs GRPO on
 questions whose gold answer is 1 with dynamic sampling on. The accuracy must rise, every group trained on
 must be mixed, rollout and actor log-probs must agree (the weight sync is real) and the reward telemetry must
-be logged; the launch passes its stages in order and the last checkpoint evaluates. A flipped reward sign lowers the accuracy, a broken weight sync lowers the correlation, and a
-dropped `acc` key stops dynamic sampling with an error: each fails it.
+be logged; the launch passes its stages in order and the last checkpoint evaluates. A flipped reward sign
+lowers the accuracy, a broken weight sync lowers the correlation, and a dropped `acc` key stops dynamic
+sampling with an error: each fails it.
 """
 
 from __future__ import annotations
