@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.status import GradeStatus
 
 THINK_CLOSE = "</think>"
@@ -13,9 +13,9 @@ MAX_BOXES = 50
 # A box whose closing brace is further than this is malformed (and scanning it could be quadratic).
 MAX_BOX_CHARS = 4000
 
-_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox)\s*\{")
 # Escaped braces and backslashes are literal characters, not TeX groups.
-_BRACE_TOKEN = re.compile(r"\\[\\{}]|[{}]")
+_BRACE_TOKEN = linear.compile(r"\\[\\{}]|[{}]")
 
 
 @dataclass(frozen=True)
