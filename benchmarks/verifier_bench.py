@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from shared_data import data_dir
 from synthetic_responses import generate_groups
 from test_verify_battery import load_battery
 from test_verify_linear import GAPS, ITEMS, NUMBERS, OPENERS, TAILS
@@ -40,7 +41,6 @@ from deepmath_ext.verify.extract import MAX_BOX_CHARS
 from deepmath_ext.verify.pipeline import decide_response
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, default_workers
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 # Generous: agreement, not speed, is measured on the labelled material.
 AGREEMENT_TIMEOUT_S = 60.0
 
@@ -89,12 +89,12 @@ def agreement(verdicts: list[bool], labels: list[bool]) -> str:
 def labelled_material() -> dict[str, list[tuple[str, str, str, bool]]]:
     """Per material: ("response" or "answer", the text, gold, label) rows."""
     suite = []
-    for row, gold in applicable_cases(SHARED_DIR):
+    for row, gold in applicable_cases(data_dir()):
         if "\\boxed" in row["pred"]:
             suite.append(("response", row["pred"], gold, bool(row["expected"])))
         else:
             suite.append(("answer", bare_answer(row["pred"]), gold, bool(row["expected"])))
-    qwen = [("response", text, gold, label) for text, gold, label in qwen_rows(SHARED_DIR)]
+    qwen = [("response", text, gold, label) for text, gold, label in qwen_rows(data_dir())]
     battery = [
         ("response" if case.is_response else "answer", case.pred, case.gold, case.correct)
         for case in load_battery()

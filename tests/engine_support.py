@@ -16,15 +16,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from shared_data import SHARED_DIR
+from shared_data import data_path
+from trimmed_tokenizer import trim_tokenizer
 
 from deepmath_ext.data.prepare import prepare_dataset
 from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.templates import get_template
 
-TOKENIZERS = SHARED_DIR / "data" / "tokenizers"
-QWEN_TOKENIZER = TOKENIZERS / "qwen2.5-7b_assembled"
-R1_TOKENIZER = TOKENIZERS / "deepseek-r1-distill-qwen_assembled"
+# Tokenizer folders of the test data (shared_tokenizer finds them).
+QWEN_TOKENIZER = "qwen2.5-7b_assembled"
+R1_TOKENIZER = "deepseek-r1-distill-qwen_assembled"
 ANSWERS = ("1", "2")
 # 60 steps left about 8% of samples malformed, and GRPO's updates then drifted the format (40-80% malformed
 # at some steps, measured in CI); 200 leave about 2% and the accuracy rises without such dips.
@@ -37,11 +38,9 @@ GOLD_ONE_COUNT = 200
 CORRELATION_KEY = "training/rollout_actor_probs_pearson_corr"
 
 
-def shared_tokenizer(path: Path) -> Path:
-    """A shared tokenizer folder, or a loud failure naming it."""
-    if not (path / "tokenizer_config.json").is_file():
-        raise FileNotFoundError(f"the engine tests need the shared tokenizer {path} (../shared missing?)")
-    return path
+def shared_tokenizer(name: str) -> Path:
+    """A tokenizer folder of the test data (the test skips without it)."""
+    return data_path("tokenizers", name, "tokenizer_config.json").parent
 
 
 def completion(answer: str) -> str:
@@ -78,14 +77,14 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
 
     if (out_dir / "primed.json").is_file():
         return out_dir
-    build_tiny_qwen2(tokenizer_dir, out_dir, layers=2)
     chosen = get_template(template)
+    build_tiny_qwen2(check_texts_tokenizer(tokenizer_dir, template, out_dir / "tokenizer"), out_dir, layers=2)
     tokenizer = chosen.apply(AutoTokenizer.from_pretrained(out_dir))
     model = AutoModelForCausalLM.from_pretrained(out_dir)
     stop = CHAT_END if CHAT_END in tokenizer.get_vocab() else tokenizer.eos_token
     prompts = [chosen.render(tokenizer, row["question"]) for row in gold_one_questions(64)]
     torch.manual_seed(seed)
-    # Fused: one pass over the 19M tied embedding weights a step (200 steps: 135 s -> 110 s on 2 cores).
+    # Fused: one pass over all weights a step (with the full vocabulary, 200 steps took 135 s -> 110 s).
     optimizer = torch.optim.AdamW(model.parameters(), lr=SFT_LR, fused=True)
     model.train()
     per_step = SFT_BATCH // len(ANSWERS)
@@ -102,6 +101,23 @@ def prime_model(tokenizer_dir: Path, template: str, out_dir: Path, seed: int = 0
     model.save_pretrained(out_dir)
     (out_dir / "primed.json").write_text(json.dumps({"template": template, "steps": SFT_STEPS}))
     return out_dir
+
+
+def check_texts(tokenizer: Any, template: str) -> list[str]:
+    """Every text of the learning check: its prompts rendered with `template`, and the primed answers."""
+    chosen = get_template(template)
+    tokenizer = chosen.apply(tokenizer)
+    prompts = [chosen.render(tokenizer, row["question"]) for row in gold_one_questions(GOLD_ONE_COUNT)]
+    return prompts + [completion(answer) for answer in ANSWERS]
+
+
+def check_texts_tokenizer(tokenizer_dir: Path, template: str, out_dir: Path) -> Path:
+    """The tokenizer of `tokenizer_dir` trimmed to the tokens of the learning check's texts (same splits)."""
+    from transformers import AutoTokenizer
+
+    return trim_tokenizer(
+        tokenizer_dir, check_texts(AutoTokenizer.from_pretrained(tokenizer_dir), template), out_dir
+    )
 
 
 def _completion_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> Any:
