@@ -3,7 +3,7 @@
     python benchmarks/cold_start_bench.py [--responses 600] [--repeats 3]
 
 Material we did not generate: the longest responses of Qwen2.5-Math's 800 MATH responses
-(../shared/data/verifier_eval/qwen25math_math_cot_100_rule_scored.jsonl), with their gold answers.
+(verifier_eval/qwen25math_math_cot_100_rule_scored.jsonl in the test data, found as the tests find it), with their gold answers.
 Each grader runs in its own fresh Python process, `--repeats` times; a run's clock starts before the
 grader is imported (the material is read first, the same for both) and stops when the last grade is in,
 so deepmath's figure includes starting its worker pool. `--synthetic` runs the seeded synthetic batch
@@ -22,14 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
-QWEN_FILE = SHARED_DIR / "data" / "verifier_eval" / "qwen25math_math_cot_100_rule_scored.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from shared_data import MissingTestData, data_dir
+
+QWEN_FILE = ("verifier_eval", "qwen25math_math_cot_100_rule_scored.jsonl")
 GRADERS = ("math-verify", "deepmath")
 
 
 def longest_responses(count: int) -> list[tuple[str, str]]:
     """(response, gold) of the `count` longest Qwen responses."""
-    rows = [json.loads(line) for line in QWEN_FILE.read_text(encoding="utf-8").splitlines()]
+    path = data_dir().joinpath(*QWEN_FILE)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     pairs = [(response, row["answer"]) for row in rows for response in row["code"]]
     return sorted(pairs, key=lambda pair: -len(pair[0]))[:count]
 
@@ -93,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         pairs = [tuple(pair) for pair in json.loads(args.material.read_text(encoding="utf-8"))]
         print(json.dumps(grade_in_this_process(args.child, pairs, args.synthetic)))
         return 0
-    if not args.synthetic and not QWEN_FILE.is_file():
-        print(f"material not found: {QWEN_FILE}", file=sys.stderr)
+    try:
+        pairs = synthetic_responses(args.responses) if args.synthetic else longest_responses(args.responses)
+    except (MissingTestData, FileNotFoundError) as missing:
+        print(f"material not found: {missing}", file=sys.stderr)
         return 2
-    pairs = synthetic_responses(args.responses) if args.synthetic else longest_responses(args.responses)
     mean_chars = statistics.mean(len(response) for response, _ in pairs)
     name = (
         "synthetic responses (our own generator)" if args.synthetic else "longest Qwen2.5-Math MATH responses"
