@@ -9,9 +9,12 @@ memo carries over), along two of verl's paths:
   agent loop calls them while rollouts finish (no padding to the batch's longest response).
 Prints samples/s for both arms, the ratio, and each arm's agreement with the generator's labels, plus
 the floor: verl's naive manager with a reward function that grades nothing, i.e. what verl's own path
-(transfer, padding, decoding, actor calls) costs before any grader runs.
+(transfer, padding, decoding, actor calls) costs before any grader runs. A fourth arm, `deepmath terms`, is the
+same manager with `terms: {accuracy: 1.0, length: 0.1, repetition: 0.1}`: its throughput against plain
+`deepmath` (`terms: {accuracy: 1.0}`) is what the reward-terms registry costs. `--terms-only` runs just those
+two, alternating them `--repeats` times on fresh actors and reporting each arm's median.
 
-    python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2]
+    python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2] [--terms-only --repeats 3]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 GROUP_SIZE = 16
 PATHS = ("batch", "stream")
 FLOOR = "floor: verl path, no grading"
+TERMS = "deepmath terms"
 
 
 def verl_math_verify_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float:
@@ -41,6 +45,10 @@ def no_grading_score(data_source, solution_str, ground_truth, extra_info=None, *
 
 ARMS = {
     "deepmath": ["reward.reward_manager.name=deepmath"],
+    TERMS: [
+        "reward.reward_manager.name=deepmath",
+        "+reward.reward_kwargs.terms={accuracy: 1.0, length: 0.1, repetition: 0.1}",
+    ],
     "verl naive + math_verify": [
         "reward.reward_manager.name=naive",
         f"reward.custom_reward_function.path={Path(__file__).resolve()}",
@@ -125,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollouts", type=int, default=2048)
     parser.add_argument("--num-workers", type=int, default=2, help="reward.num_workers (Ray actors)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--terms-only", action="store_true", help="only deepmath vs deepmath terms")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each arm, alternating; medians reported"
+    )
     args = parser.parse_args(argv)
     sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 
@@ -138,17 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     batch, warm_up = rollout_batch(tokenizer, rows), rollout_batch(tokenizer, warm_rows)
     ray.init(num_cpus=max(2, args.num_workers), include_dashboard=False, log_to_driver=False)
     samples = single_samples(batch)
-    results = {
-        name: {
-            path: run_arm(overrides, path, batch, samples, warm_up, labels, args.num_workers)
-            for path in PATHS
-        }
-        for name, overrides in ARMS.items()
+    arms = {name: ARMS[name] for name in ("deepmath", TERMS)} if args.terms_only else ARMS
+    runs: dict[str, dict[str, list[tuple[float, float]]]] = {
+        name: {path: [] for path in PATHS} for name in arms
     }
+    for _ in range(args.repeats):  # alternating arms, so a slow spell of the machine hits both
+        for name, overrides in arms.items():
+            for path in PATHS:
+                runs[name][path].append(
+                    run_arm(overrides, path, batch, samples, warm_up, labels, args.num_workers)
+                )
     ray.shutdown()
+    results = {name: {path: _median(r) for path, r in by_path.items()} for name, by_path in runs.items()}
 
     print(
-        f"{len(rows)} rollouts ({len(rows) // GROUP_SIZE} groups of {GROUP_SIZE}), reward.num_workers={args.num_workers}"
+        f"{len(rows)} rollouts ({len(rows) // GROUP_SIZE} groups of {GROUP_SIZE}), "
+        f"reward.num_workers={args.num_workers}, median of {args.repeats} run(s)"
     )
     for path in PATHS:
         print(f"{path}:")
@@ -156,11 +173,22 @@ def main(argv: list[str] | None = None) -> int:
             rate, agreed = by_path[path]
             agreed_text = "n/a" if name == FLOOR else f"{agreed:.2%}"
             print(f"  {name:<30} {rate:9.1f} samples/s   agreement with labels {agreed_text}")
+        cost = 1 - results[TERMS][path][0] / results["deepmath"][path][0]
+        print(
+            f"  terms registry (accuracy 1, length 0.1, repetition 0.1) costs {cost:.1%} of plain accuracy's throughput"
+        )
+        if args.terms_only:
+            continue
         ratio = results["deepmath"][path][0] / results["verl naive + math_verify"][path][0]
         print(f"  throughput ratio deepmath / verl: {ratio:.1f}x")
         floor_s, ours_s = len(rows) / results[FLOOR][path][0], len(rows) / results["deepmath"][path][0]
         print(f"  of deepmath's {ours_s:.1f} s, verl's path alone takes {floor_s:.1f} s")
     return 0
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The run of median throughput (with its agreement)."""
+    return sorted(runs)[len(runs) // 2]
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ from typing import Any
 from shared_data import data_path
 from trimmed_tokenizer import trim_tokenizer
 
+from deepmath_ext.cpu_smoke.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.data.prepare import prepare_dataset
-from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.templates import get_template
 
 # Tokenizer folders of the test data (shared_tokenizer finds them).

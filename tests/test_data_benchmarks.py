@@ -171,13 +171,12 @@ def test_hub_sources_read_the_fields_the_reference_reads(benchmarks_dir: Path, n
         list(problems_from_rows(spec, spec.hub, rows))
 
 
-def test_gpqa_builds_a_choice_prompt_and_grades_the_letter():
+def test_gpqa_prompt_is_the_problem_as_the_reference_passes_it_and_grades_the_letter():
     spec = get_benchmark("gpqa-diamond")
-    problems = load_benchmark(
-        "gpqa-diamond", data_dir=FIXTURES / "gpqa_diamond_mc/data/test-00000-of-00001.jsonl"
-    )
+    path = FIXTURES / "gpqa_diamond_mc/data/test-00000-of-00001.jsonl"
+    problems = load_benchmark("gpqa-diamond", data_dir=path)
     assert [p.answer for p in problems] == ["B", "D", "A", "C"]  # "B", "\boxed{D}", "(A)", "C"
-    assert all(p.problem.endswith(spec.prompt_suffix) and "\nD) " in p.problem for p in problems)
+    assert [p.problem for p in problems] == [row["problem"] for row in iter_row_file(path)]  # no suffix
     assert [p.categories for p in problems][:2] == [{"domain": "Physics"}, {"domain": "Chemistry"}]
     with pytest.raises(ValueError, match=r"gpqa-diamond row 0: not one choice letter: 'A or B'"):
         list(problems_from_rows(spec, spec.local, [{"problem": "q", "solution": "A or B", "domain": "x"}]))
@@ -220,3 +219,14 @@ def test_a_hub_source_without_pins_is_pinned_on_its_first_load(tmp_path: Path, m
     shutil.rmtree(tmp_path / "hf")
     with pytest.raises(BenchmarkMismatchError, match=r"polymath-en.*content hash"):
         load_benchmark("polymath-en")
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "field"), [("amc23", 30, "question"), ("olympiadbench", 2, "question")]
+)
+def test_problem_text_is_rendered_byte_for_byte(benchmarks_dir: Path, name: str, row: int, field: str):
+    """The two rows whose text starts or ends with whitespace keep it, as in the reference's prompts."""
+    raw = list(iter_row_file(benchmarks_dir / get_benchmark(name).local.location))
+    problems = load_benchmark(name, data_dir=benchmarks_dir)
+    assert raw[row][field] != raw[row][field].strip()
+    assert [p.problem for p in problems] == [r[field] for r in raw]

@@ -10,6 +10,7 @@ import pytest
 
 from deepmath_ext.cli import main
 from deepmath_ext.data import PAPER_BENCHMARKS, TRAIN_DATA_SOURCE
+from deepmath_ext.data.answer_types import ANSWER_TYPES
 from deepmath_ext.data.prepare import RowSelection, prepare_dataset
 from deepmath_ext.data.validation import DataValidationError
 from deepmath_ext.files import iter_row_file
@@ -174,7 +175,9 @@ def test_difficulty_and_topic_selection_are_counted(tmp_path: Path):
 def test_problem_answer_training_files_map_onto_deepmath_fields(tmp_path: Path, data_root: Path):
     math_train = data_root / "train_samples" / "deepscaler_train_math.jsonl"
     raw = list(iter_row_file(math_train))
-    result = prepare_dataset(tmp_path, train=math_train, val=(), progress=False)
+    # Every answer kind kept: the field mapping is the point here (test_data_answer_types.py classifies).
+    selection = RowSelection(answer_types=ANSWER_TYPES)
+    result = prepare_dataset(tmp_path, train=math_train, val=(), selection=selection, progress=False)
     report = result.reports["train"]
     # The real file has rows without an answer; each one is listed, none silently lost.
     for row_id in report.dropped["missing_final_answer"]:

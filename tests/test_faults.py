@@ -140,7 +140,17 @@ def prepare_case(tmp_path_factory, data_root: Path, benchmarks_dir: Path) -> tup
                 row = json.loads(line)
                 row["problem"] = row.get("problem", row.get("question", "")) + f" (copy {copy})"
                 f.write(json.dumps(row) + "\n")
-    argv = ["--train", str(train), "--data-dir", str(benchmarks_dir), "--val", "aime24,amc23"]
+    # Every answer kind kept: no classification, whose interruption test_data_answer_types.py covers.
+    argv = [
+        "--train",
+        str(train),
+        "--data-dir",
+        str(benchmarks_dir),
+        "--val",
+        "aime24,amc23",
+        "--answer-types",
+        "all",
+    ]
     reference = folder / "reference"
     assert main(["prepare", "--out", str(reference), *argv]) == 0
     return argv, reference

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from recipes_support import RECIPE_TEMPLATES, RECIPE_TOKENIZERS, local_overrides
 
 from deepmath_ext import launch
+from deepmath_ext.launch.reference import FAITHFUL_SUFFIX, load_reference
 from deepmath_ext.templates import get_template
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,23 @@ def _compose(recipe: str, overrides: list[str] | None = None):
 
 
 def test_packaged_recipes_are_listed_without_the_shared_base() -> None:
-    assert launch.list_recipes() == sorted(RECIPE_TOKENIZERS)
+    faithful = {f"{run}{FAITHFUL_SUFFIX}" for run in load_reference().runs}
+    assert launch.list_recipes() == sorted([*RECIPE_TOKENIZERS, *faithful])
+
+
+@pytest.mark.parametrize("run", load_reference().runs)
+def test_faithful_recipe_validates_with_the_forks_loss(run: str, data_root: Path, cache_dir: Path) -> None:
+    """verl's own checks pass on the faithful sibling, and the plug-in's policy loss is what it names."""
+    from verl.trainer.ppo.core_algos import get_policy_loss_fn
+
+    source = launch.find_recipe(run + FAITHFUL_SUFFIX)
+    cfg = launch.compose_recipe(source, local_overrides(run, data_root, cache_dir))
+    launch.validate_recipe(cfg)
+    assert (
+        get_policy_loss_fn(cfg.actor_rollout_ref.actor.policy_loss.loss_mode).__name__ == "fork_policy_loss"
+    )
+    argv = launch.launch_command(source, ["trainer.nnodes=1"])
+    assert argv[4:6] == [f"--config-name={run}", *source.overrides[:1]] and argv[-1] == "trainer.nnodes=1"
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TOKENIZERS))

@@ -1,5 +1,5 @@
-"""The four reference recipes against the one table of the reference runs' settings (issue 12), and the
-deviation table of docs/training.md generated from that same table."""
+"""The four reference recipes and their faithful siblings against the tables of the reference runs' settings
+and the fork's defaults (issues 12 and 27), and the deviation tables of docs/training.md generated from them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import pytest
 from omegaconf import OmegaConf
 
 from deepmath_ext import launch
+from deepmath_ext.launch.recipes import resolved_value
 from deepmath_ext.launch.reference import (
     BEGIN,
     CHANGED,
     END,
+    FAITHFUL_SUFFIX,
     IDENTICAL,
     MAPPED,
+    changes,
     load_reference,
     recipe_drift,
     render_table,
@@ -43,9 +46,49 @@ def test_every_reference_run_is_a_packaged_recipe() -> None:
     assert set(RUNS) <= set(launch.list_recipes())
 
 
+@pytest.mark.parametrize("faithful", [False, True])
 @pytest.mark.parametrize("recipe", RUNS)
-def test_recipe_matches_the_reference_table(recipe: str, verl_defaults) -> None:
-    assert recipe_drift(recipe, _compose(recipe), verl_defaults) == []
+def test_recipe_matches_the_reference_table(recipe: str, faithful: bool, verl_defaults) -> None:
+    name = recipe + FAITHFUL_SUFFIX if faithful else recipe
+    assert recipe_drift(recipe, _compose(name), verl_defaults, faithful) == []
+
+
+@pytest.mark.parametrize("recipe", RUNS)
+def test_faithful_recipe_holds_the_forks_effective_values(recipe: str) -> None:
+    """Key by key: wherever the tables say 0.9.1 expresses the fork (identical or mapped to an equal value),
+    the composed faithful recipe holds the script's value or, for a key the script leaves unset, the fork's
+    default (the `reference` and `fork` columns, read from the fork and the scripts, not our values)."""
+    table, index = load_reference(), RUNS.index(recipe)
+    cfg = _compose(recipe + FAITHFUL_SUFFIX)
+    checked = 0
+    for setting in table.settings:
+        if setting.ours and setting.outcome(index, faithful=True) == IDENTICAL:
+            assert resolved_value(cfg, setting.ours) == setting.reference[index], setting.key
+            checked += 1
+    for row in table.fork_defaults:
+        if (
+            row.ours
+            and table.applies(row, index)
+            and row.outcome(True) != CHANGED
+            and row.faithful == row.fork
+        ):
+            assert resolved_value(cfg, row.ours) == row.fork, row.key
+            checked += 1
+    assert checked >= 40
+    actor = cfg.actor_rollout_ref.actor
+    assert actor.policy_loss.loss_mode == "deepmath-fork"  # no dual clip, the fork's aggregation
+    assert cfg.reward.reward_kwargs.policy == (
+        "reference-single-box" if "zero-math" in recipe else "reference"
+    )
+    assert (cfg.data.seed, cfg.actor_rollout_ref.rollout.max_num_seqs) == (1, 1024)
+
+
+def test_faithful_changes_are_only_what_0_9_1_cannot_express() -> None:
+    assert changes("deepmath-zero-7b-faithful") == ["no cap of 10 generation batches per step"]
+    assert "no grad-norm skip (max_grad_norm 5.0)" in changes("deepmath-1.5b-faithful")
+    assert "KL-term aggregation" in changes("deepmath-1.5b-faithful")
+    assert "strict grading instead of reward_func" in changes("deepmath-1.5b")
+    assert changes("smoke-1gpu") == []
 
 
 @pytest.mark.parametrize(
@@ -59,6 +102,14 @@ def test_recipe_matches_the_reference_table(recipe: str, verl_defaults) -> None:
         # a setting no reference key accounts for
         ("deepmath-zero-math-7b", "actor_rollout_ref.rollout.top_k=20", "top_k"),
         ("deepmath-zero-7b", "+reward.reward_kwargs.verifier_workers=4", "verifier_workers"),
+        # a key no script sets must hold the fork's default (issue 27), not verl 0.9.1's
+        ("deepmath-1.5b", "data.seed=null", "data.seed"),
+        ("deepmath-zero-7b", "actor_rollout_ref.rollout.max_num_seqs=256", "max_num_seqs"),
+        (
+            "deepmath-omn-1.5b",
+            "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz=false",
+            "log_prob_use_dynamic",
+        ),
     ],
 )
 def test_drift_without_a_table_entry_is_named(recipe: str, override: str, named: str, verl_defaults) -> None:
@@ -109,7 +160,8 @@ def test_the_training_doc_holds_the_generated_table() -> None:
 def test_generated_table_has_one_row_per_reference_key() -> None:
     rows = [line for line in render_table().splitlines() if line.startswith("| `")]
     table = load_reference()
-    assert [row.split("`")[1] for row in rows] == [s.key for s in table.settings] + list(table.additions)
+    keys = [s.key for s in table.settings] + list(table.additions) + [r.key for r in table.fork_defaults]
+    assert [row.split("`")[1] for row in rows] == keys
     gen_batch = next(row for row in rows if row.startswith("| `data.gen_batch_size`"))
     assert "480 -> 4" in gen_batch and "mapped" in gen_batch
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from reward_support import Rollout, rollout_batch, verl_config
 
-from deepmath_ext.reward import SCORE_KEYS, RewardSettings, compute_score
+from deepmath_ext.reward import SCORE_KEYS, RewardConfig, compute_score
 from deepmath_ext.reward.telemetry import difficulty_bucket, summarize_reward_infos
 from deepmath_ext.verify import VERIFIER_VERSION, GradeStatus, grade
 
@@ -84,6 +84,14 @@ def test_compute_score_has_fixed_keys_and_reference_scores():
     assert {result["verifier_version"] for result in results} == {VERIFIER_VERSION}
 
 
+def test_plain_accuracy_term_is_the_default_reward_exactly():
+    """`terms: {accuracy: 1.0}` is today's reward: same scores, same keys in the same order, same values."""
+    for r in ROLLOUTS:
+        default = score(r.data_source, r.response, r.gold, r.extra_info)
+        explicit = score(r.data_source, r.response, r.gold, r.extra_info, terms={"accuracy": 1.0})
+        assert list(explicit.items()) == list(default.items())
+
+
 def test_compute_score_kwargs_change_scores_and_think_requirement():
     truncated = ROLLOUTS[2]
     lenient = score(truncated.data_source, truncated.response, truncated.gold, require_think=False)
@@ -114,9 +122,9 @@ def test_misspelt_reward_kwarg_is_an_error_naming_it():
     with pytest.raises(ValueError, match="requier_think"):
         score("math500", ROLLOUTS[0].response, "0.5", requier_think=False)
     with pytest.raises(ValueError, match=r"unknown grading policy 'referense'.*reference-single-box"):
-        RewardSettings.from_kwargs({"policy": "referense"})
+        RewardConfig.from_kwargs({"policy": "referense"})
     with pytest.raises(ValueError, match=r"'overlong_buffer'.*known keys.*overlong_buffer_cfg"):
-        RewardSettings.from_kwargs({"overlong_buffer": {"len": 4}})
+        RewardConfig.from_kwargs({"overlong_buffer": {"len": 4}})
 
 
 def test_every_data_source_goes_to_the_one_verifier():

@@ -3,6 +3,7 @@ and a --dry-run that validates on this GPU-less machine and prints the exact ver
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from pathlib import Path
 
@@ -115,8 +116,14 @@ def test_print_config_writes_only_the_resolved_yaml(
 
 def test_list_prints_one_line_per_recipe(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--list"]) == 0
-    lines = capfd.readouterr().out.splitlines()
+    out = capfd.readouterr().out.splitlines()
+    lines = [line for line in out if not line.startswith(" ")]
     assert [line.split()[0] for line in lines] == launch.list_recipes()
+    # each reference run's algorithm changes on the line below it; its faithful sibling keeps fewer
+    changes = {name.split()[0]: change for name, change in itertools.pairwise(out) if change.startswith(" ")}
+    assert "strict grading" in changes["deepmath-1.5b"] and "grad-norm skip" in changes["deepmath-1.5b"]
+    assert "strict grading" not in changes["deepmath-1.5b-faithful"]
+    assert "dual-clip" not in changes["deepmath-1.5b-faithful"] and "smoke-1gpu" not in changes
     omn = next(line for line in lines if line.startswith("deepmath-omn-1.5b "))
     assert omn.split(None, 1)[1] == (
         "nvidia/OpenMath-Nemotron-1.5B, 12x8 GPUs, template omn, reward strict (</think> required)"

@@ -20,7 +20,7 @@ import torch
 from engine_support import QWEN_TOKENIZER, R1_TOKENIZER, shared_tokenizer
 
 from deepmath_ext.cli import main
-from deepmath_ext.launch import cpu_platform, smoke
+from deepmath_ext.cpu_smoke import cpu_platform, smoke
 
 pytestmark = pytest.mark.slow
 
@@ -172,7 +172,7 @@ def test_duplicate_gloo_backend_becomes_plain_gloo() -> None:
 def test_fsdp2_offload_never_pins_memory_on_the_cpu_platform() -> None:
     # In a fresh interpreter: activation patches verl's FSDP engine for the whole process.
     probe = (
-        "import deepmath_ext.launch.cpu_platform\n"
+        "import deepmath_ext.cpu_smoke.cpu_platform\n"
         "from torch.distributed.fsdp import CPUOffloadPolicy\n"
         "from verl.workers.engine.fsdp import transformer_impl\n"
         "policy = transformer_impl.CPUOffloadPolicy(pin_memory=True)\n"

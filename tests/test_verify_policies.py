@@ -7,6 +7,7 @@ import importlib
 import pytest
 from verify_support import think
 
+from deepmath_ext.data.benchmarks import needs_olympiad_judge
 from deepmath_ext.verify import POLICY_NAMES, GradeStatus, VerifierPool, grade, grade_batch
 from deepmath_ext.verify.math_verify_pin import OVERRIDES, pinned_math_verify
 from deepmath_ext.verify.olympiad_judge import olympiad_equal
@@ -26,10 +27,10 @@ def pool():
         yield verifier
 
 
-def statuses(pool: VerifierPool, response: str, gold: str, benchmark: str | None = None) -> dict[str, str]:
+def statuses(pool: VerifierPool, response: str, gold: str, olympiad_judge: bool = False) -> dict[str, str]:
     """The status of one response under every policy."""
     return {
-        name: pool.submit(response, gold, policy=name, benchmark=benchmark).result().status.value
+        name: pool.submit(response, gold, policy=name, olympiad_judge=olympiad_judge).result().status.value
         for name in POLICY_NAMES
     }
 
@@ -127,7 +128,13 @@ def test_olympiad_judge_runs_for_olympiadbench_only(pool):
     # The judge reads the last line's $...$ spans after </think>, and an equation by its right side.
     response = r"<think>maybe \boxed{7}</think> Hence $x = 6$ and $y = 1$"
     plain = grade(response, "6, 1", policy="reference-eval", pool=pool)
-    judged = grade(response, "6, 1", policy="reference-eval", benchmark="olympiadbench", pool=pool)
+    judged = grade(
+        response,
+        "6, 1",
+        policy="reference-eval",
+        olympiad_judge=needs_olympiad_judge("olympiadbench"),
+        pool=pool,
+    )
     assert (plain.status, judged.status) == (GradeStatus.WRONG, GradeStatus.CORRECT_SYMBOLIC)
     assert judged.detail == "olympiad judge"
     assert judged.pred == "7"  # the grade still names the last box

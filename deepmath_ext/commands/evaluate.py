@@ -71,8 +71,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--benchmarks",
         type=comma_separated,
-        default=",".join(EvalConfig.benchmarks),
-        help=f"comma-separated benchmark names, of: {', '.join(BENCHMARKS)} (default: %(default)s)",
+        help=f"comma-separated benchmark names, of: {', '.join(BENCHMARKS)} (default: "
+        f"{','.join(EvalConfig.benchmarks)}; none when --benchmark-file is given)",
+    )
+    add(
+        "--benchmark-file",
+        dest="benchmark_files",
+        action="append",
+        type=benchmark_file,
+        default=[],
+        metavar="NAME=PATH",
+        help="a benchmark of your own, repeatable: a .jsonl/.json/.parquet file with `problem` and `answer`, "
+        "optional `id`, `level`, `subject`; pinned by the run's content hash like the registered ones",
+    )
+    subset = parser.add_mutually_exclusive_group()
+    subset.add_argument(
+        "--limit", type=positive_int, metavar="N", help="the first N problems of every benchmark"
+    )
+    subset.add_argument(
+        "--problems",
+        type=problem_range,
+        metavar="A:B",
+        help="problems A to B-1 of every benchmark, in file order (the reference's start_idx:end_idx); "
+        "a later run in the same --out may widen the range, not narrow or move it",
     )
     add(
         "--template",
@@ -198,6 +219,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def benchmark_file(text: str) -> tuple[str, str]:
+    """Parse one `--benchmark-file NAME=PATH`."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name.strip(), path.strip()
+
+
+def problem_range(text: str) -> tuple[int, int]:
+    """Parse `--problems A:B` (0 <= A < B)."""
+    start, sep, end = text.partition(":")
+    try:
+        low, high = int(start), int(end)
+    except ValueError:
+        low = high = -1
+    if not sep or not 0 <= low < high:
+        raise argparse.ArgumentTypeError(f"expected A:B with 0 <= A < B, got {text!r}")
+    return low, high
+
+
 def engine_arg(text: str) -> tuple[str, object]:
     """Parse one `--engine-arg KEY=VALUE`: VALUE as JSON (numbers, true/false, objects) or else as text."""
     key, sep, value = text.partition("=")
@@ -222,10 +263,16 @@ def backend_options(args: argparse.Namespace) -> dict[str, object]:
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
     """The EvalConfig an argument namespace describes; an option named as a field is copied as given."""
     given = {f.name: getattr(args, f.name) for f in fields(EvalConfig) if hasattr(args, f.name)}
+    files = dict(args.benchmark_files)
+    if len(files) != len(args.benchmark_files):
+        raise ValueError("--benchmark-file: each NAME once")
+    benchmarks = args.benchmarks or ([] if files else list(EvalConfig.benchmarks))
     return EvalConfig(
         **{
             **given,
-            "benchmarks": tuple(args.benchmarks),
+            "benchmarks": tuple(benchmarks),
+            "benchmark_files": files,
+            "problems": (0, args.limit) if args.limit else args.problems,
             "policies": tuple(args.policies),
             "sampling": SamplingSettings(args.temperature, args.top_p, args.top_k, args.max_tokens),
             "backend_options": backend_options(args),

@@ -120,6 +120,7 @@ def _grade_file(args: argparse.Namespace, out, skipped: Counter) -> tuple[Counte
     """Grade every chunk of the input into `out`; (status counts, label agreement counts)."""
     from tqdm.auto import tqdm
 
+    from deepmath_ext.data.benchmarks import needs_olympiad_judge
     from deepmath_ext.verify import VerifierPool
 
     statuses: Counter = Counter()
@@ -135,7 +136,7 @@ def _grade_file(args: argparse.Namespace, out, skipped: Counter) -> tuple[Counte
                     row[args.gold_key],
                     policy=args.policy,
                     require_think=args.require_think,
-                    benchmark=args.benchmark,
+                    olympiad_judge=needs_olympiad_judge(args.benchmark),
                 )
                 for row in chunk
             ]

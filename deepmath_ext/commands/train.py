@@ -91,13 +91,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    """One line per packaged recipe: name, model, nodes, template, reward policy."""
+    """One line per packaged recipe (name, model, nodes, template, reward policy), then its algorithm changes."""
     from deepmath_ext import launch
+    from deepmath_ext.launch.reference import changes
 
     names = launch.list_recipes()
     width = max(len(name) for name in names)
     for name in names:
         print(f"{name:<{width}}  {launch.describe(launch.compose_recipe(launch.find_recipe(name), []))}")
+        if found := changes(name):
+            print(f"{'':<{width}}  changed from the reference run: {'; '.join(found)}")
     return 0
 
 
@@ -133,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     if args.smoke_cpu:
-        from deepmath_ext.launch.smoke import check_cpu_engine
+        from deepmath_ext.cpu_smoke.smoke import check_cpu_engine
 
         check_cpu_engine()
     elif args.device == "cuda":
@@ -146,11 +149,11 @@ def _smoke_setup(
 ) -> tuple[list[str], dict[str, str], list[str]]:
     """The smoke's overrides before the user's, the environment that loads the CPU platform, the changes."""
     from deepmath_ext import launch
-    from deepmath_ext.launch import smoke
+    from deepmath_ext.cpu_smoke import smoke
 
     if args.submit:
         raise launch.LaunchError("--smoke-cpu runs on this machine: it does not combine with --submit")
-    from deepmath_ext.launch import cpu_platform
+    from deepmath_ext.cpu_smoke import cpu_platform
 
     plan = smoke.plan_smoke(
         launch.compose_recipe(source, args.overrides), args.overrides, args.tokenizer, args.smoke_dir

@@ -63,7 +63,8 @@ class BenchmarkSpec:
     local: BenchmarkSource
     id_field: str | None
     paper_column: int | None = None
-    prompt_suffix: str = ""  # appended to every problem (the multiple-choice instruction)
+    # The reference evaluator (policy reference-eval) also runs its olympiad judge on this benchmark.
+    olympiad_judge: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,12 @@ def ordered_benchmarks(names: Iterable[str]) -> list[str]:
     return [b for b in PAPER_BENCHMARKS if b in names] + sorted(names - set(PAPER_BENCHMARKS))
 
 
+def needs_olympiad_judge(name: str | None) -> bool:
+    """Whether policy `reference-eval` runs the olympiad judge on this benchmark (False for unknown names)."""
+    spec = BENCHMARKS.get((name or "").lower())
+    return spec is not None and spec.olympiad_judge
+
+
 def get_benchmark(name: str) -> BenchmarkSpec:
     """The spec of benchmark `name`; an unknown name raises ValueError listing the known ones."""
     if name not in BENCHMARKS:
@@ -197,8 +204,42 @@ def problems_from_rows(
         except ValueError as err:
             raise ValueError(f"{spec.name} row {row_id}: {err}") from err
         categories = {k: str(row[k]) for k in source.category_fields if row.get(k) is not None}
-        text = str(problem).strip() + spec.prompt_suffix
-        yield BenchmarkProblem(spec.name, row_id, text, answer, categories)
+        # The problem byte for byte, as the reference evaluation passes it (no strip: two rows of AMC23 and
+        # OlympiadBench start or end with whitespace), and no suffix (GPQA's problem holds its choices).
+        yield BenchmarkProblem(spec.name, row_id, str(problem), answer, categories)
+
+
+# A user's benchmark file (`deepmath eval --benchmark-file NAME=path.jsonl`): its fields, one spelling each.
+FILE_FIELDS = {"problem": ("problem",), "answer": ("answer",), "categories": ("level", "subject"), "id": "id"}
+
+
+def file_benchmark(name: str, path: str | Path) -> BenchmarkSpec:
+    """The spec of a user's benchmark file: `problem`, `answer`, optional `id`, `level`, `subject`.
+
+    Pinned by the run that uses it (its content hash, like a registered benchmark's), not by the registry.
+    """
+    if name in BENCHMARKS:
+        raise ValueError(f"benchmark file {path}: {name!r} is a registered benchmark's name; choose another")
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"benchmark file {path}: name {name!r} must be letters, digits, '-' or '_'")
+    source = BenchmarkSource(
+        location=str(Path(path).expanduser().resolve()),
+        problem_fields=FILE_FIELDS["problem"],
+        answer_fields=FILE_FIELDS["answer"],
+        answer_kind="number",  # text as given; a JSON number 27.0 becomes "27"
+        category_fields=FILE_FIELDS["categories"],
+        expected_rows=None,
+        content_hash=None,
+    )
+    return BenchmarkSpec(name=name, display=name, hub=source, local=source, id_field=FILE_FIELDS["id"])
+
+
+def load_benchmark_file(spec: BenchmarkSpec) -> list[BenchmarkProblem]:
+    """The problems of a user's benchmark file; a row without `problem` or `answer` raises naming it."""
+    problems = list(problems_from_rows(spec, spec.local, iter_row_file(spec.local.location)))
+    if not problems:
+        raise ValueError(f"benchmark file {spec.local.location}: no rows")
+    return problems
 
 
 def content_hash(problems: Iterable[BenchmarkProblem]) -> str:

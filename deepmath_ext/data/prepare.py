@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepmath_ext.data import TRAIN_DATA_SOURCE
+from deepmath_ext.data.answer_types import (
+    ANSWER_TYPES,
+    DEFAULT_ANSWER_TYPES,
+    DESCRIPTIONS,
+    NON_VERIFIABLE,
+    with_answer_types,
+)
 from deepmath_ext.data.benchmarks import BENCHMARKS, PAPER_BENCHMARKS, load_benchmark
 from deepmath_ext.data.deepmath import DEEPMATH_HF_ID, iter_deepmath, progress_bar
 from deepmath_ext.data.validation import (
@@ -31,11 +39,13 @@ REPORT_FILE = "prepare_report.json"
 
 @dataclass(frozen=True)
 class RowSelection:
-    """Which training rows to keep: a difficulty range and topics (any given string inside the topic)."""
+    """Which training rows to keep: a difficulty range, topics (any given string inside the topic) and the
+    kinds of gold answer (`answer_types.ANSWER_TYPES`; default: the verifiable ones)."""
 
     difficulty_min: float | None = None
     difficulty_max: float | None = None
     topics: tuple[str, ...] = ()
+    answer_types: tuple[str, ...] = DEFAULT_ANSWER_TYPES
 
     def rejection(self, row: dict[str, Any]) -> str | None:
         """Why a valid row is not selected, or None when it is."""
@@ -63,6 +73,7 @@ class PrepareResult:
     report_path: Path
     reports: dict[str, SplitReport] = field(default_factory=dict)
     benchmark_mismatches: dict[str, str] = field(default_factory=dict)  # loaded with the override
+    answer_types: Counter = field(default_factory=Counter)  # valid training rows by kind of gold
 
 
 def _keep(row: dict[str, Any], row_id: str, report: SplitReport, length: PromptLengthLimit | None) -> bool:
@@ -83,15 +94,23 @@ def _train_rows(
     report: SplitReport,
     limit: int | None,
     progress: bool,
+    kinds: Counter,
 ) -> Iterator[dict[str, Any]]:
     dedup = QuestionDeduplicator()
     rows = iter_deepmath(source, with_solutions=False, limit=limit)
-    for source_index, row in enumerate(progress_bar(rows, "prepare train", progress)):
+    # Keeping every kind needs no classification (math-verify's parse is the slow part of prepare).
+    keep_all = set(selection.answer_types) == set(ANSWER_TYPES)
+    typed = ((row, None) for row in rows) if keep_all else with_answer_types(rows, "final_answer")
+    for source_index, (row, kind) in enumerate(progress_bar(typed, "prepare train", progress)):
         report.read += 1
         row_id = str(source_index)
         if drop_defective(row, row_id, report):
             continue
+        if kind is not None:
+            kinds[kind] += 1
         rejection = selection.rejection(row) or dedup.duplicate_kind(row["question"])
+        if not rejection and kind is not None and kind not in selection.answer_types:
+            rejection = f"answer_type_{kind}"
         if rejection:
             report.drop(rejection, row_id)
             continue
@@ -204,7 +223,9 @@ def prepare_dataset(
     with atomic_paths({**wanted, "report": result.report_path}, stale=stale) as temps:
         if train is not None:
             report = result.reports.setdefault("train", SplitReport(source=str(train)))
-            rows = _train_rows(train, prompt_template, selection, length, report, limit, progress)
+            rows = _train_rows(
+                train, prompt_template, selection, length, report, limit, progress, result.answer_types
+            )
             _write_split(temps["train"], rows, prompt_template, report, strict)
             result.train_path = wanted["train"]
         if val:
@@ -220,11 +241,13 @@ def prepare_dataset(
             )
             _write_split(temps["val"], rows, prompt_template, report, strict)
             result.val_path = wanted["val"]
-        write_json(temps["report"], _report_payload(prompt_template, result))
+        write_json(temps["report"], _report_payload(prompt_template, result, selection))
     return result
 
 
-def _report_payload(template: PromptTemplate, result: PrepareResult) -> dict[str, Any]:
+def _report_payload(
+    template: PromptTemplate, result: PrepareResult, selection: RowSelection
+) -> dict[str, Any]:
     return {
         "template": template.name,
         "template_fingerprint": template.fingerprint(),
@@ -232,4 +255,18 @@ def _report_payload(template: PromptTemplate, result: PrepareResult) -> dict[str
         "outputs": {"train": str(result.train_path or ""), "val": str(result.val_path or "")},
         "splits": {name: report.to_dict() for name, report in result.reports.items()},
         "benchmark_mismatches": result.benchmark_mismatches,
+        "answer_types": answer_types_report(result.answer_types, selection.answer_types),
+    }
+
+
+def answer_types_report(counts: Counter, kept: Sequence[str]) -> dict[str, Any]:
+    """Valid training rows per kind of gold answer (None: every kind kept, so none classified), which kinds
+    were kept, and what each kind means."""
+    every_kind = set(kept) == set(ANSWER_TYPES)
+    return {
+        "counts": None if every_kind else {kind: counts.get(kind, 0) for kind in ANSWER_TYPES},
+        "kept": list(kept),
+        "dropped": [kind for kind in ANSWER_TYPES if kind not in kept],
+        "non_verifiable": list(NON_VERIFIABLE),
+        "descriptions": DESCRIPTIONS,
     }

@@ -1,4 +1,5 @@
-"""Counts by difficulty and topic for raw DeepMath-shaped data or a prepared parquet, with plots."""
+"""Counts by difficulty, topic and kind of gold answer for raw DeepMath-shaped data or a prepared parquet,
+with plots."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.data.answer_types import ANSWER_TYPES, NON_VERIFIABLE, with_answer_types
 from deepmath_ext.data.deepmath import iter_deepmath
 from deepmath_ext.errors import UserError
 from deepmath_ext.files import iter_row_file, pyplot, save_png_atomic, write_json_atomic
@@ -21,12 +23,13 @@ TOPIC_SEPARATOR = " -> "
 
 @dataclass
 class DatasetStats:
-    """Row count and counts per difficulty value and per topic prefix."""
+    """Row count and counts per difficulty value, per topic prefix and per kind of gold answer."""
 
     source: str
     rows: int = 0
     difficulty: Counter = field(default_factory=Counter)
     topic: Counter = field(default_factory=Counter)
+    answer_types: Counter = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary, difficulties in ascending order and topics by count."""
@@ -37,6 +40,8 @@ class DatasetStats:
                 str(k): v for k, v in sorted(self.difficulty.items(), key=lambda kv: _sort_key(kv[0]))
             },
             "topic": dict(self.topic.most_common()),
+            "answer_types": {kind: self.answer_types.get(kind, 0) for kind in ANSWER_TYPES},
+            "non_verifiable_answer_types": list(NON_VERIFIABLE),
         }
 
 
@@ -55,23 +60,27 @@ def topic_prefix(topic: Any, depth: int) -> str:
 
 
 def _rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """(difficulty, topic) dicts from a prepared verl parquet (extra_info) or from raw rows."""
+    """(difficulty, topic, answer) dicts from a prepared verl parquet (extra_info, the reward model's ground
+    truth) or from raw rows."""
     path = Path(path)
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         if "extra_info" in pq.ParquetFile(path).schema_arrow.names:
-            for row in iter_row_file(path, columns=["extra_info"]):
-                yield row["extra_info"] or {}
+            for row in iter_row_file(path, columns=["extra_info", "reward_model"]):
+                gold = (row.get("reward_model") or {}).get("ground_truth")
+                yield {**(row["extra_info"] or {}), "answer": gold}
             return
-    yield from iter_deepmath(path, with_solutions=False)
+    for row in iter_deepmath(path, with_solutions=False):
+        yield {**row, "answer": row.get("final_answer")}
 
 
 def compute_stats(path: str | Path, topic_depth: int = 2) -> DatasetStats:
     """Stream `path` once and count rows by difficulty and topic; UserError when it holds no rows."""
     stats = DatasetStats(source=str(path))
-    for row in _rows(path):
+    for row, kind in with_answer_types(_rows(path), "answer"):
         stats.rows += 1
+        stats.answer_types[kind] += 1
         stats.difficulty[_difficulty_key(row.get("difficulty"))] += 1
         stats.topic[topic_prefix(row.get("topic"), topic_depth)] += 1
     if not stats.rows:
@@ -105,12 +114,24 @@ def _plot_topics(stats: DatasetStats, path: Path, top: int = 25) -> None:
     save_png_atomic(fig, path)
 
 
+def _plot_answer_types(stats: DatasetStats, path: Path) -> None:
+    plt = pyplot()
+    counts = [stats.answer_types.get(kind, 0) for kind in ANSWER_TYPES]
+    colors = ["tab:gray" if kind in NON_VERIFIABLE else "tab:purple" for kind in ANSWER_TYPES]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(ANSWER_TYPES, counts, color=colors)
+    ax.set(ylabel="rows", title=f"Kinds of gold answer ({stats.rows} rows; gray: not verifiable as math)")
+    save_png_atomic(fig, path)
+
+
 def write_stats(stats: DatasetStats, out_dir: str | Path) -> dict[str, Path]:
-    """Write stats.json, difficulty.png and topics.png into `out_dir`; returns their paths."""
+    """Write stats.json, difficulty.png, topics.png and answer_types.png into `out_dir`; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "stats.json", "difficulty": out / "difficulty.png", "topics": out / "topics.png"}
+    names = ("difficulty", "topics", "answer_types")
+    paths = {"json": out / "stats.json", **{name: out / f"{name}.png" for name in names}}
     write_json_atomic(paths["json"], stats.to_dict())
     _plot_difficulty(stats, paths["difficulty"])
     _plot_topics(stats, paths["topics"])
+    _plot_answer_types(stats, paths["answer_types"])
     return paths

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from deepmath_ext.data.benchmarks import needs_olympiad_judge
 from deepmath_ext.errors import UserError
 from deepmath_ext.evaluate.backends import SampleKey
 from deepmath_ext.evaluate.metrics import ProblemResult, ScoredSample
@@ -76,7 +77,7 @@ def grade_run(
                     chunk_golds,
                     policy=policy,
                     require_think=require_think,
-                    benchmark=chunk[0].benchmark,
+                    olympiad_judge=needs_olympiad_judge(chunk[0].benchmark),
                     workers=workers,
                     timeout_s=timeout_s,
                 )

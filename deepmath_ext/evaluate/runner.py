@@ -72,6 +72,8 @@ class EvalConfig:
     grading_workers: int | None = None
     grading_timeout_s: float = DEFAULT_TIMEOUT_S
     command: list[str] = field(default_factory=lambda: list(sys.argv))
+    problems: tuple[int, int] | None = None  # rows [start, end) of every benchmark (None: all)
+    benchmark_files: dict[str, str] = field(default_factory=dict)  # name -> a user's benchmark file
 
 
 BackendFactory = Callable[..., Backend]
@@ -79,7 +81,7 @@ BackendFactory = Callable[..., Backend]
 
 def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backend) -> dict[str, Any]:
     """Generate every missing (problem, sample), then grade and score the whole run; returns metrics."""
-    from deepmath_ext.data.benchmarks import content_hash, load_benchmark
+    from deepmath_ext.data.benchmarks import content_hash, load_benchmark, load_benchmark_file
     from deepmath_ext.templates import get_template, template_for_model
     from deepmath_ext.verify import get_policy
 
@@ -99,10 +101,13 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             b: load_benchmark(b, config.data_dir, config.allow_mismatch, mismatches)
             for b in config.benchmarks
         }
-        hashes = {b: content_hash(ps) for b, ps in problems.items()}
+        problems |= {name: load_benchmark_file(spec) for name, spec in file_specs(config).items()}
+        hashes = {b: content_hash(ps) for b, ps in problems.items()}  # the whole benchmark's content
+        problems = select_problems(problems, config.problems)
         store = GenerationStore(config.out / GENERATIONS_FILE)
         if len(store):  # refuse other settings or another model before loading any model
-            _check_against_run(config, store, {"samples": samples, "benchmarks": hashes})
+            current = {"samples": samples, "benchmarks": hashes, "selection": _selection(config)}
+            _check_against_run(config, store, current)
         todo = [
             (p, SampleKey(p.benchmark, p.id, i))
             for ps in problems.values()
@@ -124,6 +129,39 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
             config, template, problems, mismatches, store, engine, {**invocation, "generated": len(todo)}
         )
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
+
+
+def file_specs(config: EvalConfig) -> dict[str, Any]:
+    """The specs of the run's benchmark files (`--benchmark-file NAME=PATH`)."""
+    from deepmath_ext.data.benchmarks import file_benchmark
+
+    return {name: file_benchmark(name, path) for name, path in config.benchmark_files.items()}
+
+
+def select_problems(
+    problems: dict[str, list[Any]], selection: tuple[int, int] | None
+) -> dict[str, list[Any]]:
+    """Rows [start, end) of each benchmark, in file order (the reference's start_idx / end_idx)."""
+    if selection is None:
+        return problems
+    start, end = selection
+    if not 0 <= start < end:
+        raise ValueError(f"--problems {start}:{end}: need 0 <= start < end")
+    empty = [name for name, ps in problems.items() if len(ps) <= start]
+    if empty:
+        raise ValueError(f"--problems {start}:{end} selects no problem of {', '.join(empty)}")
+    return {name: ps[start:end] for name, ps in problems.items()}
+
+
+def _selection(config: EvalConfig) -> list[int] | None:
+    return list(config.problems) if config.problems else None
+
+
+def covers(selection: list[int] | None, stored: list[int] | None) -> bool:
+    """Whether a selection of rows holds every row of the `stored` one (None: every row)."""
+    if selection is None:
+        return True
+    return stored is not None and selection[0] <= stored[0] and selection[1] >= stored[1]
 
 
 def default_label(model: str) -> str:
@@ -153,13 +191,27 @@ def _tokenizer_identity(tokenizer: str | None) -> dict[str, Any] | None:
 
 
 def _check_against_run(config: EvalConfig, store: GenerationStore, current: dict[str, Any]) -> None:
-    """Refuse settings that differ from those the stored samples were made with."""
+    """Refuse settings that differ from those the stored samples were made with.
+
+    A selection of problems may grow (the run extends to the new rows), never shrink or move: the report
+    scores every stored sample, so it would hold problems the command did not ask for.
+    """
     pinned = previous_manifest(config.out).get("pinned")
     if pinned is None:  # the pin is written before the first sample, so only a foreign folder lacks it
         raise SettingsMismatchError(
             f"{config.out} holds {len(store)} samples but no pinned settings in its manifest; use a new --out"
         )
     check_pinned(config.out, pinned, current)
+    stored = pinned.get("selection")
+    if not covers(current["selection"], stored):
+
+        def show(selection: list[int] | None) -> str:
+            return "all" if selection is None else f"{selection[0]}:{selection[1]}"
+
+        raise SettingsMismatchError(
+            f"{config.out} holds samples of problems {show(stored)}, which --problems "
+            f"{show(current['selection'])} does not cover; use a new --out, or a selection that holds them"
+        )
 
 
 def _pin(
@@ -180,6 +232,7 @@ def _pin(
         "samples": _sample_settings(config, template),  # a hub model's revision is known once it loaded
         "server": server_model(engine) if config.backend in REMOTE_BACKENDS else None,
         "benchmarks": hashes,
+        "selection": _selection(config),
     }
     if len(store):
         _check_against_run(config, store, current)
@@ -294,6 +347,7 @@ def _write_eval_manifest(
             "seed": config.seed,
             "seed_rule": "sample i: seed + i",
         },
+        "selection": _selection(config),  # rows [start, end) of every benchmark; None: all
         "longest_prompt_tokens": longest_prompt,
         "effective_max_tokens": effective_max_tokens(
             config.sampling.max_tokens, engine.get("max_model_len"), longest_prompt
@@ -325,6 +379,8 @@ def _write_eval_manifest(
 
 def _source_description(config: EvalConfig, name: str) -> dict[str, Any]:
     """Where a benchmark was read from, and what the registry pins for that source."""
+    if name in config.benchmark_files:  # pinned by this run's content hash alone
+        return {"location": file_specs(config)[name].local.location, "benchmark_file": True}
     spec = get_benchmark(name)
     source = spec.local if config.data_dir else spec.hub
     where = (

@@ -35,6 +35,11 @@ def load_verl_plugins() -> None:
     """Import verl (which loads its plug-ins) and fail if ours did not load, with the reason."""
     import verl  # noqa: F401  (importing verl loads every `verl.plugins` entry point)
 
+    from deepmath_ext.verl_overrides.compat import verl_version_error
+
+    version_error = verl_version_error()
+    if version_error:
+        raise LaunchError(version_error)
     if OmegaConf.has_resolver(TEMPLATE_RESOLVER):
         return
     try:
@@ -93,6 +98,25 @@ def check_dataclass_sections(cfg: DictConfig) -> None:
             raise LaunchError(f"{where}: {one_line(error, ERROR_CHARS)}") from error
 
 
+def check_reward_settings(cfg: DictConfig) -> None:
+    """deepmath's reward settings sit where the selected reward reads them (no key silently ignored) and parse."""
+    from deepmath_ext.reward.recipe import ignored_settings_error, settings_in_use
+
+    error = ignored_settings_error(cfg)
+    if error:
+        raise LaunchError(error)
+    try:
+        reward = settings_in_use(cfg)
+    except ValueError as error:
+        raise LaunchError(one_line(error, ERROR_CHARS)) from error
+    metric = OmegaConf.select(cfg, "algorithm.filter_groups.metric")
+    if reward and OmegaConf.select(cfg, "algorithm.filter_groups.enable") and metric not in reward.keys:
+        raise LaunchError(
+            f"algorithm.filter_groups.metric={metric} is not a key of the reward's terms {list(reward.keys)}: "
+            "keep `accuracy` in reward_kwargs.terms (weight 0.0 keeps its keys without its score)"
+        )
+
+
 def check_reward(cfg: DictConfig) -> None:
     """The reward manager resolves and accepts its settings: it is built here as each reward worker builds it
     (verl's DAPO checks of the overlong buffer, our misspelt-key check); no verifier worker starts."""
@@ -131,10 +155,12 @@ def check_data_files(cfg: DictConfig) -> None:
 
 def check_data_template(cfg: DictConfig) -> None:
     """Files written by `deepmath prepare` record their template: it must match the recipe's."""
+    from deepmath_ext.reward.recipe import settings_location
     from deepmath_ext.templates import get_template
 
     chat_template = OmegaConf.select(cfg, f"{MODEL_SECTION}.custom_chat_template")
-    require_think = OmegaConf.select(cfg, "reward.reward_kwargs.require_think", default=None)
+    location = settings_location(cfg)
+    require_think = location and OmegaConf.select(cfg, f"{location}.require_think", default=None)
     for key, path, name in _prepared_templates(cfg):
         template = get_template(name)
         if template.chat_template != chat_template:
@@ -146,7 +172,7 @@ def check_data_template(cfg: DictConfig) -> None:
         if require_think and not template.thinking:
             raise LaunchError(
                 f"{key}: {path} was prepared with template {name!r}, which has no </think> section, but "
-                "reward.reward_kwargs.require_think=true would score every response as a format error"
+                f"{location}.require_think=true would score every response as a format error"
             )
 
 
@@ -201,6 +227,7 @@ CHECKS: tuple[Callable[[DictConfig], None], ...] = (
     check_values,
     check_data_files,
     check_data_template,
+    check_reward_settings,
     check_reward,
     check_trainer_mode,
     check_verl_rules,

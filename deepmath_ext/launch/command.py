@@ -25,14 +25,6 @@ SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("train / val files", ("data.train_files", "data.val_files")),
     ("reward manager", ("reward.reward_manager.name",)),
     (
-        "correct / wrong / think",
-        (
-            "reward.reward_kwargs.correct_score",
-            "reward.reward_kwargs.wrong_score",
-            "reward.reward_kwargs.require_think",
-        ),
-    ),
-    (
         "overlong on / len / factor",
         (
             "reward.reward_kwargs.overlong_buffer_cfg.enable",
@@ -80,16 +72,20 @@ SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def describe(cfg: DictConfig) -> str:
     """One line for `deepmath train --list`: model, nodes x GPUs, template, reward policy."""
-    from deepmath_ext.verify import DEFAULT_POLICY
+    from deepmath_ext.reward.recipe import settings_in_use
 
     template = _display(cfg, "actor_rollout_ref.model.custom_chat_template")
     template = template.removeprefix("${deepmath.template:").removesuffix("}")
-    kwargs = cfg.reward.get("reward_kwargs") or {}
-    think = "</think> required" if kwargs.get("require_think", True) else "whole response"
+    reward = settings_in_use(cfg)
+    if reward is None:
+        policy = "not deepmath's"
+    else:
+        think = "</think> required" if reward.grading.require_think else "whole response"
+        policy = f"{reward.grading.policy} ({think})"
     return (
         f"{_display(cfg, 'actor_rollout_ref.model.path')}, "
         f"{_display(cfg, 'trainer.nnodes')}x{_display(cfg, 'trainer.n_gpus_per_node')} GPUs, "
-        f"template {template}, reward {kwargs.get('policy', DEFAULT_POLICY)} ({think})"
+        f"template {template}, reward {policy}"
     )
 
 
@@ -104,12 +100,21 @@ def format_command(argv: list[str]) -> str:
 
 
 def summarize(cfg: DictConfig) -> str:
-    """One `label  value` line per key setting of the composed recipe."""
-    width = max(len(label) for label, _ in SUMMARY)
-    lines = (
-        f"  {label:<{width}}  {' / '.join(_display(cfg, key) for key in keys)}" for label, keys in SUMMARY
+    """One `label  value` line per key setting of the composed recipe; the reward settings as the reward
+    reads them (from wherever the selected manager takes them)."""
+    from deepmath_ext.reward.recipe import describe_settings, settings_in_use, settings_location
+
+    rows = [(label, " / ".join(_display(cfg, key) for key in keys)) for label, keys in SUMMARY]
+    reward = settings_in_use(cfg)
+    used = (
+        "not deepmath's" if reward is None else f"{describe_settings(reward)} (from {settings_location(cfg)})"
     )
-    return "\n".join(lines)
+    rows.insert(_REWARD_ROW, ("reward settings", used))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
+
+
+_REWARD_ROW = next(i for i, (label, _) in enumerate(SUMMARY) if label == "reward manager") + 1
 
 
 def _display(cfg: DictConfig, key: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,31 +25,44 @@ _MISSING_KEY = re.compile(
 
 @dataclass(frozen=True)
 class RecipeSource:
-    """Where a recipe lives, in the form verl's main_ppo takes on its command line."""
+    """Where a recipe lives, in the form verl's main_ppo takes on its command line.
+
+    A derived recipe (`deepmath-1.5b-faithful`) is a packaged config plus overrides that come before the
+    user's: `config_name` and `overrides` say which.
+    """
 
     name: str
     config_path: str
+    config_name: str = ""
+    overrides: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.config_name:
+            object.__setattr__(self, "config_name", self.name)
 
     @property
     def file(self) -> Path:
-        """The recipe's YAML file."""
+        """The recipe's YAML file (a derived recipe's: the file it derives from)."""
         if self.config_path.startswith("pkg://"):
             from deepmath_ext.launch.recipe_keys import packaged_recipes_dir
 
-            return packaged_recipes_dir() / f"{self.name}.yaml"
-        return Path(self.config_path) / f"{self.name}.yaml"
+            return packaged_recipes_dir() / f"{self.config_name}.yaml"
+        return Path(self.config_path) / f"{self.config_name}.yaml"
 
     def hydra_arguments(self) -> list[str]:
-        """`--config-path` and `--config-name` for `python -m verl.trainer.main_ppo`."""
-        return [f"--config-path={self.config_path}", f"--config-name={self.name}"]
+        """`--config-path`, `--config-name` (and a derived recipe's overrides) for verl's main_ppo."""
+        return [f"--config-path={self.config_path}", f"--config-name={self.config_name}", *self.overrides]
 
 
 def list_recipes() -> list[str]:
-    """Names of the packaged recipes (YAML files not starting with an underscore)."""
+    """Names of the packaged recipes (YAML files not starting with an underscore) and the derived ones."""
+    from deepmath_ext.launch.reference import faithful_recipes
+
     files = resources.files(RECIPES_MODULE).iterdir()
-    return sorted(
+    packaged = [
         f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml") and not f.name.startswith("_")
-    )
+    ]
+    return sorted(packaged + list(faithful_recipes()))
 
 
 def find_recipe(name_or_path: str) -> RecipeSource:
@@ -67,7 +80,10 @@ def find_recipe(name_or_path: str) -> RecipeSource:
         hint = difflib.get_close_matches(name_or_path, known, n=1)
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise LaunchError(f"unknown recipe {name_or_path!r}{did_you_mean}; known recipes: {', '.join(known)}")
-    return RecipeSource(name=name_or_path, config_path=f"pkg://{RECIPES_MODULE}")
+    from deepmath_ext.launch.reference import faithful_recipes
+
+    run, overrides = faithful_recipes().get(name_or_path, (name_or_path, ()))
+    return RecipeSource(name_or_path, f"pkg://{RECIPES_MODULE}", run, overrides)
 
 
 def compose_recipe(source: RecipeSource, overrides: list[str]) -> DictConfig:
@@ -105,7 +121,7 @@ def _compose(source: RecipeSource, overrides: list[str]) -> DictConfig:
     else:
         context = initialize_config_dir(config_dir=source.config_path, version_base=None)
     with context:
-        return compose(config_name=source.name, overrides=overrides)
+        return compose(config_name=source.config_name, overrides=[*source.overrides, *overrides])
 
 
 def _explain_compose_error(source: RecipeSource, overrides: list[str], error: HydraException) -> str:

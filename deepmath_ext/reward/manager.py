@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 
-from verl.experimental.reward_loop.reward_manager import register
-from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager
+from deepmath_ext.verl_overrides.compat import check_verl_version
 
-from deepmath_ext.reward import score
-from deepmath_ext.reward.score import RewardSettings, our_kwargs
+check_verl_version()  # before touching verl's internals: an untested verl fails here, in one line
+
+from verl.experimental.reward_loop.reward_manager import register  # noqa: E402
+from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager  # noqa: E402
+
+from deepmath_ext.reward import score  # noqa: E402
+from deepmath_ext.reward.grading import our_kwargs  # noqa: E402
+from deepmath_ext.reward.score import RewardConfig  # noqa: E402
 
 
 @register("deepmath")
 class DeepMathRewardManager(DAPORewardManager):
-    """DAPO's decoding and overlong shaping; grading settings from `reward.reward_kwargs`."""
+    """DAPO's decoding and overlong shaping; reward terms and grading settings from `reward.reward_kwargs`."""
 
     def __init__(
         self, config, tokenizer, compute_score=None, reward_router_address=None, reward_model_tokenizer=None
@@ -26,7 +31,7 @@ class DeepMathRewardManager(DAPORewardManager):
                 "naive manager with it"
             )
         kwargs = our_kwargs(config.reward.get("reward_kwargs"))
-        RewardSettings.from_kwargs(kwargs, where="reward.reward_kwargs")  # a misspelt key fails here, once
+        RewardConfig.from_kwargs(kwargs, where="reward.reward_kwargs")  # a misspelt key fails here, once
         super().__init__(
             config,
             tokenizer,

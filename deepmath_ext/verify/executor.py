@@ -11,7 +11,9 @@ import sys
 import threading
 from collections import Counter
 from concurrent.futures import Future
+from dataclasses import replace
 from multiprocessing.connection import Connection
+from typing import ClassVar
 
 from deepmath_ext.verify.status import Grade, GradeStatus
 
@@ -20,6 +22,30 @@ logger = logging.getLogger(__name__)
 DEFAULT_MEMORY_MB = 3072
 WORKER_START_TIMEOUT_S = 120.0
 _STOP = object()
+
+
+class WorkerCheck:
+    """What a grading policy hands to the pool when only a verifier worker can decide: a picklable check.
+
+    `run` executes in the worker process under the pool's deadline and memory cap (its class must be
+    importable there); `memo_key` says which checks are the same (run once, shared); `finish` turns the
+    worker's grade into the caller's (by default: the grade with this check's extracted answer).
+    """
+
+    pred: str | None
+    label: ClassVar[str] = "worker"  # names the check in a timeout's detail
+
+    def memo_key(self) -> tuple:
+        """Checks with equal keys (and of the same class) have the same outcome."""
+        raise NotImplementedError
+
+    def run(self) -> tuple[GradeStatus, str | None]:
+        """(status, detail) of the check; runs in a verifier worker."""
+        raise NotImplementedError
+
+    def finish(self, grade: Grade) -> Grade:
+        """The caller's grade from the worker's (which has no `pred`)."""
+        return replace(grade, pred=self.pred)
 
 
 class _WorkerLost(Exception):
@@ -65,7 +91,7 @@ class _Worker:
             raise RuntimeError(f"verifier worker did not start (exit code {self.process.returncode})")
         self._ready = True
 
-    def check(self, job: tuple, timeout_s: float) -> Grade | None:
+    def check(self, job: WorkerCheck, timeout_s: float) -> Grade | None:
         """The grade (without `pred`), or None when the deadline passed (the caller must then kill this worker)."""
         self.wait_ready()  # start-up time does not count against the item's deadline
         try:
@@ -123,12 +149,12 @@ class SymbolicExecutor:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, check: str, *args: object) -> Future[Grade]:
-        """Queue one named check (see `worker_main.CHECKS`) with its picklable arguments."""
+    def submit(self, check: WorkerCheck) -> Future[Grade]:
+        """Queue one check for a worker."""
         if self._closed:
             raise RuntimeError("the verifier pool is closed")
         future: Future[Grade] = Future()
-        self._jobs.put((future, (check, *args)))
+        self._jobs.put((future, check))
         return future
 
     def start_workers(self) -> None:
@@ -193,7 +219,7 @@ class SymbolicExecutor:
         with contextlib.suppress(Exception):  # its first check replaces or reports it
             self._slot_worker(slot).wait_ready()
 
-    def _check_with_retry(self, slot: int, check: tuple) -> Grade:
+    def _check_with_retry(self, slot: int, check: WorkerCheck) -> Grade:
         """Check on this slot's worker; a worker that dies gets one replacement try."""
         for _attempt in range(2):
             worker = self._slot_worker(slot)
@@ -204,7 +230,9 @@ class SymbolicExecutor:
                 continue
             if outcome is None:
                 self._replace(slot, "timeouts")
-                return Grade.of(GradeStatus.TIMEOUT, None, f"{check[0]} check exceeded {self.timeout_s:g} s")
+                return Grade.of(
+                    GradeStatus.TIMEOUT, None, f"{check.label} check exceeded {self.timeout_s:g} s"
+                )
             return outcome
         return Grade.of(GradeStatus.TIMEOUT, None, "verifier worker died twice on this item")
 

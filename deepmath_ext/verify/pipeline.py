@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from deepmath_ext.verify.exact import collection, decide_exact
+from deepmath_ext.verify.executor import WorkerCheck
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
@@ -18,8 +20,8 @@ MAX_SYMBOLIC_BOXES = 4
 
 
 @dataclass(frozen=True)
-class PendingCheck:
-    """An answer that only the symbolic check can decide."""
+class PendingCheck(WorkerCheck):
+    """An answer that only the symbolic check can decide (the `strict` policy's worker check)."""
 
     pred: str  # the extracted answer as written
     pred_norm: str
@@ -28,6 +30,21 @@ class PendingCheck:
     others: tuple[str, ...] = ()
     # The last box's grade when the exact path already decided it (only the boxes are left to check).
     decided: GradeStatus | None = None
+    label: ClassVar[str] = "symbolic"
+
+    def memo_key(self) -> tuple:
+        # With `decided`, the exact path graded the last box: only the earlier boxes are left to check.
+        return (self.pred_norm, None if self.decided is not None else self.gold_norm, self.others)
+
+    def run(self) -> tuple[GradeStatus, str | None]:
+        from deepmath_ext.verify.symbolic import check_status  # sympy: imported in the worker only
+
+        return check_status(*self.memo_key())
+
+    def finish(self, grade: Grade) -> Grade:
+        if self.decided is not None and grade.correct:
+            return Grade.of(self.decided, self.pred)  # the boxes agree
+        return replace(grade, pred=self.pred)
 
 
 def normalized_gold(gold: str) -> str:

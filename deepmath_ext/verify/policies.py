@@ -1,43 +1,61 @@
 """The registry of grading policies: `strict` (ours, the default) and the reference research code's rules.
 
 A policy's `decide` is its in-process part: it finds what the policy grades and settles the cheap cases
-(a format failure, an answer equal as a string or a number). Everything else becomes a check that a
+(a format failure, an answer equal as a string or a number). Everything else becomes a `WorkerCheck` that a
 verifier worker runs under the pool's deadline, memoisation and status accounting (see docs/verifier.md).
+Third-party policies are `Policy` objects registered in the `deepmath.rewards` entry-point group, or named
+by `pkg://module:attribute`; the pool needs no change for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
+from deepmath_ext import extensions
+from deepmath_ext.verify.executor import WorkerCheck
 from deepmath_ext.verify.extract import graded_part
-from deepmath_ext.verify.pipeline import PendingCheck, decide_response, normalized_gold
-from deepmath_ext.verify.reference import ReferenceCheck, answer_line, evaluator_gold, last_box, reward_gold
+from deepmath_ext.verify.pipeline import decide_response, normalized_gold
+from deepmath_ext.verify.reference import (
+    ReferenceCheck,
+    answer_line,
+    evaluator_gold,
+    last_box,
+    reference_status,
+    reward_gold,
+)
 from deepmath_ext.verify.reference_equal import cheap_equal
 from deepmath_ext.verify.status import Grade, GradeStatus
 
 DEFAULT_POLICY = "strict"
-# Benchmarks on which the reference evaluator also runs its OlympiadBench judge.
-OLYMPIAD_BENCHMARKS = frozenset({"olympiadbench"})
 
 
 @dataclass(frozen=True)
-class PolicyCheck:
+class PolicyCheck(WorkerCheck):
     """A response that only a verifier worker can grade under a reference policy."""
 
     pred: str | None  # the extracted answer as written, if any
     check: ReferenceCheck
+    label: ClassVar[str] = "reference"
+
+    def memo_key(self) -> tuple:
+        return (self.check.digest(),)
+
+    def run(self) -> tuple[GradeStatus, str | None]:
+        return reference_status(self.check)
 
 
-Decision = Grade | PendingCheck | PolicyCheck
+Decision = Grade | WorkerCheck
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A named grading rule; `decide(response, gold, require_think, benchmark)` is its in-process part."""
+    """A named grading rule; `decide(response, gold, require_think, olympiad_judge)` is its in-process part,
+    returning a `Grade` or a `WorkerCheck`."""
 
     name: str
-    decide: Callable[[str, str, bool, str | None], Decision]
+    decide: Callable[[str, str, bool, bool], Decision]
 
 
 def _settle(pred: str | None, check: ReferenceCheck) -> Grade | PolicyCheck:
@@ -61,12 +79,12 @@ def _checked(response: object, gold: str) -> str:
     return gold.strip()
 
 
-def _strict(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+def _strict(response: str, gold: str, require_think: bool, olympiad_judge: bool) -> Decision:
     """deepmath's verifier: the last box after the last </think>, exact first, no tolerance."""
     return decide_response(response, gold, require_think)
 
 
-def _reference(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+def _reference(response: str, gold: str, require_think: bool, olympiad_judge: bool) -> Decision:
     """DeepMath's training reward: </think> required; after the last one, math_equal on the last box
     or math-verify on the text."""
     gold = _checked(response, gold)
@@ -77,7 +95,7 @@ def _reference(response: str, gold: str, require_think: bool, benchmark: str | N
     return _settle(box, ReferenceCheck(gold, reward_gold(gold), text, answers))
 
 
-def _reference_single_box(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+def _reference_single_box(response: str, gold: str, require_think: bool, olympiad_judge: bool) -> Decision:
     """The Zero-Math-7B reward: exactly one \\boxed; math_equal on it or math-verify on the response."""
     gold = _checked(response, gold)
     boxes = response.count("\\boxed")
@@ -89,17 +107,17 @@ def _reference_single_box(response: str, gold: str, require_think: bool, benchma
     return _settle(box, ReferenceCheck(gold, reward_gold(gold), response, answers))
 
 
-def _reference_eval(response: str, gold: str, require_think: bool, benchmark: str | None) -> Decision:
+def _reference_eval(response: str, gold: str, require_think: bool, olympiad_judge: bool) -> Decision:
     """The reference evaluator: math_equal on the last box or on a final "The answer is:" line, or
-    math-verify on the whole response; on OlympiadBench also the olympiad judge on the text after the
-    first </think>."""
+    math-verify on the whole response; with `olympiad_judge` (OlympiadBench) also the olympiad judge on the
+    text after the first </think>."""
     gold = _checked(response, gold)
     box, answers = _boxed_answers(response)
     line = answer_line(response)
     if line is not None:
         answers += (("answer line", line),)
     judge_text = None
-    if benchmark is not None and benchmark.lower() in OLYMPIAD_BENCHMARKS:
+    if olympiad_judge:
         # the evaluator's own cut: between the FIRST </think> and the next one, stripped
         judge_text = response.split("</think>")[1].strip() if "</think>" in response else response
     check = ReferenceCheck(gold, evaluator_gold(gold), response, answers, judge_text)
@@ -119,10 +137,16 @@ POLICY_NAMES = tuple(POLICIES)
 
 
 def get_policy(name: str) -> Policy:
-    """The policy of this name; an unknown name is an error listing the known ones."""
-    try:
+    """A built-in policy, a `Policy` entry point of `deepmath.rewards`, or `pkg://module:attribute`;
+    an unknown name is an error listing the known ones."""
+    if isinstance(name, str) and name in POLICIES:
         return POLICIES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown grading policy {name!r}; known policies: {', '.join(POLICY_NAMES)}"
-        ) from None
+    known = isinstance(name, str) and (
+        extensions.is_module_path(name) or name in extensions.entry_point_names()
+    )
+    if not known:
+        raise ValueError(f"unknown grading policy {name!r}; known policies: {', '.join(POLICY_NAMES)}")
+    policy = extensions.load_object(name)  # a broken plug-in's error names it
+    if not isinstance(policy, Policy):
+        raise ValueError(f"grading policy {name!r} is a {type(policy).__name__}, not a Policy")
+    return policy

@@ -9,11 +9,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import replace
 
-from deepmath_ext.verify.executor import DEFAULT_MEMORY_MB, SymbolicExecutor
+from deepmath_ext.verify.executor import DEFAULT_MEMORY_MB, SymbolicExecutor, WorkerCheck
 from deepmath_ext.verify.pipeline import decide_answer
-from deepmath_ext.verify.policies import DEFAULT_POLICY, Decision, PolicyCheck, get_policy
+from deepmath_ext.verify.policies import DEFAULT_POLICY, Decision, get_policy
 from deepmath_ext.verify.status import Grade
 
 MAX_DEFAULT_WORKERS = 8
@@ -50,13 +49,14 @@ class VerifierPool:
         *,
         policy: str = DEFAULT_POLICY,
         require_think: bool = True,
-        benchmark: str | None = None,
+        olympiad_judge: bool = False,
     ) -> Future[Grade]:
         """Grade one response under a policy (see `policies.POLICIES`); cheap cases are done on return.
 
-        `require_think` is read by the `strict` policy only, `benchmark` by `reference-eval` only.
+        `require_think` is read by the `strict` policy only, `olympiad_judge` (see
+        `deepmath_ext.data.benchmarks.needs_olympiad_judge`) by `reference-eval` only.
         """
-        return self._finish(get_policy(policy).decide(response, gold, require_think, benchmark))
+        return self._finish(get_policy(policy).decide(response, gold, require_think, olympiad_judge))
 
     def submit_answer(self, pred: str, gold: str) -> Future[Grade]:
         """Grade an already extracted answer (no `</think>` or box needed)."""
@@ -69,7 +69,7 @@ class VerifierPool:
         *,
         policy: str = DEFAULT_POLICY,
         require_think: bool = True,
-        benchmark: str | None = None,
+        olympiad_judge: bool = False,
         progress: bool = False,
     ) -> list[Grade]:
         """Grade responses[i] against golds[i] for every i, in order, under one policy."""
@@ -77,7 +77,9 @@ class VerifierPool:
             raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
         get_policy(policy)  # an unknown name fails before any grading
         futures = [
-            self.submit(response, gold, policy=policy, require_think=require_think, benchmark=benchmark)
+            self.submit(
+                response, gold, policy=policy, require_think=require_think, olympiad_judge=olympiad_judge
+            )
             for response, gold in zip(responses, golds, strict=True)
         ]
         if not progress:
@@ -117,40 +119,31 @@ class VerifierPool:
         self.close()
 
     def _finish(self, decision: Decision) -> Future[Grade]:
+        """A done future for a grade; for a policy's `WorkerCheck`, the worker's grade as the check finishes it."""
         result: Future[Grade] = Future()
         if isinstance(decision, Grade):
             result.set_result(decision)
             return result
-        decided = None
-        if isinstance(decision, PolicyCheck):
-            outcome = self._run_check(("reference", decision.check), ("reference", decision.check.digest()))
-        else:
-            # With `decided`, the exact path graded the last box: only the earlier boxes are left to check.
-            decided = decision.decided
-            gold = None if decided is not None else decision.gold_norm
-            job = ("symbolic", decision.pred_norm, gold, decision.others)
-            outcome = self._run_check(job, job)
 
         def deliver(done: Future[Grade]) -> None:
             error = done.exception()
             if error is not None:
                 result.set_exception(error)
-            elif decided is not None and done.result().correct:
-                result.set_result(Grade.of(decided, decision.pred))  # the boxes agree
             else:
-                result.set_result(replace(done.result(), pred=decision.pred))
+                result.set_result(decision.finish(done.result()))
 
-        outcome.add_done_callback(deliver)
+        self._run_check(decision).add_done_callback(deliver)
         return result
 
-    def _run_check(self, job: tuple, key: tuple) -> Future[Grade]:
-        """The (shared) future of one worker check `job` = (name, *arguments); checks of one key run once."""
+    def _run_check(self, check: WorkerCheck) -> Future[Grade]:
+        """The (shared) future of one worker check; checks of one class and memo key run once."""
+        key = (type(check).__module__, type(check).__qualname__, check.memo_key())
         with self._lock:
             outcome = self._memo.get(key)
             if outcome is not None:
                 self._memo.move_to_end(key)
                 return outcome
-            outcome = self._executor.submit(*job)
+            outcome = self._executor.submit(check)
             self._memo[key] = outcome
             if len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)
@@ -188,14 +181,14 @@ def grade(
     *,
     policy: str = DEFAULT_POLICY,
     require_think: bool = True,
-    benchmark: str | None = None,
+    olympiad_judge: bool = False,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     pool: VerifierPool | None = None,
 ) -> Grade:
     """Grade one response against its gold answer under a grading policy (default `strict`)."""
     pool = pool or get_pool(timeout_s=timeout_s)
     return pool.submit(
-        response, gold, policy=policy, require_think=require_think, benchmark=benchmark
+        response, gold, policy=policy, require_think=require_think, olympiad_judge=olympiad_judge
     ).result()
 
 
@@ -205,7 +198,7 @@ def grade_batch(
     *,
     policy: str = DEFAULT_POLICY,
     require_think: bool = True,
-    benchmark: str | None = None,
+    olympiad_judge: bool = False,
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     pool: VerifierPool | None = None,
@@ -214,5 +207,10 @@ def grade_batch(
     """Grade responses[i] against golds[i] under one policy; symbolic checks run in worker processes."""
     pool = pool or get_pool(workers, timeout_s)
     return pool.grade_batch(
-        responses, golds, policy=policy, require_think=require_think, benchmark=benchmark, progress=progress
+        responses,
+        golds,
+        policy=policy,
+        require_think=require_think,
+        olympiad_judge=olympiad_judge,
+        progress=progress,
     )

@@ -7,17 +7,17 @@ Workers are plain subprocesses (not multiprocessing children), so they never re-
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sys
 from multiprocessing.connection import Connection
 
-from deepmath_ext.verify.reference import reference_status
+from deepmath_ext.verify.executor import WorkerCheck
+from deepmath_ext.verify.pipeline import PendingCheck
 from deepmath_ext.verify.status import GradeStatus
-from deepmath_ext.verify.symbolic import check_status
 
-# The checks a worker runs, by name; a job is (name, *arguments), each check returns (status, detail).
-CHECKS = {"symbolic": check_status, "reference": reference_status}
-WARM_UP = ("symbolic", r"\frac{x^2-1}{x+1}", "x-1", ())
+# A job is any policy's `WorkerCheck`; this one loads math-verify's grammar and sympy before the first.
+WARM_UP = PendingCheck(r"\frac{x^2-1}{x+1}", r"\frac{x^2-1}{x+1}", "x-1")
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -29,10 +29,11 @@ def _cap_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def check(name: str, *args: object) -> tuple[str, str | None]:
-    """(status, detail) of one named check; errors grade the item, they never end the worker."""
+def check(job: WorkerCheck | bytes) -> tuple[str, str | None]:
+    """(status, detail) of one check (or its pickle); errors grade the item, they never end the worker."""
     try:
-        status, detail = CHECKS[name](*args)
+        # Unpickled here, so a policy whose module this process cannot import fails its item, not the worker.
+        status, detail = (pickle.loads(job) if isinstance(job, bytes) else job).run()
     except (MemoryError, RecursionError) as error:
         status, detail = GradeStatus.GUARDED, f"{type(error).__name__} in symbolic check"
     except Exception as error:
@@ -41,7 +42,7 @@ def check(name: str, *args: object) -> tuple[str, str | None]:
 
 
 def main() -> None:
-    """Serve (check name, *arguments) -> (status, detail) over stdin/stdout until stdin closes."""
+    """Serve WorkerCheck -> (status, detail) over stdin/stdout until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # The protocol owns the original stdout; anything a library prints goes to stderr instead.
     protocol_out = os.dup(1)
@@ -49,14 +50,14 @@ def main() -> None:
     requests, replies = Connection(0, writable=False), Connection(protocol_out, readable=False)
     _cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     # The first parse loads math-verify's grammar (about a second): do it before taking deadlines.
-    check(*WARM_UP)
+    check(WARM_UP)
     replies.send("ready")
     while True:
         try:
-            job = requests.recv()
+            job = requests.recv_bytes()
         except EOFError:
             return
-        replies.send(check(*job))
+        replies.send(check(job))
 
 
 if __name__ == "__main__":

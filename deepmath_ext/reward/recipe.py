@@ -1,0 +1,103 @@
+"""Where a composed verl config's deepmath reward settings are read, so none is silently dropped.
+
+verl passes `reward.reward_kwargs` to its reward manager and `reward.custom_reward_function.reward_kwargs` to
+the custom function. The `deepmath` manager reads the first; verl's `naive`/`dapo` managers with deepmath's
+`compute_score` pass it only the second (`dapo` itself still reads the overlong keys of the first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepmath_ext import extensions
+from deepmath_ext.reward.grading import our_kwargs
+from deepmath_ext.reward.score import RewardConfig
+from deepmath_ext.reward.terms import BUILTIN_TERMS
+from deepmath_ext.verify.policies import POLICIES
+
+MANAGER_KWARGS = "reward.reward_kwargs"
+CUSTOM_KWARGS = "reward.custom_reward_function.reward_kwargs"
+# `reward.reward_manager.name` of the deepmath manager: its registered name, or its class with source importlib.
+DEEPMATH_MANAGERS = frozenset({"deepmath", "DeepMathRewardManager"})
+# `reward.custom_reward_function.path` values that load deepmath's compute_score.
+DEEPMATH_SCORE_PATHS = frozenset({"pkg://deepmath_ext.reward", "pkg://deepmath_ext.reward.score"})
+
+
+def _select(cfg: Any, dotted: str) -> Any:
+    node = cfg
+    for part in dotted.split("."):
+        node = node.get(part) if node is not None else None
+    return node
+
+
+def settings_location(cfg: Any) -> str | None:
+    """The config key deepmath's reward settings are read from, or None when deepmath does not score."""
+    if _select(cfg, "reward.reward_manager.name") in DEEPMATH_MANAGERS:
+        return MANAGER_KWARGS
+    custom = _select(cfg, "reward.custom_reward_function") or {}
+    if custom.get("path") in DEEPMATH_SCORE_PATHS and custom.get("name") == "compute_score":
+        return CUSTOM_KWARGS
+    return None
+
+
+def ignored_settings(cfg: Any) -> list[str]:
+    """deepmath keys under `reward.reward_kwargs` that this config's reward never reads."""
+    if settings_location(cfg) == MANAGER_KWARGS:
+        return []
+    return sorted(our_kwargs(_select(cfg, MANAGER_KWARGS)))
+
+
+def ignored_settings_error(cfg: Any) -> str | None:
+    """One line naming the ignored keys and where they belong, or None when every key is read."""
+    ignored = ignored_settings(cfg)
+    if not ignored:
+        return None
+    keys = ", ".join(f"{MANAGER_KWARGS}.{key}" for key in ignored)
+    manager = _select(cfg, "reward.reward_manager.name")
+    if settings_location(cfg) == CUSTOM_KWARGS:
+        return (
+            f"{keys} would be ignored: verl's {manager!r} manager passes deepmath's compute_score only "
+            f"{CUSTOM_KWARGS}; move them there ({MANAGER_KWARGS} keeps overlong_buffer_cfg and max_resp_len)"
+        )
+    return (
+        f"{keys} would be ignored: neither the deepmath manager nor deepmath's compute_score scores this run "
+        f"(reward.reward_manager.name={manager!r}); select one (docs/reward.md) or remove them"
+    )
+
+
+def settings_in_use(cfg: Any) -> RewardConfig | None:
+    """The parsed reward settings the run will use, or None when deepmath does not score it."""
+    location = settings_location(cfg)
+    if location is None:
+        return None
+    return RewardConfig.from_kwargs(_select(cfg, location), where=location)
+
+
+def describe_settings(config: RewardConfig) -> str:
+    """`terms accuracy 1, length 0.1; policy strict; correct / wrong 1.0 / -1.0; </think> required`."""
+    terms = ", ".join(f"{term.name} {weight:g}" for term, weight, _ in config.terms)
+    grading = config.grading
+    think = "</think> required" if grading.require_think else "whole response"
+    return (
+        f"terms {terms}; policy {grading.policy}; correct / wrong {grading.correct_score:g} / "
+        f"{grading.wrong_score:g}; {think}"
+    )
+
+
+def third_party_references(cfg: Any) -> list[str]:
+    """The recipe's reward terms and policy that are neither built in: entry-point names or `pkg://` paths."""
+    config = settings_in_use(cfg)
+    if config is None:
+        return []
+    names = [term.name for term, _, _ in config.terms if term.name not in BUILTIN_TERMS]
+    if config.grading.policy not in POLICIES:
+        names.append(config.grading.policy)
+    return names
+
+
+def job_shipping(cfg: Any) -> tuple[list[str], dict[str, str]]:
+    """(top-level modules, environment variables) a Ray job needs so its reward workers load the recipe's
+    third-party terms and policy without installing their distributions."""
+    references = third_party_references(cfg)
+    modules = sorted({extensions.source_module(reference) for reference in references})
+    return modules, extensions.job_entry_points(references)
