@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from fractions import Fraction
 
+from deepmath_ext.verify import linear
+from deepmath_ext.verify.linear import MACRO
 from deepmath_ext.verify.status import GradeStatus
 
 # A decimal stands for a value with no finite decimal expansion (1/12) when it agrees this closely.
@@ -16,25 +17,26 @@ MAX_POWER_OF_TEN = 400
 
 _SIGN = r"[+-]?"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_PLAIN = re.compile(rf"{_SIGN}{_DECIMAL}")
-_SLASH = re.compile(rf"({_SIGN}\d+)/(\d+)")
-_FRAC = re.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
-_MIXED = re.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
-_SCIENTIFIC = re.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
-_POWER = re.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
-_BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
-_REPEATING = re.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
-_ASSIGNMENT = re.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
-_RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
+_PLAIN = linear.compile(rf"{_SIGN}{_DECIMAL}")
+_SLASH = linear.compile(rf"({_SIGN}\d+)/(\d+)")
+_FRAC = linear.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
+_MIXED = linear.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
+_SCIENTIFIC = linear.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_POWER = linear.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_BASE_NUMERAL = linear.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
+_REPEATING = linear.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
+_ASSIGNMENT = linear.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
+_RELATION = linear.compile(r"=|<|>|\\le|\\ge|\\ne")
 # Word answers: letters and spaces with a run of three letters (two checks, so no backtracking).
-_LETTERS_AND_SPACES = re.compile(r"[a-z ]+")
-_THREE_LETTERS = re.compile(r"[a-z]{3}")
-_CHOICE_LETTER = re.compile(r"[A-E]")
-_CHOICE_AND_VALUE = re.compile(r"\(([A-E])\)(.+)")
-_CONNECTIVE = re.compile(
-    r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
+_LETTERS_AND_SPACES = linear.compile(r"[a-z ]+")
+_THREE_LETTERS = linear.compile(r"[a-z]{3}")
+_CHOICE_LETTER = linear.compile(r"[A-E]")
+_CHOICE_AND_VALUE = linear.compile(r"\(([A-E])\)(.+)")
+_MACRO_NAME = linear.compile(MACRO)
+_CONNECTIVES = frozenset(
+    ("implies", "impliedby", "iff", "Rightarrow", "Longrightarrow", "Leftrightarrow", "therefore", "because")
 )
-_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+_DECIMAL_COMMA = linear.compile(r"[+-]?\d+,\d+")
 
 
 def _fraction(numerator: str, denominator: str) -> Fraction | None:
@@ -260,7 +262,11 @@ def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
 
 def _is_derivation(pred: str, gold: str) -> bool:
     """An implication is working, not an answer (unless the gold is one)."""
-    return bool(_CONNECTIVE.search(pred)) and not _CONNECTIVE.search(gold)
+    return _has_connective(pred) and not _has_connective(gold)
+
+
+def _has_connective(text: str) -> bool:
+    return any(name in _CONNECTIVES for name in _MACRO_NAME.findall(text))
 
 
 def final_values(pred: str, gold: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.status import GradeStatus
 
 THINK_CLOSE = "</think>"
@@ -13,9 +13,7 @@ MAX_BOXES = 50
 # A box whose closing brace is further than this is malformed (and scanning it could be quadratic).
 MAX_BOX_CHARS = 4000
 
-_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# Escaped braces and backslashes are literal characters, not TeX groups.
-_BRACE_TOKEN = re.compile(r"\\[\\{}]|[{}]")
+_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox)\s*\{")
 
 
 @dataclass(frozen=True)
@@ -36,16 +34,20 @@ def graded_part(response: str, require_think: bool) -> str | None:
 
 
 def _closing_brace(text: str, start: int) -> int:
-    """Index of the brace closing the group opened just before `start`, or -1."""
-    depth = 1
-    for match in _BRACE_TOKEN.finditer(text, start, min(len(text), start + MAX_BOX_CHARS)):
-        token = match.group()
-        if token == "{":
+    """Index of the brace closing the group opened just before `start`, or -1 (a scan, no regex)."""
+    depth, index, limit = 1, start, min(len(text), start + MAX_BOX_CHARS)
+    while index < limit:
+        char = text[index]
+        if char == "\\":
+            index += 2  # `\{`, `\}` and `\\` are literal characters, not TeX groups
+            continue
+        if char == "{":
             depth += 1
-        elif token == "}":
+        elif char == "}":
             depth -= 1
             if depth == 0:
-                return match.start()
+                return index
+        index += 1
     return -1
 
 

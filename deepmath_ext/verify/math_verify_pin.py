@@ -30,6 +30,10 @@ The swaps replace module-level names that math-verify looks up at call time. Ver
 check at a time in one thread, so nothing else sees them, and the strict policy keeps 0.9's behaviour.
 Tested with math-verify 0.9.0 and latex2sympy2_extended 1.11.0; a version without these names is
 refused loudly rather than graded differently.
+
+The one stdlib `re` pattern here is math-verify's own replacement table (it looks around, so RE2 cannot
+run it), handed back to math-verify, which runs it in the verifier worker under the check's timeout;
+`tests/test_verify_linear.py` allows `re` in this module for that function only.
 """
 
 from __future__ import annotations
@@ -39,13 +43,15 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from deepmath_ext.verify import linear
+
 PINNED_VERSION = "0.7.0"
 TESTED_WITH = "math-verify 0.9.0, latex2sympy2_extended 1.11.0"
-# 0.7.0's unit pattern never matched; one group keeps 0.9's `\1` replacement valid.
-_NO_UNIT = re.compile(r"(?!)()")
+# 0.7.0's unit pattern never matched (an empty set of characters); one group keeps 0.9's `\1` valid.
+_NO_UNIT = linear.compile(r"[^\x00-\x{10ffff}]()")
 
 
-def _no_units(current: re.Pattern[str]) -> re.Pattern[str]:
+def _no_units(current: re.Pattern[str]) -> linear.Pattern:
     return _NO_UNIT
 
 
@@ -123,7 +129,8 @@ def _solve_as_pinned(current: Callable[..., bool]) -> Callable[..., bool]:
     return solve_and_compare
 
 
-_PINNED_SEPARATOR = re.compile(r"and|or|,|;")
+# 0.7.0 joined two boxes when one of these stood between them (even inside a word).
+PINNED_SEPARATORS = ("and", "or", ",", ";")
 
 
 def _closing_brace(text: str, opening: int, limit: int) -> int | None:
@@ -157,7 +164,7 @@ def _boxes_as_pinned(current: Callable[..., str]) -> Callable[..., str]:
             if (
                 mode == "last"
                 and later_box is not None
-                and not (len(between) < 70 and _PINNED_SEPARATOR.search(between))
+                and not (len(between) < 70 and any(separator in between for separator in PINNED_SEPARATORS))
             ):
                 break
             found.append(text[brace + 1 : close].strip())

@@ -15,8 +15,8 @@ The LaTeX parser is latex2sympy2_extended (the reference's sympy `parse_latex` n
 from __future__ import annotations
 
 import math
-import re
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.guards import guard_reason
 from deepmath_ext.verify.reference_equal import PERCENT_FACTORS, to_sympy
 
@@ -34,10 +34,10 @@ SYMBOL_EDITS = (
 )  # fmt: skip
 END_CHARACTERS = "\n$,.:;^_=+`!@#$%^&*~，。"
 
-_BOX_OPEN = re.compile(r"\\boxed\{")
-_DOLLAR_SPAN = re.compile(r"\$(.*?)\$")
-_ROMAN_WRAPPER = re.compile(r"\\(?:mathrm|mathbf)\{~?([^}]*)\}")
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_BOX_OPEN = linear.compile(r"\\boxed\{")
+_DOLLAR_SPAN = linear.compile(r"\$(.*?)\$")
+_ROMAN_WRAPPER = linear.compile(r"\\(?:mathrm|mathbf)\{~?([^}]*)\}")
+_CJK = linear.compile(r"[\u4e00-\u9fff]+")
 
 
 class UnbalancedBox(ValueError):

@@ -20,9 +20,10 @@ from __future__ import annotations
 import builtins
 import keyword
 import math
-import re
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.guards import guard_reason
+from deepmath_ext.verify.linear import MACRO, Match, macro_rewrite
 from deepmath_ext.verify.status import GradeStatus
 
 RELATIVE_TOLERANCE = 1e-4
@@ -46,30 +47,35 @@ LITERAL_EDITS = (
     ("million", "*10^6"), ("billion", "*10^9"), ("trillion", "*10^12"),
 )  # fmt: skip
 
-_LEFT_RIGHT = re.compile(r"\\left|\\right")
-_TEXT_CONJUNCTION = re.compile(r"\\text\{\s*(?:or|and)\s*\}")
-_EMPTY_LIST_ITEM = re.compile(r",\s*,")
-_TEXT_OPEN = re.compile(r"\\text\s*\{\s*")
-_TEXT_GROUP = re.compile(r"\\text\{([^}]+)\}")
-_UNIT_PATTERNS = tuple(re.compile(rf"{word}(?:es)?s? *(?:\^[0-9]+)?") for word in UNIT_WORDS)
-_DAY = re.compile(r"days?")
-_WRAPPED = tuple(re.compile(rf"^\\{name}\{{(.+?)\}}$") for name in WRAPPERS)
-_FRAC_SPACES = re.compile(r"\\frac +")
-_SQRT_ARGUMENT = re.compile(r"\\sqrt(\s*\w+)")
-_MINUS_SPACE = re.compile(r"- *")
-_MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
-_MIXED_FRACTION = re.compile(r"(?<!\d)(\d+) *\\frac\{(\d+)\}\{(\d+)\}")
-_THOUSANDS = re.compile(r"(\d),(\d\d\d)($|\D)")
-_DIGIT_GAP = re.compile(r"(?<=\d)[ \t\r\n]+(?=\d)")
-_FRAC_VARIANT = re.compile(r"\\[dt]frac(?![a-zA-Z])")
-_SYMPY_INTERVAL = re.compile(r"^Interval(|\.Ropen|\.Lopen|\.open)\((.*)\)$")
+_LEFT_RIGHT = linear.compile(r"\\left|\\right")
+_TEXT_CONJUNCTION = linear.compile(r"\\text\{\s*(?:or|and)\s*\}")
+_EMPTY_LIST_ITEM = linear.compile(r",\s*,")
+_TEXT_OPEN = linear.compile(r"\\text\s*\{\s*")
+_TEXT_GROUP = linear.compile(r"\\text\{([^}]+)\}")
+_UNIT_PATTERNS = tuple(linear.compile(rf"{word}(?:es)?s? *(?:\^[0-9]+)?") for word in UNIT_WORDS)
+_DAY = linear.compile(r"days?")
+# RE2's `$` is the end of the text; the reference's (Python's) also matches before a final newline.
+_WRAPPED = tuple(linear.compile(rf"^\\{name}\{{(.+?)\}}\n?$") for name in WRAPPERS)
+_FRAC_SPACES = linear.compile(r"\\frac +")
+_SQRT_ARGUMENT = linear.compile(r"\\sqrt(\s*\w+)")
+_MINUS_SPACE = linear.compile(r"- *")
+_MIXED_NUMBER = linear.compile(r"([0-9]) +([0-9])")
+# The reference's `(?<!\d)` before the whole number needs no check: a leftmost match of `\d+` starts
+# where a run of digits starts (or right after the previous match, which ends in `}`).
+_MIXED_FRACTION = linear.compile(r"(\d+) *\\frac\{(\d+)\}\{(\d+)\}")
+_THOUSANDS = linear.compile(r"(\d),(\d\d\d)($|[^\d])")  # `[^\d]`: RE2 has no Unicode `\D`
+# Whitespace runs; `_join_digits` drops those with a digit on both sides (the reference's lookaround).
+_WHITESPACE_RUN = linear.compile(r"[ \t\r\n]+")
+_SYMPY_INTERVAL = linear.compile(r"^Interval(|\.Ropen|\.Lopen|\.open)\((.*)\)$")
+_FRAC_VARIANT = linear.compile(MACRO)
+_dfrac_to_frac = macro_rewrite({"dfrac", "tfrac"}, "\\frac")
 _INTERVAL_BRACKETS = {"": "[]", ".Ropen": "[)", ".Lopen": "(]", ".open": "()"}
 # What sympy's Python-syntax parser (which evaluates its input) may read: names, numbers, operators and
 # round brackets; no attribute access, strings or dunders. A name must be one of these sympy functions or
 # constants, or one sympy does not define (it becomes a symbol); never a Python builtin or keyword.
-_PYTHON_SYNTAX = re.compile(r"[\w\s.+\-*/^()!]*")
-_ATTRIBUTE = re.compile(r"\.\s*[A-Za-z_]|__")
-_NAME = re.compile(r"[A-Za-z_]\w*")
+_PYTHON_SYNTAX = linear.compile(r"[\w\s.+\-*/^()!]*")
+_ATTRIBUTE = linear.compile(r"\.\s*[A-Za-z_]|__")
+_NAME = linear.compile(r"[A-Za-z_]\w*")
 SYMPY_NAMES = frozenset((
     "sqrt", "pi", "E", "I", "oo", "exp", "log", "ln", "sin", "cos", "tan", "cot", "sec", "csc", "asin",
     "acos", "atan", "sinh", "cosh", "tanh", "factorial", "binomial", "Abs", "floor", "ceiling", "root",
@@ -121,8 +127,15 @@ def _fix_fracs(text: str) -> str:
     return "\\frac".join(fixed)
 
 
-def _mixed_fraction(match: re.Match[str]) -> str:
+def _mixed_fraction(match: Match) -> str:
     return f"{match[1]} + {match[2]}/{match[3]}"
+
+
+def _join_digits(match: Match) -> str:
+    """A whitespace run between two digits goes (`2 0` is 20, as `parse_latex` reads it); others stay."""
+    text, start, end = match.string, match.start(), match.end()
+    between_digits = start > 0 and end < len(text) and text[start - 1].isdecimal() and text[end].isdecimal()
+    return "" if between_digits else match[0]
 
 
 def _strip_thousands(text: str) -> str:
@@ -297,7 +310,7 @@ def to_sympy(latex: str) -> object | None:
     repairs = NormalizationConfig(
         basic_latex=False, units=False, malformed_operators=True, nits=False, boxed="none", equations=False
     )
-    latex = _DIGIT_GAP.sub("", _FRAC_VARIANT.sub(r"\\frac", latex))
+    latex = _WHITESPACE_RUN.sub(_join_digits, _FRAC_VARIANT.sub(_dfrac_to_frac, latex))
     try:
         parsed = latex2sympy(latex, normalization_config=repairs, conversion_config=config)
     except Exception:  # the parser raises many kinds of errors on text that is not math
