@@ -581,7 +581,7 @@ def report(cases: list[Case], ours: list[bool], theirs: list[bool], show: int) -
         (True, "right by construction: accepted (higher is better)"),
     ):
         print(f"\n{title}")
-        print(f"| operator | pairs | deepmath | math-verify |\n|---|---|---|---|")
+        print("| operator | pairs | deepmath | math-verify |\n|---|---|---|---|")
         for (is_right, name), (total, mine, peer) in rows.items():
             if is_right == right:
                 print(f"| {name} | {total} | {mine} ({mine / total:.0%}) | {peer} ({peer / total:.0%}) |")
@@ -663,8 +663,8 @@ def run_fuzz(count: int, seed: int, workers: int, show: int) -> None:
     print(f"\ndifferential fuzz against sympy: {len(pairs)} pairs ({sum(e for *_, e in pairs)} equal)")
     print("| grader | equal accepted | different accepted (false positives) |\n|---|---|---|")
     for name, verdicts in (("deepmath", ours), ("math-verify", theirs)):
-        eq = sum(v for v, c in zip(verdicts, cases) if c.right)
-        fp = sum(v for v, c in zip(verdicts, cases) if not c.right)
+        eq = sum(v for v, c in zip(verdicts, cases, strict=True) if c.right)
+        fp = sum(v for v, c in zip(verdicts, cases, strict=True) if not c.right)
         n_eq = sum(c.right for c in cases)
         print(f"| {name} | {eq}/{n_eq} | {fp}/{len(cases) - n_eq} |")
     for verdict, case in zip(ours, cases, strict=True):
