@@ -8,8 +8,6 @@ from fractions import Fraction
 
 from deepmath_ext.verify.status import GradeStatus
 
-# A decimal stands for a value with no finite decimal expansion (1/12) when it agrees this closely.
-APPROXIMATION_PRECISION = Fraction(1, 10**10)
 # Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
 MAX_NUMERAL_CHARS = 400
 MAX_POWER_OF_TEN = 400
@@ -31,9 +29,14 @@ _LETTERS_AND_SPACES = re.compile(r"[a-z ]+")
 _THREE_LETTERS = re.compile(r"[a-z]{3}")
 _CHOICE_LETTER = re.compile(r"[A-E]")
 _CHOICE_AND_VALUE = re.compile(r"\(([A-E])\)(.+)")
+_CHOICE_LABEL = re.compile(r"\([A-Ea-e]\)")
+# A word of two or more letters that is not a macro name (`or`, `is`, `not`; `\frac` is not one).
+_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _CONNECTIVE = re.compile(
     r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
 )
+_MACRO = re.compile(r"\\[a-zA-Z]+")
+_VARIABLE = re.compile(r"[a-df-zA-Z]")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
@@ -75,28 +78,6 @@ def _repeating_decimal(sign: str, whole: str, fixed: str, period: str) -> Fracti
     value = Fraction(int(whole or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
     value += Fraction(int(period), 10 ** len(fixed) * (10 ** len(period) - 1))
     return -value if sign == "-" else value
-
-
-def _terminates(value: Fraction) -> bool:
-    """True when the value has a finite decimal expansion (denominator 2^a 5^b)."""
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    return denominator == 1
-
-
-def same_rational(pred: str, gold: str, pred_value: Fraction, gold_value: Fraction) -> bool:
-    """Exact equality; a long decimal may stand for a value whose expansion never ends (1/12)."""
-    if pred_value == gold_value:
-        return True
-    candidates = ((pred, pred_value, gold_value), (gold, gold_value, pred_value))
-    return any(
-        "." in decimal
-        and not _terminates(exact)
-        and abs(approx - exact) <= APPROXIMATION_PRECISION * abs(exact)
-        for decimal, approx, exact in candidates
-    )
 
 
 def split_top_level(text: str) -> list[str]:
@@ -153,9 +134,18 @@ def _kind(text: str) -> str:
 
 
 def _collection_kinds_differ(pred: str, gold: str) -> bool:
-    """A set or a list of solutions never answers an interval or tuple, nor the reverse."""
+    """A set or a list of solutions never answers an interval or tuple, nor the reverse; and brackets of
+    tuples and intervals must match, except beside an infinite endpoint (`[2, \\infty]` = `[2, \\infty)`)."""
     kinds = {_kind(pred), _kind(gold)}
-    return "bracket" in kinds and bool(kinds & {"set", "list"})
+    if "bracket" in kinds and bool(kinds & {"set", "list"}):
+        return True
+    if kinds != {"bracket"}:
+        return False
+    (pred_kind, pred_items), (gold_kind, gold_items) = collection(pred), collection(gold)
+    if len(pred_kind) != 2 or len(gold_kind) != 2 or len(pred_items) != len(gold_items):
+        return False
+    ends = ((0, pred_items[0], gold_items[0]), (1, pred_items[-1], gold_items[-1]))
+    return any(pred_kind[i] != gold_kind[i] and "\\infty" not in p + g for i, p, g in ends)
 
 
 def _labelled(text: str) -> list[tuple[str, str]] | None:
@@ -221,11 +211,28 @@ def _systems_as_tuples(pred: str, gold: str) -> tuple[str, str] | None:
     return _as_tuple(pred_values), _as_tuple([value for _, value in gold_system])
 
 
+def _labelled_choice(text: str) -> re.Match[str] | None:
+    """`(C)12`: a choice label and its value; None when what follows is not one value (another choice,
+    words such as `is not the answer` or `or`, a list), so that `(C)(D)` is never read as `(C)`."""
+    match = _CHOICE_AND_VALUE.fullmatch(text)
+    if match is None:
+        return None
+    value = match[2]
+    if (
+        _CHOICE_LABEL.search(value)
+        or _WORD.search(value)
+        or value[0] in ",;/|"
+        or len(split_top_level(value)) > 1
+    ):
+        return None
+    return match
+
+
 def _choice_value(pred: str, gold: str) -> tuple[str, str]:
     """`(C)12`: the letter when the other side is a letter, else the value."""
-    if match := _CHOICE_AND_VALUE.fullmatch(pred):
+    if match := _labelled_choice(pred):
         pred = match[1] if _CHOICE_LETTER.fullmatch(gold) else match[2]
-    if match := _CHOICE_AND_VALUE.fullmatch(gold):
+    if match := _labelled_choice(gold):
         gold = match[1] if _CHOICE_LETTER.fullmatch(pred) else match[2]
     return pred, gold
 
@@ -258,9 +265,54 @@ def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
     return GradeStatus.CORRECT_EXACT if pred_digits.upper() == gold_match[1].upper() else GradeStatus.WRONG
 
 
+def _read_base_numeral(pred: str) -> str | None:
+    """A numeral with a base subscript (`13_4`) as its decimal value (`7`); None when no base reads it.
+
+    Text that is not a numeral with a subscript (`x_1`) is returned as it is."""
+    match = _BASE_NUMERAL.fullmatch(pred)
+    if match is None or not any(c.isdigit() for c in match[1]):
+        return pred
+    digits, base = match[1], int(match[2])
+    if base == 10 and digits.isdigit():
+        return digits
+    return str(int(digits, base)) if _is_numeral(digits, base) else None
+
+
 def _is_derivation(pred: str, gold: str) -> bool:
     """An implication is working, not an answer (unless the gold is one)."""
     return bool(_CONNECTIVE.search(pred)) and not _CONNECTIVE.search(gold)
+
+
+def is_closed_form(text: str) -> bool:
+    """True for a number written as a formula: no variable outside macro names (`e` is Euler's number)."""
+    return not _VARIABLE.search(_MACRO.sub("", text))
+
+
+def split_claims(answer: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(answer without claims, claims): each side of an equation that is a closed-form number and not the
+    last side (`2 = 3`, `3\\cdot 4 = 12`) is a claim `(side, last side)` that must hold; a side with a
+    variable (`x = 3`, `a+b = 5`) is a label and stays."""
+    parts, claims = [], []
+    for part in split_top_level(answer):
+        sides = part.split("=")
+        if len(sides) > 1 and sides[-1] and is_closed_form(sides[-1]):
+            numbers = [side for side in sides[:-1] if side and is_closed_form(side)]
+            claims += [(side, sides[-1]) for side in numbers]
+            part = "=".join(side for side in sides if side not in numbers)
+        parts.append(part)
+    return ",".join(parts), tuple(claims)
+
+
+def decide_claims(claims: tuple[tuple[str, str], ...]) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """(every claim decided exactly is true, the claims only the symbolic check can decide)."""
+    pending = []
+    for side, value in claims:
+        side_value, exact_value = parse_rational(side), parse_rational(value)
+        if side_value is None or exact_value is None:
+            pending.append((side, value))
+        elif side_value != exact_value:
+            return False, ()
+    return True, tuple(pending)
 
 
 def final_values(pred: str, gold: str) -> str:
@@ -271,9 +323,12 @@ def final_values(pred: str, gold: str) -> str:
     )
 
 
-def _is_decimal_comma_of(text: str, decimal: str) -> bool:
-    """`1,22` read as the decimal `1.22`: only when the other side is that decimal, digit for digit."""
-    return bool(_DECIMAL_COMMA.fullmatch(text)) and text.replace(",", ".") == decimal
+def is_decimal_comma_of(raw_answer: str, gold: str) -> bool:
+    """The answer as written (`2,5`, no space) is the decimal gold `2.5` with a decimal comma.
+
+    Only the answer may use a decimal comma, and only against a decimal gold: a gold with a comma is a
+    list (`0, 1` and `0,1` are never `0.1`), and `2, 5` (comma and space) is always a list."""
+    return bool(_DECIMAL_COMMA.fullmatch(raw_answer)) and raw_answer.replace(",", ".") == gold
 
 
 def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
@@ -284,12 +339,7 @@ def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
     gold_values = [parse_rational(item) for item in gold_items]
     if None in pred_values or None in gold_values or pred_kind != gold_kind:
         return None
-    if len(pred_items) == 1 == len(gold_items):
-        same = same_rational(pred_items[0], gold_items[0], pred_values[0], gold_values[0])
-    elif gold_kind == "set":
-        same = Counter(pred_values) == Counter(gold_values)
-    else:
-        same = pred_values == gold_values
+    same = Counter(pred_values) == Counter(gold_values) if gold_kind == "set" else pred_values == gold_values
     return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
 
 
@@ -313,14 +363,15 @@ def _decide_values(pred: str, gold: str) -> GradeStatus | None:
     base_status = _decide_base_numeral(pred, gold)
     if base_status is not None:
         return base_status
+    pred = _read_base_numeral(pred)
+    if pred is None:
+        return GradeStatus.WRONG  # a base subscript no base reads (`19_2`)
     if not _RELATION.search(gold) or _roots_of_one_unknown(pred, gold):
         pred = strip_assignment(pred)
     if not _RELATION.search(pred):
         gold = strip_assignment(gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT
-    if _is_decimal_comma_of(pred, gold) or _is_decimal_comma_of(gold, pred):
-        return GradeStatus.CORRECT_NUMERIC
     if _collection_kinds_differ(pred, gold):
         return GradeStatus.WRONG
     status = _decide_collections(pred, gold)

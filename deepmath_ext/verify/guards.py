@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from deepmath_ext.verify.exact import is_closed_form
+
 MAX_ANSWER_CHARS = 600
 MAX_NESTING = 24
 MAX_EXPONENT = 10**5
@@ -23,8 +25,6 @@ _UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
 _POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*(\d+)")
 _SUM_BOUND = re.compile(rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))")
 _SIZE_PARTS = re.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
-_MACRO = re.compile(r"\\[a-zA-Z]+")
-_VARIABLE = re.compile(r"[a-df-zA-Z]")
 
 
 def _nesting_and_tower(text: str) -> tuple[int, bool]:
@@ -73,7 +73,7 @@ def guard_reason(answer: str) -> str | None:
     if deepest > MAX_NESTING:
         return f"nesting deeper than {MAX_NESTING}"
     # A tower of numbers is astronomically large; with a variable in it (e^{x^2}) it is just a formula.
-    numeric = not _VARIABLE.search(_MACRO.sub("", answer))
+    numeric = is_closed_form(answer)
     if (numeric and (tower or _UNBRACED_TOWER.search(answer))) or _HYPER_OPERATORS.search(answer):
         return "exponent tower"
     if any(int(m[1]) > MAX_EXPONENT for m in _EXPONENT_LITERAL.finditer(answer)):

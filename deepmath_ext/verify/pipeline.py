@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepmath_ext.verify.exact import collection, decide_exact
+from deepmath_ext.verify.exact import (
+    collection,
+    decide_claims,
+    decide_exact,
+    is_decimal_comma_of,
+    split_claims,
+)
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
@@ -28,6 +34,8 @@ class PendingCheck:
     others: tuple[str, ...] = ()
     # The last box's grade when the exact path already decided it (only the boxes are left to check).
     decided: GradeStatus | None = None
+    # (side, value) of equations written in the boxes (`3\cdot 4 = 12`): each must hold, else wrong.
+    claims: tuple[tuple[str, str], ...] = ()
 
 
 def normalized_gold(gold: str) -> str:
@@ -81,9 +89,16 @@ def decide_response(response: str, gold: str, require_think: bool = True) -> Gra
 
 def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
     pred = raw_answers[-1]
+    if len(raw_answers) == 1 and is_decimal_comma_of(pred, gold_norm):
+        return Grade.of(GradeStatus.CORRECT_NUMERIC, pred)
     norms = [normalize_answer(raw) if len(raw) <= MAX_NORMALIZED_CHARS else raw for raw in raw_answers]
     if not norms[-1]:
         return Grade.of(GradeStatus.NO_ANSWER, pred, "empty box")
+    split = [split_claims(norm) if len(norm) <= MAX_ANSWER_CHARS else (norm, ()) for norm in norms]
+    norms = [norm for norm, _ in split]
+    true_so_far, claims = decide_claims(tuple(claim for _, box_claims in split for claim in box_claims))
+    if not true_so_far:
+        return Grade.of(GradeStatus.WRONG, pred, "false equation")
     last_index = {norm: index for index, norm in enumerate(norms)}
     # Distinct non-empty answers, each at its last position, so the final box stays last.
     answers = [norm for index, norm in enumerate(norms) if norm and last_index[norm] == index]
@@ -95,9 +110,10 @@ def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
     if len(pred_norm) > MAX_ANSWER_CHARS and pred_norm != gold_norm:
         return Grade.of(GradeStatus.GUARDED, pred, f"answer longer than {MAX_ANSWER_CHARS} characters")
     status, pred_norm, gold_norm = decide_exact(pred_norm, gold_norm)
-    if status is not None and not (others and status.is_correct):
+    if status is not None and not ((others or claims) and status.is_correct):
         return Grade.of(status, pred)
-    reason = guard_reason(pred_norm) or (None if status is not None else guard_reason(gold_norm))
+    reason = next((guard_reason(side) for claim in claims for side in claim if guard_reason(side)), None)
+    reason = reason or guard_reason(pred_norm) or (None if status is not None else guard_reason(gold_norm))
     if reason is not None:
         return Grade.of(GradeStatus.GUARDED, pred, reason)
-    return PendingCheck(pred, pred_norm, gold_norm, others, status)
+    return PendingCheck(pred, pred_norm, gold_norm, others, status, claims)

@@ -120,7 +120,7 @@ class VerifierPool:
             # With `decided`, the exact path graded the last box: only the earlier boxes are left to check.
             decided = decision.decided
             gold = None if decided is not None else decision.gold_norm
-            job = ("symbolic", decision.pred_norm, gold, decision.others)
+            job = ("symbolic", decision.pred_norm, gold, decision.others, decision.claims)
             outcome = self._run_check(job, job)
 
         def deliver(done: Future[Grade]) -> None:
