@@ -9,12 +9,15 @@ from deepmath_ext.verify.exact import (
     decide_claims,
     decide_exact,
     is_decimal_comma_of,
+    parse_rational,
     split_claims,
 )
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
+from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
 from deepmath_ext.verify.status import Grade, GradeStatus
+from deepmath_ext.verify.units import Unit, conversion, split_unit
 
 # A box this long is not even normalised (it could only be graded as identical to the gold): the caller's
 # thread stays fast on a response of 50 boxes of 4,000 characters.
@@ -38,14 +41,40 @@ class PendingCheck:
     claims: tuple[tuple[str, str], ...] = ()
 
 
-def normalized_gold(gold: str) -> str:
-    """The normalised gold answer; a missing or empty gold is a data error."""
+def _answer_form(raw: str) -> tuple[str, Unit | None]:
+    """(normalised answer, its unit or None): a leading "the answer is" and a trailing unit removed."""
+    value, unit = split_unit(strip_answer_is(raw))
+    return canonical_words(normalize_answer(value)), unit
+
+
+def gold_form(gold: str) -> tuple[str, Unit | None]:
+    """The normalised gold answer and its unit; a missing or empty gold is a data error."""
     if not isinstance(gold, str):
         raise TypeError(f"gold answer must be a string, got {type(gold).__name__}")
-    normalized = normalize_answer(gold)
+    normalized, unit = _answer_form(gold)
     if not normalized:
         raise ValueError(f"gold answer {gold!r} is empty after normalisation")
-    return normalized
+    return normalized, unit
+
+
+def normalized_gold(gold: str) -> str:
+    """The normalised gold answer; a missing or empty gold is a data error."""
+    return gold_form(gold)[0]
+
+
+def _convert(pred_norm: str, pred_unit: Unit | None, gold_unit: Unit | None) -> str | None:
+    """The answer in the gold's unit; None when both name units that no exact scale converts."""
+    if not pred_unit or not gold_unit or pred_unit == gold_unit:
+        return pred_norm
+    factor, value = conversion(pred_unit, gold_unit), parse_rational(pred_norm)
+    if factor is None or value is None:
+        return None
+    converted = value * factor
+    return (
+        str(converted.numerator)
+        if converted.denominator == 1
+        else f"{converted.numerator}/{converted.denominator}"
+    )
 
 
 def _final_answer(answers: list[str], gold_norm: str) -> tuple[str | None, tuple[str, ...], str | None]:
@@ -73,27 +102,34 @@ def _compare_boxes(answer: str, last: str) -> GradeStatus | None:
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
     """Grade one extracted answer against the gold, or say that a symbolic check is needed."""
-    return _decide([pred.strip()], normalized_gold(gold))
+    return _decide([pred.strip()], *gold_form(gold))
 
 
 def decide_response(response: str, gold: str, require_think: bool = True) -> Grade | PendingCheck:
     """Grade one response against the gold, or say that a symbolic check is needed."""
     if not isinstance(response, str):
         raise TypeError(f"response must be a string, got {type(response).__name__}")
-    gold_norm = normalized_gold(gold)
+    gold_norm, gold_unit = gold_form(gold)
     extraction = extract(response, require_think)
     if extraction.status is not None:
         return Grade.of(extraction.status, None, extraction.detail)
-    return _decide([answer.strip() for answer in extraction.answers], gold_norm)
+    return _decide([answer.strip() for answer in extraction.answers], gold_norm, gold_unit)
 
 
-def _decide(raw_answers: list[str], gold_norm: str) -> Grade | PendingCheck:
+def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = None) -> Grade | PendingCheck:
     pred = raw_answers[-1]
     if len(raw_answers) == 1 and is_decimal_comma_of(pred, gold_norm):
         return Grade.of(GradeStatus.CORRECT_NUMERIC, pred)
-    norms = [normalize_answer(raw) if len(raw) <= MAX_NORMALIZED_CHARS else raw for raw in raw_answers]
+    forms = [_answer_form(raw) if len(raw) <= MAX_NORMALIZED_CHARS else (raw, None) for raw in raw_answers]
+    norms = [norm for norm, _ in forms]
     if not norms[-1]:
         return Grade.of(GradeStatus.NO_ANSWER, pred, "empty box")
+    if hedging_words(norms[-1]) - hedging_words(gold_norm):
+        return Grade.of(GradeStatus.WRONG, pred, "hedging or negating words")
+    converted = _convert(norms[-1], forms[-1][1], gold_unit)
+    if converted is None:
+        return Grade.of(GradeStatus.WRONG, pred, "a different unit")
+    norms[-1] = converted
     split = [split_claims(norm) if len(norm) <= MAX_ANSWER_CHARS else (norm, ()) for norm in norms]
     norms = [norm for norm, _ in split]
     true_so_far, claims = decide_claims(tuple(claim for _, box_claims in split for claim in box_claims))
