@@ -36,7 +36,12 @@ _CONNECTIVE = re.compile(
     r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
 )
 _MACRO = re.compile(r"\\[a-zA-Z]+")
+# A letter other than e, or a Greek letter other than pi, is a variable.
 _VARIABLE = re.compile(r"[a-df-zA-Z]")
+_GREEK_VARIABLE = re.compile(
+    r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|"
+    r"sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])"
+)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
@@ -285,7 +290,7 @@ def _is_derivation(pred: str, gold: str) -> bool:
 
 def is_closed_form(text: str) -> bool:
     """True for a number written as a formula: no variable outside macro names (`e` is Euler's number)."""
-    return not _VARIABLE.search(_MACRO.sub("", text))
+    return not _GREEK_VARIABLE.search(text) and not _VARIABLE.search(_MACRO.sub("", text))
 
 
 def split_claims(answer: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -122,7 +122,7 @@ _TOKEN = re.compile(
     r"|\\(Omega|mu|circ|degree|\$)(?![a-zA-Z])"  # 2: unit macros
     r"|(\^\s*\{?\s*\\circ\s*\}?)"  # 3: degree sign
     r"|\^\s*\{?\s*(-?\d)\s*\}?"  # 4: exponent
-    r"|(\\[,;:! ]|~|\s+|\{|\})"  # 5: spacing
+    r"|(\\[,;:! ]|~|\s+)"  # 5: spacing
     r"|(/|\\cdot(?![a-zA-Z])|\\per(?![a-zA-Z]))"  # 6: division or product
     r"|([A-Za-zµμΩ°]+)"  # 7: a bare word
     r"|(.)",  # 8: anything else ends the unit
@@ -147,7 +147,9 @@ def _parse_unit(words: list[str]) -> Unit | None:
     for word in words:
         if word == "/" or word.lower() == "per":
             sign = -1
-        elif word.startswith("^") and last is not None:
+        elif word.startswith("^"):
+            if last is None:
+                return None
             powers[last] += sign * (int(word[1:]) - 1)
         elif word.lower() in _POWER_WORDS:
             pending_power = _POWER_WORDS[word.lower()]
@@ -215,7 +217,13 @@ def split_unit(answer: str) -> tuple[str, Unit | None]:
     unit = _parse_unit(words)
     if unit is not None:
         return value, unit
-    if not bare and len(words) == 1 and len(words[0]) >= 3 and words[0].lower() not in PROSE_WORDS:
+    if (
+        not bare
+        and len(words) == 1
+        and words[0].isalpha()
+        and len(words[0]) >= 3
+        and words[0].lower() not in PROSE_WORDS
+    ):
         return value, ()  # a counted noun: 7 apples
     return answer, None
 
