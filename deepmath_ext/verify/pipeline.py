@@ -15,6 +15,7 @@ from deepmath_ext.verify.exact import (
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
 from deepmath_ext.verify.normalize import normalize_answer
+from deepmath_ext.verify.notation import rewrite_notation
 from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
 from deepmath_ext.verify.status import Grade, GradeStatus
 from deepmath_ext.verify.units import Unit, conversion, split_unit
@@ -43,7 +44,7 @@ class PendingCheck:
 
 def _answer_form(raw: str) -> tuple[str, Unit | None]:
     """(normalised answer, its unit or None): a leading "the answer is" and a trailing unit removed."""
-    value, unit = split_unit(strip_answer_is(raw))
+    value, unit = split_unit(rewrite_notation(strip_answer_is(raw)))
     return canonical_words(normalize_answer(value)), unit
 
 
