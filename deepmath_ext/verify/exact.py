@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from fractions import Fraction
@@ -9,8 +10,9 @@ from fractions import Fraction
 from deepmath_ext.verify.status import GradeStatus
 
 # Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
-MAX_NUMERAL_CHARS = 400
-MAX_POWER_OF_TEN = 400
+MAX_NUMERAL_CHARS = 1200
+# Powers are evaluated exactly when their value has at most this many digits (`2^{2100}`, 633 digits).
+MAX_POWER_DIGITS = MAX_NUMERAL_CHARS
 
 _SIGN = r"[+-]?"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -42,6 +44,10 @@ _GREEK_VARIABLE = re.compile(
     r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|"
     r"sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])"
 )
+_TUPLE_ASSIGNMENT = re.compile(r"\(([^()]*)\)=\(([^()]*)\)")
+_LABEL = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
+# `F(x)+C`: an antiderivative plus its constant, a capital letter with an optional index.
+_CONSTANT_TERM = re.compile(r"(?P<rest>.+)\+(?P<name>[A-Z](?:_\{?\d+\}?)?)")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
@@ -67,12 +73,12 @@ def parse_rational(text: str) -> Fraction | None:
         return -value if value is not None and match[1] == "-" else value
     if match := _POWER.fullmatch(text):
         base, exponent = int(match[2]), int(match[3] or match[4])
-        if abs(exponent) > MAX_POWER_OF_TEN or (base == 0 and exponent < 0):
+        if abs(exponent) * math.log10(max(base, 2)) > MAX_POWER_DIGITS or (base == 0 and exponent < 0):
             return None
         return (-1 if match[1] == "-" else 1) * Fraction(base) ** exponent  # -2^2 is -(2^2)
     if match := _SCIENTIFIC.fullmatch(text):
         exponent = int(match[2] or match[3])
-        return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_OF_TEN else None
+        return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_DIGITS else None
     if match := _REPEATING.fullmatch(text):
         return _repeating_decimal(*match.groups())
     return None
@@ -274,13 +280,14 @@ def _read_base_numeral(pred: str) -> str | None:
     """A numeral with a base subscript (`13_4`) as its decimal value (`7`); None when no base reads it.
 
     Text that is not a numeral with a subscript (`x_1`) is returned as it is."""
-    match = _BASE_NUMERAL.fullmatch(pred)
+    sign, unsigned = ("-", pred[1:]) if pred.startswith("-") else ("", pred)
+    match = _BASE_NUMERAL.fullmatch(unsigned)
     if match is None or not any(c.isdigit() for c in match[1]):
         return pred
     digits, base = match[1], int(match[2])
     if base == 10 and digits.isdigit():
-        return digits
-    return str(int(digits, base)) if _is_numeral(digits, base) else None
+        return sign + digits
+    return sign + str(int(digits, base)) if _is_numeral(digits, base) else None
 
 
 def _is_derivation(pred: str, gold: str) -> bool:
@@ -348,9 +355,32 @@ def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
     return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
 
 
+def _tuple_assignment(text: str) -> str:
+    """`(x,y)=(2,3)` as the labelled system `x=2,y=3`; other answers unchanged."""
+    match = _TUPLE_ASSIGNMENT.fullmatch(text)
+    if match is None:
+        return text
+    labels, values = match[1].split(","), split_top_level(match[2])
+    if len(labels) != len(values) or not all(_LABEL.fullmatch(label) for label in labels):
+        return text
+    return ",".join(f"{label}={value}" for label, value in zip(labels, values, strict=True))
+
+
+def _integration_constant(pred: str, gold: str) -> str:
+    """An antiderivative's constant may have any free name: `+K`, `+C_1` answer a `+C` gold."""
+    gold_match, pred_match = _CONSTANT_TERM.fullmatch(gold), _CONSTANT_TERM.fullmatch(pred)
+    if gold_match is None or pred_match is None or gold_match["name"] in gold_match["rest"]:
+        return pred
+    if pred_match["name"] in pred_match["rest"]:
+        return pred  # the name is used elsewhere: it is a variable, not the constant
+    return pred_match["rest"] + "+" + gold_match["name"]
+
+
 def decide_exact(pred: str, gold: str) -> tuple[GradeStatus | None, str, str]:
     """(final status or None, pred, gold): the status when it is certain without sympy; else the two
     answers the symbolic check must compare (labelled systems as tuples, choice labels dropped)."""
+    pred, gold = _tuple_assignment(pred), _tuple_assignment(gold)
+    pred = _integration_constant(pred, gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT, pred, gold
     if _is_derivation(pred, gold):

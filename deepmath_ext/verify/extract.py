@@ -14,6 +14,8 @@ MAX_BOXES = 50
 MAX_BOX_CHARS = 4000
 
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# What the strict policy reads as a box: also `\framebox{...}`, and `\boxed 5`, one token as TeX boxes it.
+STRICT_BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)(?![a-zA-Z])\s*(?:\{|(?=[0-9a-zA-Z]))")
 # Escaped braces and backslashes are literal characters, not TeX groups.
 _BRACE_TOKEN = re.compile(r"\\[\\{}]|[{}]")
 
@@ -49,17 +51,19 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def boxed_spans(text: str) -> list[tuple[int, int]] | None:
+def boxed_spans(text: str, opener: re.Pattern[str] = _BOX_OPEN) -> list[tuple[int, int]] | None:
     """(start, end) of each top-level box's content, end -1 when unclosed; None when too many."""
-    starts = [m.end() for m in _BOX_OPEN.finditer(text)]
-    if len(starts) > MAX_BOXES:
+    opens = list(opener.finditer(text))
+    if len(opens) > MAX_BOXES:
         return None
     spans: list[tuple[int, int]] = []
     covered_until = -1
-    for start in starts:
+    for match in opens:
+        start = match.end()
         if start <= covered_until:
             continue  # nested inside the previous box
-        end = _closing_brace(text, start)
+        braced = match.group().endswith("{")
+        end = _closing_brace(text, start) if braced else start + 1
         spans.append((start, end))
         covered_until = end
     return spans
@@ -70,7 +74,7 @@ def extract(response: str, require_think: bool = True) -> Extraction:
     text = graded_part(response, require_think)
     if text is None:
         return Extraction(status=GradeStatus.FORMAT_ERROR, detail="no </think>")
-    spans = boxed_spans(text)
+    spans = boxed_spans(text, STRICT_BOX_OPEN)
     if spans is None:
         return Extraction(status=GradeStatus.HEDGED, detail=f"more than {MAX_BOXES} boxed answers")
     if not spans:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from deepmath_ext.verify.exact import is_closed_form
@@ -25,6 +26,29 @@ _UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
 _POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*(\d+)")
 _SUM_BOUND = re.compile(rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))")
 _SIZE_PARTS = re.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
+
+
+# A tower of integers whose value has at most this many digits is evaluated (`2^{3^2}` is 512).
+MAX_TOWER_DIGITS = 1000
+_TOWER_LEVEL = re.compile(r"(\d+)\^")
+
+
+def small_tower_value(answer: str) -> str | None:
+    """The decimal value of an integer power tower (`2^{3^2}`, two levels or more) that is small enough."""
+    bases, rest = [], answer
+    while match := _TOWER_LEVEL.match(rest):
+        bases.append(int(match[1]))
+        rest = rest[match.end() :]
+        if rest.startswith("{") and rest.endswith("}"):
+            rest = rest[1:-1]
+    if len(bases) < 2 or not rest.isdigit() or len(rest) > 6:
+        return None
+    value = int(rest)
+    for base in reversed(bases):
+        if base > 1 and value * math.log10(base) > MAX_TOWER_DIGITS:
+            return None
+        value = base**value
+    return str(value)
 
 
 def _nesting_and_tower(text: str) -> tuple[int, bool]:

@@ -13,7 +13,7 @@ from deepmath_ext.verify.exact import (
     split_claims,
 )
 from deepmath_ext.verify.extract import extract
-from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason
+from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason, small_tower_value
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.notation import rewrite_notation
 from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
@@ -45,7 +45,8 @@ class PendingCheck:
 def _answer_form(raw: str) -> tuple[str, Unit | None]:
     """(normalised answer, its unit or None): a leading "the answer is" and a trailing unit removed."""
     value, unit = split_unit(rewrite_notation(strip_answer_is(raw)))
-    return canonical_words(normalize_answer(value)), unit
+    normalized = canonical_words(normalize_answer(value))
+    return small_tower_value(normalized) or normalized, unit
 
 
 def gold_form(gold: str) -> tuple[str, Unit | None]:
@@ -144,8 +145,8 @@ def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = Non
         return Grade.of(GradeStatus.HEDGED, pred, hedge_detail)
     if len(answers) > 1 and pred_norm not in last_index:
         pred = ", ".join(raw_answers[last_index[answer]] for answer in answers)  # boxes form a list
-    if len(pred_norm) > MAX_ANSWER_CHARS and pred_norm != gold_norm:
-        return Grade.of(GradeStatus.GUARDED, pred, f"answer longer than {MAX_ANSWER_CHARS} characters")
+    if len(pred_norm) > MAX_NORMALIZED_CHARS and pred_norm != gold_norm:
+        return Grade.of(GradeStatus.GUARDED, pred, f"answer longer than {MAX_NORMALIZED_CHARS} characters")
     status, pred_norm, gold_norm = decide_exact(pred_norm, gold_norm)
     if status is not None and not ((others or claims) and status.is_correct):
         return Grade.of(status, pred)

@@ -64,7 +64,27 @@ def _canonical(value: object) -> object:
                 replaced = value.xreplace({**floats, **symbols})
     except (TypeError, ValueError, AttributeError):
         return value
-    return replaced
+    return _real_odd_roots(replaced)
+
+
+def _is_odd_root_of_negative(expr: sympy.Basic) -> bool:
+    return (
+        isinstance(expr, sympy.Pow)
+        and expr.exp.is_Rational
+        and expr.exp.q % 2 == 1
+        and expr.exp.q > 1
+        and expr.base.is_negative is True
+    )
+
+
+def _real_odd_roots(value: sympy.Basic) -> sympy.Basic:
+    """Odd roots of negative numbers are real (`\\sqrt[3]{-8}` is -2), not sympy's complex principal root."""
+    if not isinstance(value, sympy.Basic) or not value.has(sympy.Pow):
+        return value
+    try:
+        return value.replace(_is_odd_root_of_negative, lambda e: (-1) ** e.exp.p * (-e.base) ** e.exp)
+    except (TypeError, ValueError, AttributeError):
+        return value
 
 
 @lru_cache(maxsize=8192)
