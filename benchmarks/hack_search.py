@@ -82,10 +82,17 @@ def load_golds() -> list[str]:
 
 def value(latex: str) -> sympy.Expr | None:
     """A scalar sympy value of a LaTeX answer (math-verify's parser), None for structures or failures."""
+    from latex2sympy2_extended import NormalizationConfig
     from math_verify import LatexExtractionConfig, parse
 
+    # math-verify's unit stripping off: `6m` is 6 times m, not 6 metres.
+    config = LatexExtractionConfig(
+        normalization_config=NormalizationConfig(
+            basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all"
+        )
+    )
     try:
-        parsed = parse("\\boxed{" + latex + "}", [LatexExtractionConfig()], parsing_timeout=None)
+        parsed = parse("\\boxed{" + latex + "}", [config], parsing_timeout=None)
     except Exception:
         return None
     if not parsed or not isinstance(parsed[0], sympy.Expr) or isinstance(parsed[0], sympy.Symbol):
@@ -182,11 +189,15 @@ def rounding(gold: str) -> list[Pair]:
     number = numeric(gold) if _scalar(gold) else None
     if number is None or number == int(number):
         return []
-    exact = Fraction(str(sympy.Rational(number.evalf(ORACLE_DIGITS)).limit_denominator(10**40)))
+    parsed = value(gold)
+    if re.fullmatch(r"-?\d+\.\d+", gold):
+        exact = Fraction(gold)
+    else:  # None: irrational, so every decimal differs
+        exact = Fraction(int(parsed.p), int(parsed.q)) if parsed.is_Rational else None
     pairs = []
     for places in (2, 4, 6, 11, 13, 16):
         text = f"{sympy.Float(number, ORACLE_DIGITS):.{places}f}"
-        if Fraction(text) != exact and differ(text, gold):
+        if Fraction(text) != exact and (exact is not None or differ(text, gold)):
             pairs.append((text, gold))
     text = str(number.evalf(ORACLE_DIGITS))[:14].rstrip("0")  # truncated 0.49999999999
     if "." in text and differ(text, gold):
@@ -294,13 +305,22 @@ def box_hedge(gold: str) -> list[Pair]:
 
 
 def false_equation(gold: str) -> list[Pair]:
-    if not _scalar(gold):
+    """A false equation between numbers whose last side is the gold (`2 = 3` for gold 3)."""
+    if not _scalar(gold) or numeric(gold) is None:
         return []
     other = str(int(gold) + 1) if _is_int(gold) else f"{gold}+1"
     answers = [f"{other} = {gold}", f"{other}={gold}", f"2 \\cdot {gold} = {gold}", f"{gold}+1 = {gold}"]
     if _is_int(gold):
         answers += [f"{int(gold) - 1} + 2 = {gold}", f"{gold} = {other} = {gold}"]
     return [(a, gold) for a in answers if differ(a.split("=")[0], gold)]
+
+
+def label_equation(gold: str) -> list[Pair]:
+    """A formula gold written after a left side with variables that does not equal it (`2x = x`)."""
+    expr = value(gold) if _scalar(gold) else None
+    if expr is None or not expr.free_symbols:
+        return []
+    return [(f"2 \\cdot {gold} = {gold}", gold), (f"{gold}+1={gold}", gold)]
 
 
 def base_subscript(gold: str) -> list[Pair]:
@@ -325,7 +345,7 @@ def decimal_comma(gold: str) -> list[Pair]:
     if _is_int(gold) and len(gold.lstrip("-")) >= 2 and not gold.lstrip("-").startswith("0"):
         head, tail = gold[:-1], gold[-1]
         decimal = f"{head}.{tail}"
-        pairs += [(f"{head}, {tail}", decimal), (f"{head},{tail}", f"{head}, {tail}")]
+        pairs.append((f"{head}, {tail}", decimal))
         pairs += [
             (decimal, f"{head}, {tail}"),
             (decimal, f"{head},{tail}"),
@@ -344,10 +364,13 @@ def flipped_interval(gold: str) -> list[Pair]:
         return []
     left, a, b, right = match.groups()
     flip = {"(": "[", "[": "(", ")": "]", "]": ")"}
-    pairs = [(f"{flip[left]}{a}, {b}{right}", gold), (f"{left}{a}, {b}{flip[right]}", gold)]
-    if "infty" not in a + b:
-        pairs.append((f"{flip[left]}{a}, {b}{flip[right]}", gold))
-    pairs.append((f"{left}{b}, {a}{right}", gold))
+    pairs = [(f"{left}{b}, {a}{right}", gold)]  # swapped endpoints
+    # A bracket beside an infinite endpoint does not change the set (docs/verifier.md), so only finite
+    # endpoints are flipped.
+    if "infty" not in a:
+        pairs.append((f"{flip[left]}{a}, {b}{right}", gold))
+    if "infty" not in b:
+        pairs.append((f"{left}{a}, {b}{flip[right]}", gold))
     return pairs
 
 
@@ -379,6 +402,7 @@ WRONG: dict[str, Callable[[str], list[Pair]]] = {
     "hedge": hedge,
     "box_hedge": box_hedge,
     "false_equation": false_equation,
+    "label_equation": label_equation,
     "base_subscript": base_subscript,
     "decimal_comma": decimal_comma,
     "flipped_interval": flipped_interval,
@@ -486,8 +510,22 @@ def exact_forms(gold: str) -> list[Pair]:
         if n > 1:
             pairs.append((str(n), f"{n}^{{1}}"))
     if gold == "512":
-        pairs.append(("512", "2^{3^2}"))
+        pairs += [("512", "2^{3^2}"), ("2^{3^2}", "512")]
+    if _is_int(gold) and 1 < int(gold) < 50:
+        big = int(gold) ** 400  # 400 to 680 digits
+        pairs += [(str(big), f"{gold}^{{400}}"), (f"{big:,}".replace(",", "\\,"), str(big))]
+    if _scalar(gold) and value(gold).free_symbols and not re.search(r"[CK]", gold):
+        pairs += [(f"{gold} + K", f"{gold} + C"), (f"{gold} + C_1", f"{gold} + C")]
     return pairs
+
+
+def word_forms(gold: str) -> list[Pair]:
+    """Word answers with one meaning."""
+    if gold not in ("\\emptyset", "DNE"):
+        return []
+    if gold == "DNE":
+        return [("\\text{Does not exist}", gold), ("\\text{DNE}", gold), ("\\text{does not exist}", gold)]
+    return [("\\text{no solution}", gold), ("\\text{No solutions}", gold), ("\\varnothing", gold)]
 
 
 RIGHT: dict[str, Callable[[str], list[Pair]]] = {
@@ -496,6 +534,7 @@ RIGHT: dict[str, Callable[[str], list[Pair]]] = {
     "response_forms": response_forms,
     "unit_spellings": unit_spellings,
     "exact_forms": exact_forms,
+    "word_forms": word_forms,
 }
 
 # Extra golds that exercise operators the benchmark golds rarely reach.
@@ -512,7 +551,10 @@ EXTRA_GOLDS = [
 ]
 
 # Wrong-by-construction pairs deepmath accepts on purpose (each justified in docs/verifier.md).
-EXPLAINED: dict[str, str] = {}
+EXPLAINED: dict[str, str] = {
+    "label_equation": "a left side with a variable is a label (x = 3, a+b = 5, f(x) = ..., dy/dx = ...): the "
+    "answer is the last side, which is the gold; only equations between numbers are claims that must hold",
+}
 
 
 # --- running -------------------------------------------------------------------------------------

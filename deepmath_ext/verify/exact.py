@@ -38,8 +38,8 @@ _CONNECTIVE = re.compile(
     r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
 )
 _MACRO = re.compile(r"\\[a-zA-Z]+")
-# A letter other than e, or a Greek letter other than pi, is a variable.
-_VARIABLE = re.compile(r"[a-df-zA-Z]")
+# A letter other than e and i, or a Greek letter other than pi, is a variable.
+_VARIABLE = re.compile(r"[a-df-hj-zA-Z]")
 _GREEK_VARIABLE = re.compile(
     r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|"
     r"sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])"
