@@ -598,10 +598,11 @@ def math_verify_accepts(response: str, gold: str) -> bool:
 
 
 def grade_all(cases: list[Case], workers: int) -> tuple[list[bool], list[bool]]:
+    """Verdicts of deepmath and of math-verify on every case."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     with VerifierPool(workers=workers, timeout_s=10.0) as pool:
         futures = [pool.submit(c.response, c.gold, require_think=False) for c in cases]
-        ours = [f.result().correct for f in futures]
+        ours = [future.result().correct for future in futures]
     theirs = [math_verify_accepts(c.response, c.gold) for c in cases]
     return ours, theirs
 
