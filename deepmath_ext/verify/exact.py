@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from fractions import Fraction
 
+from deepmath_ext.verify import linear
+from deepmath_ext.verify.linear import MACRO
 from deepmath_ext.verify.status import GradeStatus
 
 # Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
@@ -16,39 +17,73 @@ MAX_POWER_DIGITS = MAX_NUMERAL_CHARS
 
 _SIGN = r"[+-]?"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_PLAIN = re.compile(rf"{_SIGN}{_DECIMAL}")
-_SLASH = re.compile(rf"({_SIGN}\d+)/(\d+)")
-_FRAC = re.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
-_MIXED = re.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
-_SCIENTIFIC = re.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
-_POWER = re.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
-_BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
-_REPEATING = re.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
-_ASSIGNMENT = re.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
-_RELATION = re.compile(r"=|<|>|\\le|\\ge|\\ne")
+_PLAIN = linear.compile(rf"{_SIGN}{_DECIMAL}")
+_SLASH = linear.compile(rf"({_SIGN}\d+)/(\d+)")
+_FRAC = linear.compile(rf"({_SIGN})\\frac\{{({_SIGN}\d+)\}}\{{({_SIGN}\d+)\}}")
+_MIXED = linear.compile(rf"({_SIGN})(\d+)\\frac\{{(\d+)\}}\{{(\d+)\}}")
+_SCIENTIFIC = linear.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_POWER = linear.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
+_BASE_NUMERAL = linear.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
+_REPEATING = linear.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
+_ASSIGNMENT = linear.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
+_RELATION = linear.compile(r"=|<|>|\\le|\\ge|\\ne")
 # Word answers: letters and spaces with a run of three letters (two checks, so no backtracking).
-_LETTERS_AND_SPACES = re.compile(r"[a-z ]+")
-_THREE_LETTERS = re.compile(r"[a-z]{3}")
-_CHOICE_LETTER = re.compile(r"[A-E]")
-_CHOICE_AND_VALUE = re.compile(r"\(([A-E])\)(.+)")
-_CHOICE_LABEL = re.compile(r"\([A-Ea-e]\)")
-# A word of two or more letters that is not a macro name (`or`, `is`, `not`; `\frac` is not one).
-_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
-_CONNECTIVE = re.compile(
-    r"\\(?:implies|impliedby|iff|Rightarrow|Longrightarrow|Leftrightarrow|therefore|because)(?![a-zA-Z])"
+_LETTERS_AND_SPACES = linear.compile(r"[a-z ]+")
+_THREE_LETTERS = linear.compile(r"[a-z]{3}")
+_CHOICE_LETTER = linear.compile(r"[A-E]")
+_CHOICE_AND_VALUE = linear.compile(r"\(([A-E])\)(.+)")
+_MACRO_NAME = linear.compile(MACRO)
+_CONNECTIVES = frozenset(
+    ("implies", "impliedby", "iff", "Rightarrow", "Longrightarrow", "Leftrightarrow", "therefore", "because")
 )
-_MACRO = re.compile(r"\\[a-zA-Z]+")
+_DECIMAL_COMMA = linear.compile(r"[+-]?\d+,\d+")
+_CHOICE_LABEL = linear.compile(r"\([A-Ea-e]\)")
+# A macro name or a run of letters: a run of two or more letters that is not a macro is a word.
+_MACRO_OR_LETTERS = linear.compile(r"\\?[a-zA-Z]+")
 # A letter other than e and i, or a Greek letter other than pi, is a variable.
-_VARIABLE = re.compile(r"[a-df-hj-zA-Z]")
-_GREEK_VARIABLE = re.compile(
-    r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|"
-    r"sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])"
+_VARIABLE = linear.compile(r"[a-df-hj-zA-Z]")
+_GREEK_VARIABLES = frozenset(
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Sigma",
+        "Phi",
+        "Psi",
+        "Omega",
+    ]
 )
-_TUPLE_ASSIGNMENT = re.compile(r"\(([^()]*)\)=\(([^()]*)\)")
-_LABEL = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
+_TUPLE_ASSIGNMENT = linear.compile(r"\(([^()]*)\)=\(([^()]*)\)")
+_LABEL = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
 # `F(x)+C`: an antiderivative plus its constant, a capital letter with an optional index.
-_CONSTANT_TERM = re.compile(r"(?P<rest>.+)\+(?P<name>[A-Z](?:_\{?\d+\}?)?)")
-_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+_CONSTANT_TERM = linear.compile(r"(?P<rest>.+)\+(?P<name>[A-Z](?:_\{?\d+\}?)?)")
 
 
 def _fraction(numerator: str, denominator: str) -> Fraction | None:
@@ -222,19 +257,15 @@ def _systems_as_tuples(pred: str, gold: str) -> tuple[str, str] | None:
     return _as_tuple(pred_values), _as_tuple([value for _, value in gold_system])
 
 
-def _labelled_choice(text: str) -> re.Match[str] | None:
+def _labelled_choice(text: str) -> linear.Match | None:
     """`(C)12`: a choice label and its value; None when what follows is not one value (another choice,
     words such as `is not the answer` or `or`, a list), so that `(C)(D)` is never read as `(C)`."""
     match = _CHOICE_AND_VALUE.fullmatch(text)
     if match is None:
         return None
     value = match[2]
-    if (
-        _CHOICE_LABEL.search(value)
-        or _WORD.search(value)
-        or value[0] in ",;/|"
-        or len(split_top_level(value)) > 1
-    ):
+    words = [w for w in _MACRO_OR_LETTERS.findall(value) if len(w) > 1 and not w.startswith("\\")]
+    if _CHOICE_LABEL.search(value) or words or value[0] in ",;/|" or len(split_top_level(value)) > 1:
         return None
     return match
 
@@ -292,12 +323,18 @@ def _read_base_numeral(pred: str) -> str | None:
 
 def _is_derivation(pred: str, gold: str) -> bool:
     """An implication is working, not an answer (unless the gold is one)."""
-    return bool(_CONNECTIVE.search(pred)) and not _CONNECTIVE.search(gold)
+    return _has_connective(pred) and not _has_connective(gold)
+
+
+def _has_connective(text: str) -> bool:
+    return any(name in _CONNECTIVES for name in _MACRO_NAME.findall(text))
 
 
 def is_closed_form(text: str) -> bool:
     """True for a number written as a formula: no variable outside macro names (`e` is Euler's number)."""
-    return not _GREEK_VARIABLE.search(text) and not _VARIABLE.search(_MACRO.sub("", text))
+    if any(name in _GREEK_VARIABLES for name in _MACRO_NAME.findall(text)):
+        return False
+    return not _VARIABLE.search(_MACRO_NAME.sub("", text))
 
 
 def split_claims(answer: str) -> tuple[str, tuple[tuple[str, str], ...]]:

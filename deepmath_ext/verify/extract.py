@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.status import GradeStatus
 
 THINK_CLOSE = "</think>"
@@ -13,11 +13,12 @@ MAX_BOXES = 50
 # A box whose closing brace is further than this is malformed (and scanning it could be quadratic).
 MAX_BOX_CHARS = 4000
 
-_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# What the strict policy reads as a box: also `\framebox{...}`, and `\boxed 5`, one token as TeX boxes it.
-STRICT_BOX_OPEN = re.compile(r"\\(?:boxed|fbox|framebox)(?![a-zA-Z])\s*(?:\{|(?=[0-9a-zA-Z]))")
+_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox)\s*\{")
+# What the strict policy reads as a box: also `\\framebox{...}`, and `\\boxed 5`, one token as TeX boxes it
+# (group 1, a longer macro name, must be empty; group 2 is `{` or the boxed token).
+_STRICT_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox|framebox)([a-zA-Z]*)\s*(\{|[0-9a-zA-Z])?")
 # Escaped braces and backslashes are literal characters, not TeX groups.
-_BRACE_TOKEN = re.compile(r"\\[\\{}]|[{}]")
+_BRACE_TOKEN = linear.compile(r"\\[\\{}]|[{}]")
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,29 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def boxed_spans(text: str, opener: re.Pattern[str] = _BOX_OPEN) -> list[tuple[int, int]] | None:
-    """(start, end) of each top-level box's content, end -1 when unclosed; None when too many."""
-    opens = list(opener.finditer(text))
-    if len(opens) > MAX_BOXES:
+def _box_starts(text: str, strict: bool) -> list[tuple[int, bool]]:
+    """(content start, braced) of each box opening; unbraced (`\\boxed 5`) only in the strict reading."""
+    if not strict:
+        return [(match.end(), True) for match in _BOX_OPEN.finditer(text)]
+    return [
+        (match.end() if match[2] == "{" else match.start(2), match[2] == "{")
+        for match in _STRICT_BOX_OPEN.finditer(text)
+        if not match[1] and match[2] is not None
+    ]
+
+
+def boxed_spans(text: str, strict: bool = False) -> list[tuple[int, int]] | None:
+    """(start, end) of each top-level box's content, end -1 when unclosed; None when too many.
+
+    `strict` also reads `\\framebox{...}` and the one-token `\\boxed 5` (the strict policy's reading)."""
+    starts = _box_starts(text, strict)
+    if len(starts) > MAX_BOXES:
         return None
     spans: list[tuple[int, int]] = []
     covered_until = -1
-    for match in opens:
-        start = match.end()
+    for start, braced in starts:
         if start <= covered_until:
             continue  # nested inside the previous box
-        braced = match.group().endswith("{")
         end = _closing_brace(text, start) if braced else start + 1
         spans.append((start, end))
         covered_until = end
@@ -74,7 +86,7 @@ def extract(response: str, require_think: bool = True) -> Extraction:
     text = graded_part(response, require_think)
     if text is None:
         return Extraction(status=GradeStatus.FORMAT_ERROR, detail="no </think>")
-    spans = boxed_spans(text, STRICT_BOX_OPEN)
+    spans = boxed_spans(text, strict=True)
     if spans is None:
         return Extraction(status=GradeStatus.HEDGED, detail=f"more than {MAX_BOXES} boxed answers")
     if not spans:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.exact import is_closed_form
+from deepmath_ext.verify.linear import Pattern
 
 MAX_ANSWER_CHARS = 600
 MAX_NESTING = 24
@@ -16,21 +17,23 @@ MAX_POWER_OF_SUM = 64
 # sympy adds \sum_{k=1}^{20000} 1/k^2 term by term as exact rationals (tens of seconds).
 MAX_SUM_TERMS = 1000
 
-_EXPONENT_LITERAL = re.compile(r"\^\s*\{?\s*(\d+)")
+_EXPONENT_LITERAL = linear.compile(r"\^\s*\{?\s*(\d+)")
 # A bound or argument: a numeral, or a power / scientific form of numerals (10^{6}, 10^9, 2\cdot 10^5).
 _SIZE = r"(\d+(?:\s*(?:\\times|\\cdot|\*)\s*\d+)?(?:\s*\^\s*(?:\{\s*\d+\s*\}|\d))?)"
-_FACTORIAL = re.compile(rf"(?:\{{\s*{_SIZE}\s*\}}|\(\s*{_SIZE}\s*\)|{_SIZE})\s*!")
-_BINOMIAL = re.compile(rf"\\(?:binom|dbinom|tbinom|choose)\s*\{{\s*{_SIZE}\s*\}}")
-_HYPER_OPERATORS = re.compile(r"\\uparrow|\\Uparrow|↑")
-_UNBRACED_TOWER = re.compile(r"\^\s*[\w.]+\s*\^")
-_POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*(\d+)")
-_SUM_BOUND = re.compile(rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))")
-_SIZE_PARTS = re.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
+_FACTORIAL = linear.compile(rf"(?:\{{\s*{_SIZE}\s*\}}|\(\s*{_SIZE}\s*\)|{_SIZE})\s*!")
+_BINOMIAL = linear.compile(rf"\\(?:binom|dbinom|tbinom|choose)\s*\{{\s*{_SIZE}\s*\}}")
+_HYPER_OPERATORS = linear.compile(r"\\uparrow|\\Uparrow|↑")
+_UNBRACED_TOWER = linear.compile(r"\^\s*[\w.]+\s*\^")
+_POWER_OF_GROUP = linear.compile(r"\)\s*\^\s*\{?\s*(\d+)")
+_SUM_BOUND = linear.compile(
+    rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))"
+)
+_SIZE_PARTS = linear.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
 
 
 # A tower of integers whose value has at most this many digits is evaluated (`2^{3^2}` is 512).
 MAX_TOWER_DIGITS = 1000
-_TOWER_LEVEL = re.compile(r"(\d+)\^")
+_TOWER_LEVEL = linear.compile(r"(\d+)\^")
 
 
 def small_tower_value(answer: str) -> str | None:
@@ -85,7 +88,7 @@ def _size(text: str) -> int:
     return (int(match[1]) if match[2] else 1) * base**exponent
 
 
-def _largest(pattern: re.Pattern[str], text: str) -> int:
+def _largest(pattern: Pattern, text: str) -> int:
     return max((_size(next(g for g in m.groups() if g)) for m in pattern.finditer(text)), default=0)
 
 

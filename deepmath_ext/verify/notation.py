@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import re
+from deepmath_ext.verify import linear
 
 # `\operatorname{arccot}` is the function, not the product a*r*c*c*o*t (normalisation unwraps the text).
-_FUNCTION_NAME = re.compile(
+_FUNCTION_NAME = linear.compile(
     r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*"
     r"(arccot|arcsec|arccsc|arcsin|arccos|arctan|arcsinh|arccosh|arctanh|sinh|cosh|tanh|sec|csc|cot)\s*\}"
 )
-_ANGLE = re.compile(r"\\(?:left\s*)?\\?(langle|rangle)(?![a-zA-Z])|(?:\\right\s*)?\\rangle(?![a-zA-Z])")
+# `\\left\\langle`, `\\rangle`: a macro (with its sizing prefix) whose whole name is checked.
+_ANGLE = linear.compile(r"(?:\\(?:left|right)\s*)?\\([a-zA-Z]+)")
 # 0.(3), 0.1(6): the digits in brackets repeat; 0.\dot{3}: the dotted digit repeats.
-_BRACKET_PERIOD = re.compile(r"([+-]?\d*)\.(\d*)\((\d+)\)")
-_DOT_PERIOD = re.compile(r"([+-]?\d*)\.(\d*)\\dot\s*\{?(\d)\}?")
+_BRACKET_PERIOD = linear.compile(r"([+-]?\d*)\.(\d*)\((\d+)\)")
+_DOT_PERIOD = linear.compile(r"([+-]?\d*)\.(\d*)\\dot\s*\{?(\d)\}?")
 # 0.333\ldots, 0.1666..., 0.142857142857\dots: the shortest tail written at least twice repeats.
-_DOTS_PERIOD = re.compile(r"([+-]?\d*)\.(\d+)\s*(?:\\ldots|\\dots|\\cdots|\.\.\.|…)")
+_DOTS_PERIOD = linear.compile(r"([+-]?\d*)\.(\d+)\s*(?:\\ldots|\\dots|\\cdots|\.\.\.|…)")
 MIN_REPEATS = 2
 
 
@@ -41,8 +42,8 @@ def repeating_decimal(answer: str) -> str:
     return answer
 
 
-def _angle(match: re.Match[str]) -> str:
-    return "(" if "langle" in match.group() else ")"
+def _angle(match: linear.Match) -> str:
+    return {"langle": "(", "rangle": ")"}.get(match[1], match[0])
 
 
 def rewrite_notation(answer: str) -> str:

@@ -10,21 +10,21 @@ worker (it calls sympy).
 
 from __future__ import annotations
 
-import re
-
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.exact import split_top_level
 from deepmath_ext.verify.extract import boxed_spans
+from deepmath_ext.verify.linear import MACRO, Pattern, Replacement, macro_rewrite
 from deepmath_ext.verify.reference_equal import PERCENT_FACTORS, numeric_value, to_sympy
 
 PRECISION = 1e-8
 
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
+_REWRITES: tuple[tuple[Pattern, Replacement], ...] = tuple(
+    (linear.compile(pattern), replacement)
     for pattern, replacement in (
-        (r"\\(?:left|right)(?![a-zA-Z])", ""),
+        (MACRO, macro_rewrite({"left", "right"}, "")),
         (r"\\[,;:! ]|\s+", ""),
         (r"\\[dt]frac", r"\\frac"),
-        (r"\\(?:approx|simeq|sim)(?![a-zA-Z])", "="),
+        (MACRO, macro_rewrite({"approx", "simeq", "sim"}, "=")),
         (r"\^\{?\\prime\}?", "'"),
         (r"\^\{?\\circ\}?", ""),
         (r"\\?[%$]", ""),
@@ -33,7 +33,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\.$", ""),
     )
 )
-_DOLLAR_SPAN = re.compile(r"\$(.+?)\$")
+_DOLLAR_SPAN = linear.compile(r"\$(.+?)\$")
 
 
 def prediction_text(text: str) -> str:

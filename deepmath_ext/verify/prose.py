@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.units import PROSE_WORDS
 
 # `\text{The answer is } 12`, `Answer: 12`: the words before the value are not part of it.
-_ANSWER_IS = re.compile(
+_ANSWER_IS = linear.compile(
     r"(?:\\(?:text|textbf|textrm|mathrm|mbox)\s*\{)?\s*(?:the\s+)?(?:final\s+)?answer\s*(?:is|:|=)\s*:?\s*\}?\s*",
-    re.IGNORECASE,
+    ignore_case=True,
 )
 # Normalised word answers that mean the same thing, and the form each is graded as.
 _SYNONYMS = {
@@ -42,8 +41,8 @@ _SYNONYMS = {
         "dne",
     ),
 }
-# A hedging or negating word, standing alone (not part of a macro name or a longer word).
-_PROSE_WORD = re.compile(r"(?<![a-zA-Z\\])([a-zA-Z]+)(?![a-zA-Z])")
+# A macro name or a whole run of letters (a word when it is not a macro).
+_MACRO_OR_WORD = linear.compile(r"\\?[a-zA-Z]+")
 
 
 def strip_answer_is(answer: str) -> str:
@@ -60,4 +59,4 @@ def canonical_words(normalized: str) -> str:
 
 def hedging_words(normalized: str) -> frozenset[str]:
     """The hedging or negating words (`or`, `not`, `possibly`, ...) standing alone in an answer."""
-    return frozenset(w.lower() for w in _PROSE_WORD.findall(normalized) if w.lower() in PROSE_WORDS)
+    return frozenset(w.lower() for w in _MACRO_OR_WORD.findall(normalized) if w.lower() in PROSE_WORDS)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.extract import boxed_spans
 from deepmath_ext.verify.olympiad_judge import olympiad_equal
 from deepmath_ext.verify.reference_equal import math_equal
@@ -22,7 +22,7 @@ from deepmath_ext.verify.status import GradeStatus
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 # MetaMath-style final line: everything after the last "The answer is:" up to the end of its line.
-_ANSWER_LINE = re.compile(r"The answer is:\s*([^\n]+)")
+_ANSWER_LINE = linear.compile(r"The answer is:\s*([^\n]+)")
 
 
 def last_box(text: str) -> str | None:

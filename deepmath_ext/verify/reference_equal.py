@@ -9,9 +9,9 @@ needs no sympy (run in the caller); `math_equal` is the whole check (run in a ve
 
 from __future__ import annotations
 
-import re
-
+from deepmath_ext.verify import linear
 from deepmath_ext.verify.exact import split_top_level
+from deepmath_ext.verify.linear import MACRO, Pattern, Replacement, macro_rewrite
 from deepmath_ext.verify.status import GradeStatus
 
 RELATIVE_TOLERANCE = 1e-4
@@ -20,14 +20,14 @@ PERCENT_FACTORS = (0.01, 1.0, 100.0)
 # A label on the left of `=` this short (`x`, `y1`) is dropped: `x = 3` is the answer 3.
 MAX_LABEL_CHARS = 2
 
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
+_REWRITES: tuple[tuple[Pattern, Replacement], ...] = tuple(
+    (linear.compile(pattern), replacement)
     for pattern, replacement in (
         # A trailing unit: 5 \text{ cm} (the space before it goes below; matching it here is quadratic).
         (r"\\text\{\s+[^{}]*\}\s*$", ""),
         (r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}", r"\1"),
         (r"\\[dt]frac", r"\\frac"),
-        (r"\\(?:left|right)(?![a-zA-Z])", ""),
+        (MACRO, macro_rewrite({"left", "right"}, "")),
         (r"\\[,;:! ]", ""),
         (r"\^\s*\{?\\circ\}?", ""),
         (r"\\?[%$]", ""),

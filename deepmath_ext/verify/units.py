@@ -7,9 +7,10 @@ and names no unit. Single letters are units only inside `\\text{}`-like wrappers
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from functools import lru_cache
+
+from deepmath_ext.verify import linear
 
 # canonical unit -> (dimension, exact scale to the dimension's base unit)
 _UNITS: dict[str, tuple[str, Fraction]] = {
@@ -117,19 +118,18 @@ PROSE_WORDS = frozenset(
     ]
 )
 
-_TOKEN = re.compile(
-    r"\\(?:text|textrm|mathrm|mbox|textnormal|operatorname|rm)\s*\{([^{}]*)\}"  # 1: wrapped words
-    r"|\\(Omega|mu|circ|degree|\$)(?![a-zA-Z])"  # 2: unit macros
+_TOKEN = linear.compile(
+    r"(?s)\\(?:text|textrm|mathrm|mbox|textnormal|operatorname|rm)\s*\{([^{}]*)\}"  # 1: wrapped words
+    r"|\\([a-zA-Z]+|\$)"  # 2: a macro (a unit macro, `\\cdot`, or anything else that ends the unit)
     r"|(\^\s*\{?\s*\\circ\s*\}?)"  # 3: degree sign
     r"|\^\s*\{?\s*(-?\d)\s*\}?"  # 4: exponent
     r"|(\\[,;:! ]|~|\s+)"  # 5: spacing
-    r"|(/|\\cdot(?![a-zA-Z])|\\per(?![a-zA-Z]))"  # 6: division or product
+    r"|(/)"  # 6: division
     r"|([A-Za-zµμΩ°]+)"  # 7: a bare word
-    r"|(.)",  # 8: anything else ends the unit
-    re.DOTALL,
+    r"|(.)"  # 8: anything else ends the unit
 )
-_MACRO_WORDS = {"Omega": "Ω", "mu": "µ", "circ": "°", "degree": "°", "$": "$"}
-_UNIT_WORD = re.compile(r"[A-Za-zµμΩ°$]+|/|\^-?\d|\*")
+_MACRO_WORDS = {"Omega": "Ω", "mu": "µ", "circ": "°", "degree": "°", "$": "$", "cdot": "*", "per": "/"}
+_UNIT_WORD = linear.compile(r"[A-Za-zµμΩ°$]+|/|\^-?\d|\*")
 
 Unit = tuple[tuple[str, int], ...]  # ((canonical unit, power), ...), sorted
 
@@ -169,9 +169,10 @@ def _parse_unit(words: list[str]) -> Unit | None:
 def _tail_words(text: str) -> tuple[int, list[str], bool]:
     """(start of the unit tail, its words, whether a bare word is in it): the tokens after the last
     character that cannot belong to a unit (a digit, a bracket, an operator), in one linear scan."""
-    tail: list[re.Match[str]] = []
+    tail: list[linear.Match] = []
     for match in _TOKEN.finditer(text):
-        tail = [] if match[8] is not None else [*tail, match] if len(tail) < 64 else [match]
+        ends = match[8] is not None or (match[2] is not None and match[2] not in _MACRO_WORDS)
+        tail = [] if ends else [*tail, match] if len(tail) < 64 else [match]
     words: list[str] = []
     for match in tail:
         if match[1] is not None:
@@ -183,7 +184,7 @@ def _tail_words(text: str) -> tuple[int, list[str], bool]:
         elif match[4] is not None:
             words.append("^" + match[4])
         elif match[6] is not None:
-            words.append("*" if match[6] == "\\cdot" else "/")
+            words.append("/")
         elif match[7] is not None:
             words.append(match[7])
     start = tail[0].start() if tail else len(text)
