@@ -70,6 +70,7 @@ WRONG = [
     # Brackets of intervals and tuples matter (the empty intervals [15, -29] and (15, -29) are tuples).
     ("[15,-29]", "(15,-29)"),
     ("(1, 2]", "[1, 2]"),
+    (r"\begin{cases} x & x \ge 0 \\ x & x < 0 \end{cases}", "|x|"),
 ]
 
 # (answer, gold): right, though each was refused before VERIFIER_VERSION 3.
@@ -107,6 +108,8 @@ RIGHT = [
     ("512", "2^{3^2}"),
     (str(2**2100), "2^{2100}"),
     ("2,5", "2.5"),  # a decimal comma in the answer against a decimal gold
+    ("|x|", r"\begin{cases} x & x \ge 0 \\ -x & x < 0 \end{cases}"),
+    (r"\begin{cases} x & \text{if } x \geq 0 \\ -x & \text{otherwise} \end{cases}", "|x|"),
 ]
 
 

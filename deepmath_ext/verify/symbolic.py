@@ -206,8 +206,50 @@ def _differ_at_a_point(gold: object, pred: object, seed: str) -> bool:
     return _evaluable(gold) and _evaluable(pred) and numerically_equal(gold, pred, seed) is False
 
 
+_CASES_BEGIN, _CASES_END = "\\begin{cases}", "\\end{cases}"
+_OTHERWISE = ("", "otherwise", "else", "elsewhere", "ifotherwise")
+
+
+def _piecewise(answer: str) -> sympy.Piecewise | None:
+    """A `cases` answer as a sympy Piecewise (math-verify reads none); None when it is not one."""
+    if not (answer.startswith(_CASES_BEGIN) and answer.endswith(_CASES_END)):
+        return None
+    pieces = []
+    for row in answer[len(_CASES_BEGIN) : -len(_CASES_END)].split("\\\\"):
+        value, _, condition = row.partition("&")
+        condition = condition.strip().removeprefix("if").strip(" ,")
+        parsed_value = parse_answer(value)[1]
+        parsed_condition = (
+            sympy.true if condition in _OTHERWISE else (parse_answer(condition)[1] or [None])[0]
+        )
+        if not parsed_value or not isinstance(parsed_value[0], sympy.Expr):
+            return None
+        if not isinstance(parsed_condition, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational)):
+            return None
+        pieces.append((parsed_value[0], parsed_condition))
+    try:
+        return sympy.Piecewise(*pieces) if pieces else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _piecewise_status(pred: str, gold: str) -> tuple[GradeStatus, str | None] | None:
+    """A piecewise answer or gold (`|x|` against its cases) compared at the spot points; None otherwise."""
+    gold_cases, pred_cases = _piecewise(gold), _piecewise(pred)
+    if gold_cases is None and pred_cases is None:
+        return None
+    gold_value = gold_cases if gold_cases is not None else (parse_answer(gold)[1] or [None])[0]
+    pred_value = pred_cases if pred_cases is not None else (parse_answer(pred)[1] or [None])[0]
+    if _spot_checked_identity(gold_value, pred_value, pred + "\x00" + gold):
+        return GradeStatus.CORRECT_SYMBOLIC, "numeric spot check"
+    return GradeStatus.WRONG, None
+
+
 def symbolic_status(pred: str, gold: str) -> tuple[GradeStatus, str | None]:
     """Status and detail of comparing two normalised, guarded answers with math-verify."""
+    cases = _piecewise_status(pred, gold)
+    if cases is not None:
+        return cases
     gold_raw, gold_exact = parse_answer(gold)
     if not gold_raw:
         return GradeStatus.WRONG, "gold answer does not parse"
