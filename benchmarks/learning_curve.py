@@ -31,7 +31,7 @@ def run_learning_check(recipe: str, workdir: Path) -> Path:
     """Run the learning check's GRPO for `recipe` in `workdir`; return the folder holding metrics.jsonl."""
     from test_engine_learning import LEARNING_RECIPES, learning_run, primed_model
 
-    template, tokenizer = next((t, tok) for name, t, tok in LEARNING_RECIPES if name == recipe)
+    template, tokenizer = next(p.values[1:] for p in LEARNING_RECIPES if p.values[0] == recipe)
     started = time.monotonic()
     result = learning_run(recipe, template, primed_model(template, tokenizer, workdir), workdir)
     print(f"{recipe}: exit {result.returncode} in {time.monotonic() - started:.0f} s", file=sys.stderr)
