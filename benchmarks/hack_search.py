@@ -200,7 +200,7 @@ def rounding(gold: str) -> list[Pair]:
         if Fraction(text) != exact and (exact is not None or differ(text, gold)):
             pairs.append((text, gold))
     text = str(number.evalf(ORACLE_DIGITS))[:14].rstrip("0")  # truncated 0.49999999999
-    if "." in text and differ(text, gold):
+    if "." in text and Fraction(text) != exact and (exact is not None or differ(text, gold)):
         pairs.append((text, gold))
     return pairs
 
@@ -346,11 +346,7 @@ def decimal_comma(gold: str) -> list[Pair]:
         head, tail = gold[:-1], gold[-1]
         decimal = f"{head}.{tail}"
         pairs.append((f"{head}, {tail}", decimal))
-        pairs += [
-            (decimal, f"{head}, {tail}"),
-            (decimal, f"{head},{tail}"),
-            (f"{head}, {tail}", f"{head},{tail}0"),
-        ]
+        pairs += [(decimal, f"{head}, {tail}"), (decimal, f"{head},{tail}")]
     if match := _LIST.fullmatch(gold):
         parts = [p.strip() for p in match.group().split(",")]
         if len(parts) == 2 and all(_INTEGER.fullmatch(p) for p in parts):

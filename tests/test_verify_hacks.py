@@ -38,6 +38,8 @@ WRONG = [
     (r"(C)\text{ is not the answer}", "C"),
     (r"\text{not } 7", "7"),
     (r"7 \text{ is wrong}", "7"),
+    (r"\ne \frac{50}{37}", r"\frac{50}{37}"),
+    (r"x \neq 5", "5"),
     (r"\frac{1}{60} \text{ (or } \frac{1}{61}\text{)}", r"\frac{1}{60}"),
     # A gold with a comma is a list; `2, 5` (comma and space) is a list.
     ("0.1", "0, 1"),

@@ -41,6 +41,8 @@ _SYNONYMS = {
         "dne",
     ),
 }
+# `\\ne 5` and `x \\ne 5` say what the answer is not.
+NEGATING_MACROS = frozenset(("\\ne", "\\neq", "\\not", "\\neg", "\\lnot"))
 # A macro name or a whole run of letters (a word when it is not a macro).
 _MACRO_OR_WORD = linear.compile(r"\\?[a-zA-Z]+")
 
@@ -58,5 +60,7 @@ def canonical_words(normalized: str) -> str:
 
 
 def hedging_words(normalized: str) -> frozenset[str]:
-    """The hedging or negating words (`or`, `not`, `possibly`, ...) standing alone in an answer."""
-    return frozenset(w.lower() for w in _MACRO_OR_WORD.findall(normalized) if w.lower() in PROSE_WORDS)
+    """The hedging or negating words (`or`, `not`, `possibly`, ...) standing alone in an answer, and the
+    negating macros (`\\ne`, `\\not`, `\\neg`)."""
+    tokens = _MACRO_OR_WORD.findall(normalized)
+    return frozenset(t.lower() for t in tokens if t.lower() in PROSE_WORDS or t in NEGATING_MACROS)
