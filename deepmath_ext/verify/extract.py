@@ -17,8 +17,6 @@ _BOX_OPEN = linear.compile(r"\\(?:boxed|fbox)\s*\{")
 # What the strict policy reads as a box: also `\\framebox{...}`, and `\\boxed 5`, one token as TeX boxes it
 # (group 1, a longer macro name, must be empty; group 2 is `{` or the boxed token).
 _STRICT_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox|framebox)([a-zA-Z]*)\s*(\{|[0-9a-zA-Z])?")
-# Escaped braces and backslashes are literal characters, not TeX groups.
-_BRACE_TOKEN = linear.compile(r"\\[\\{}]|[{}]")
 
 
 @dataclass(frozen=True)
@@ -39,16 +37,20 @@ def graded_part(response: str, require_think: bool) -> str | None:
 
 
 def _closing_brace(text: str, start: int) -> int:
-    """Index of the brace closing the group opened just before `start`, or -1."""
-    depth = 1
-    for match in _BRACE_TOKEN.finditer(text, start, min(len(text), start + MAX_BOX_CHARS)):
-        token = match.group()
-        if token == "{":
+    """Index of the brace closing the group opened just before `start`, or -1 (a scan, no regex)."""
+    depth, index, limit = 1, start, min(len(text), start + MAX_BOX_CHARS)
+    while index < limit:
+        char = text[index]
+        if char == "\\":
+            index += 2  # `\{`, `\}` and `\\` are literal characters, not TeX groups
+            continue
+        if char == "{":
             depth += 1
-        elif token == "}":
+        elif char == "}":
             depth -= 1
             if depth == 0:
-                return match.start()
+                return index
+        index += 1
     return -1
 
 

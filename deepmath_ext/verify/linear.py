@@ -10,7 +10,7 @@ rewrites that needed a lookahead are written as a match plus a check of the matc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 
 import re2
 
@@ -38,6 +38,42 @@ class Pattern(re2._Regexp):
         elif isinstance(repl, str) and not repl.isascii():
             raise ValueError(f"a replacement template with group references must be ASCII: {repl!r}")
         return super().subn(repl, text, count)
+
+    def _match(
+        self, anchor: object, text: str, pos: int | None = None, endpos: int | None = None
+    ) -> Iterator[Match]:
+        """The wrapper's match loop, without its UTF-8 offset mapping when the text is ASCII (most answers).
+
+        Mirrors `re2._Regexp._match` of google-re2 1.1 (tested: 1.1.20251105), whose bytes branch this is."""
+        if not text.isascii():
+            yield from super()._match(anchor, text, pos, endpos)
+            return
+        encoded = text.encode("ascii")  # byte offsets are character offsets
+        pos = 0 if pos is None else max(0, min(pos, len(text)))
+        endpos = len(text) if endpos is None else max(0, min(endpos, len(text)))
+        while pos <= endpos:
+            spans = self._regexp.Match(anchor, encoded, pos, endpos)
+            if spans[0] == re2._NULL_SPAN:
+                return
+            yield Match(self, text, pos, endpos, spans)
+            if pos == endpos:
+                return
+            pos = pos + 1 if pos == spans[0][1] else spans[0][1]
+
+
+class PatternSet:
+    """Which of several patterns occur somewhere in a text, found in one linear pass (RE2::Set)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._set = re2.Set.SearchSet()
+        for pattern in patterns:
+            _check(pattern)
+            self._set.Add(_translate(pattern))
+        self._set.Compile()
+
+    def matching(self, text: str) -> list[int]:
+        """Indices of the patterns that match somewhere in the text, in increasing order."""
+        return sorted(self._set.Match(text) or ())
 
 
 # A macro name as a group: with `macro_rewrite`, what `\\name(?![a-zA-Z])` is in `re`.
@@ -77,10 +113,14 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
-def compile(pattern: str, *, ignore_case: bool = False) -> Pattern:
-    """The pattern compiled by RE2 with Python's Unicode classes; lookaround is refused."""
+def _check(pattern: str) -> None:
     if any(construct in pattern for construct in _REFUSED):
         raise ValueError(f"lookaround cannot run in linear time; match and check instead: {pattern!r}")
+
+
+def compile(pattern: str, *, ignore_case: bool = False) -> Pattern:
+    """The pattern compiled by RE2 with Python's Unicode classes; lookaround is refused."""
+    _check(pattern)
     options = re2.Options()
     options.case_sensitive = not ignore_case
     return Pattern(_translate(pattern), options)

@@ -132,23 +132,24 @@ def _matrix_word(match: Match) -> str:
     return "pmatrix" if match[0] in ("matrix", "bmatrix", "Bmatrix", "smallmatrix") else match[0]
 
 
-def _rewrite(pattern: str, replacement: Replacement) -> Callable[[str], str]:
+Step = tuple[str, Callable[[str], str]]  # (a pattern that matches wherever the rewrite changes text, rewrite)
+
+
+def _rewrite(pattern: str, replacement: Replacement) -> Step:
     compiled = linear.compile(pattern)
-    return lambda text: compiled.sub(replacement, text)
+    return pattern, lambda text: compiled.sub(replacement, text)
 
 
 # Scientific notation: 3.83e35, 1E-5 (a numeral, "e", an integer exponent) is 3.83\times10^{35}, when the
 # numeral starts a run of word characters and dots that does not follow a backslash and the exponent ends it.
 _WORD_RUN = linear.compile(r"[\w.]+")
-_SCIENTIFIC_HINT = linear.compile(r"\d[eE][+-]?\d")
+_SCIENTIFIC_HINT = r"\d[eE][+-]?\d"
 _SCIENTIFIC = linear.compile(r"(\d+(?:\.\d+)?)[eE](\d+)?")
 _EXPONENT = linear.compile(r"\d+")
 
 
 def _scientific(text: str) -> str:
     """`3.83e35` and `1E-5` as `\\times10^{...}`: a numeral, `e`, an integer exponent, a whole word."""
-    if not _SCIENTIFIC_HINT.search(text):
-        return text
     out, position, skip_until = [], 0, -1
     runs = list(_WORD_RUN.finditer(text))
     for index, run in enumerate(runs):
@@ -173,7 +174,7 @@ def _scientific(text: str) -> str:
 
 
 # Ordered rewrites; each removes a presentation-only difference.
-_REWRITES: tuple[Callable[[str], str], ...] = (
+_REWRITES: tuple[Step, ...] = (
     _rewrite(r",\\!\s*", ","),  # MATH's thousands separator: 32,\! 349
     _rewrite(
         rf"\\[hv]?phantom\s*\{{[^{{}}]*\}}|\\hline|{MACRO}",
@@ -195,12 +196,14 @@ _REWRITES: tuple[Callable[[str], str], ...] = (
     _rewrite(r"\w*matrix\w*", _matrix_word),
     _rewrite(r"[(\[]\s*\\begin\s*\{array\}\s*\{[^{}]*\}", r"\\begin{pmatrix}"),
     _rewrite(r"\\end\s*\{array\}\s*[)\]]", r"\\end{pmatrix}"),
-    _scientific,
+    (_SCIENTIFIC_HINT, _scientific),
     _rewrite(r"\\sqrt\s*([0-9a-zA-Z])", r"\\sqrt{\1}"),
     _rewrite(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])", r"\\frac{\1}{\2}"),
     _rewrite(r"\\frac\s*([0-9a-zA-Z])\s*\{", r"\\frac{\1}{"),
     _rewrite(r"\\frac\s*\{([^{}]*)\}\s*([0-9a-zA-Z])", r"\\frac{\1}{\2}"),
 )
+# One pass over the text says which rewrites can change it.
+_REWRITE_SET = linear.PatternSet([pattern for pattern, _ in _REWRITES])
 # A row break `\\` (optionally `\\[4pt]`) is protected from the spacing rewrites as one private character.
 _ROW_BREAK = linear.compile(r"\\\\(?:\s*\[[^\[\]]*\])?")
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|\\([a-zA-Z]+))"
@@ -255,6 +258,16 @@ def _space(match: Match) -> str:
     return (
         " " if start > 0 and end < len(text) and _is_letter(text[start - 1]) and _is_letter(text[end]) else ""
     )
+
+
+def _rewrite_presentation(text: str) -> str:
+    """The rewrites in order, each run only where the set says its pattern occurs in the current text."""
+    step = 0
+    while pending := [index for index in _REWRITE_SET.matching(text) if index >= step]:
+        step = pending[0]
+        text = _REWRITES[step][1](text)
+        step += 1
+    return text
 
 
 def _degree_or_keep(match: Match) -> str:
@@ -313,8 +326,7 @@ def _expand_plus_minus(text: str) -> str:
 def normalize_answer(answer: str) -> str:
     """The canonical text of an answer: same string for presentation-only differences."""
     text = _ROW_BREAK.sub(ROW_BREAK, unicode_to_latex(answer))
-    for rewrite in _REWRITES:
-        text = rewrite(text)
+    text = _rewrite_presentation(text)
     text = _degrees(text)
     text = _TEXT_UNIT.sub(r"\1", text)
     text = _unwrap(text).strip().rstrip(" .")
