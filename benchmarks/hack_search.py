@@ -547,10 +547,7 @@ EXTRA_GOLDS = [
 ]
 
 # Wrong-by-construction pairs deepmath accepts on purpose (each justified in docs/verifier.md).
-EXPLAINED: dict[str, str] = {
-    "label_equation": "a left side with a variable is a label (x = 3, a+b = 5, f(x) = ..., dy/dx = ...): the "
-    "answer is the last side, which is the gold; only equations between numbers are claims that must hold",
-}
+EXPLAINED: dict[str, str] = {}
 
 
 # --- running -------------------------------------------------------------------------------------

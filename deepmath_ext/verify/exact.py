@@ -80,6 +80,12 @@ _GREEK_VARIABLES = frozenset(
         "Omega",
     ]
 )
+# A name for a quantity: a symbol with indices or primes, maybe applied (`x`, `a_n`, `f'(x)`, `S_{10}`),
+# or a derivative (`\\frac{dy}{dx}`, `\\frac{d^2y}{dx^2}`).
+_NAME = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?|'|\^\{?\\prime\}?)*(?:\([^()]*\))?")
+_DERIVATIVE = linear.compile(
+    r"\\frac\{d(?:\^\{?\d+\}?)?[a-zA-Z]*\}\{d[a-zA-Z]+(?:\^\{?\d+\}?)?\}(?:\([^()]*\))?"
+)
 _TUPLE_ASSIGNMENT = linear.compile(r"\(([^()]*)\)=\(([^()]*)\)")
 _LABEL = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
 # `F(x)+C`: an antiderivative plus its constant, a capital letter with an optional index.
@@ -337,17 +343,36 @@ def is_closed_form(text: str) -> bool:
     return not _VARIABLE.search(_MACRO_NAME.sub("", text))
 
 
-def split_claims(answer: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """(answer without claims, claims): each side of an equation that is a closed-form number and not the
-    last side (`2 = 3`, `3\\cdot 4 = 12`) is a claim `(side, last side)` that must hold; a side with a
-    variable (`x = 3`, `a+b = 5`) is a label and stays."""
+def _variables(text: str) -> set[str]:
+    names = _MACRO_NAME.findall(text)
+    return set(_VARIABLE.findall(_MACRO_NAME.sub("", text))) | {n for n in names if n in _GREEK_VARIABLES}
+
+
+def _is_claim(side: str, last: str, identities: bool) -> bool:
+    """Whether a side before the last must equal it: a number (`2 = 3`), or, when `identities`, a formula
+    that shares a variable with the last side and is not a name for it (`2^k + 1 = 2^k`; not `x`,
+    `f(x)`, `a_n`, `\\frac{dy}{dx}`, and not `a+b` before a number)."""
+    if not side:
+        return False
+    if is_closed_form(last):
+        return is_closed_form(side)
+    if not identities or _NAME.fullmatch(side) or _DERIVATIVE.fullmatch(side):
+        return False
+    return bool(_variables(side) & _variables(last))
+
+
+def split_claims(answer: str, identities: bool = True) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(answer without claims, claims): each side of an equation before the last that is a number, or
+    (with `identities`: the gold is no equation) a formula in the last side's variables, is a claim
+    `(side, last side)` that must hold (`2 = 3`, `3\\cdot 4 = 12`, `2x = x`); a name (`x = 3`,
+    `f(x) = ...`, `a+b = 5`) is a label and stays."""
     parts, claims = [], []
     for part in split_top_level(answer):
         sides = part.split("=")
-        if len(sides) > 1 and sides[-1] and is_closed_form(sides[-1]):
-            numbers = [side for side in sides[:-1] if side and is_closed_form(side)]
-            claims += [(side, sides[-1]) for side in numbers]
-            part = "=".join(side for side in sides if side not in numbers)
+        if len(sides) > 1 and sides[-1]:
+            claimed = [side for side in sides[:-1] if _is_claim(side, sides[-1], identities)]
+            claims += [(side, sides[-1]) for side in claimed]
+            part = "=".join(side for side in sides if side not in claimed)
         parts.append(part)
     return ",".join(parts), tuple(claims)
 

@@ -132,7 +132,10 @@ def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = Non
     if converted is None:
         return Grade.of(GradeStatus.WRONG, pred, "a different unit")
     norms[-1] = converted
-    split = [split_claims(norm) if len(norm) <= MAX_ANSWER_CHARS else (norm, ()) for norm in norms]
+    identities = "=" not in gold_norm  # an equation gold is compared as a relation, not as claims
+    split = [
+        split_claims(norm, identities) if len(norm) <= MAX_ANSWER_CHARS else (norm, ()) for norm in norms
+    ]
     norms = [norm for norm, _ in split]
     true_so_far, claims = decide_claims(tuple(claim for _, box_claims in split for claim in box_claims))
     if not true_so_far:
