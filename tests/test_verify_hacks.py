@@ -60,7 +60,11 @@ WRONG = [
     (r"2 \cdot 37 = 37", "37"),
     ("x = 5+5+1 = 7 = 11", "11"),
     (r"\boxed{12} \text{ then } \boxed{12 = 13}", "12"),
-    ("2^{k}+1=2^{k}", "2^{k}"),  # an identity in the gold's variables that does not hold
+    ("2^{k}+1=2^{k}", "2^{k}"),
+    (
+        r"15\mbox{ cm}^2+1=15\mbox{ cm}^2",
+        r"15\mbox{ cm}^2",
+    ),  # units inside an equation are dropped  # an identity in the gold's variables that does not hold
     (r"2 \cdot \frac{1}{m} t = \frac{1}{m} t", r"\frac{1}{m} t"),
     # A base subscript is read in that base, or refused.
     ("13_4", "13"),
@@ -112,6 +116,7 @@ RIGHT = [
     ("512", "2^{3^2}"),
     (str(2**2100), "2^{2100}"),
     ("2,5", "2.5"),  # a decimal comma in the answer against a decimal gold
+    (r"3\text{ m}\cdot 4\text{ m} = 12\text{ m}^2", r"12 \text{ m}^2"),
     ("|x|", r"\begin{cases} x & x \ge 0 \\ -x & x < 0 \end{cases}"),
     (r"\begin{cases} x & \text{if } x \geq 0 \\ -x & \text{otherwise} \end{cases}", "|x|"),
 ]

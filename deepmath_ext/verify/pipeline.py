@@ -18,7 +18,7 @@ from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.notation import rewrite_notation
 from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
 from deepmath_ext.verify.status import Grade, GradeStatus
-from deepmath_ext.verify.units import Unit, conversion, split_unit
+from deepmath_ext.verify.units import Unit, conversion, drop_inner_units, split_unit
 
 # A box this long is not even normalised (it could only be graded as identical to the gold): the caller's
 # thread stays fast on a response of 50 boxes of 4,000 characters.
@@ -45,6 +45,8 @@ class PendingCheck:
 def _answer_form(raw: str) -> tuple[str, Unit | None]:
     """(normalised answer, its unit or None): a leading "the answer is" and a trailing unit removed."""
     value, unit = split_unit(rewrite_notation(strip_answer_is(raw)))
+    if "=" in value:
+        value = drop_inner_units(value)
     normalized = canonical_words(normalize_answer(value))
     return small_tower_value(normalized) or normalized, unit
 

@@ -229,6 +229,27 @@ def split_unit(answer: str) -> tuple[str, Unit | None]:
     return answer, None
 
 
+def drop_inner_units(answer: str) -> str:
+    """The answer without units written after numbers inside it (`3\\text{ m}\\cdot 4\\text{ m} = 12`
+    is `3\\cdot 4 = 12`), so that each side of an equation is read as the number it states."""
+    out: list[str] = []
+    dropping, last = False, ""  # last: the last character kept that is not a space
+    for match in _TOKEN.finditer(answer):
+        if (
+            match[1] is not None
+            and last in tuple("0123456789})")
+            and _parse_unit(_UNIT_WORD.findall(match[1]))
+        ):
+            dropping = True
+            continue
+        if dropping and match[4] is not None:
+            continue  # the unit's exponent: cm^2
+        dropping = False
+        out.append(match[0])
+        last = match[0].rstrip()[-1:] or last
+    return "".join(out)
+
+
 def conversion(pred: Unit, gold: Unit) -> Fraction | None:
     """The factor that turns a value in `pred` units into `gold` units; None across dimensions."""
     dimensions = [tuple(sorted((_UNITS[u][0], p) for u, p in unit)) for unit in (pred, gold)]
