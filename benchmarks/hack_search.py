@@ -544,6 +544,11 @@ EXTRA_GOLDS = [
     "(2, 3)",
     "(1, 4)",
     "[2, 5)",
+    "\\emptyset",
+    "DNE",
+    "\\frac{x^3}{3}",
+    "e^{2x}",
+    "\\sin x",
 ]
 
 # Wrong-by-construction pairs deepmath accepts on purpose (each justified in docs/verifier.md).
