@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from decontam_support import all_benchmark_problems, known_duplicates, paraphrases  # noqa: E402
 from planting import plant_rows, score_plants  # noqa: E402
-from shared_data import SHARED_DIR  # noqa: E402
+from shared_data import data_path  # noqa: E402
 
 from deepmath_ext.data import BENCHMARKS, BenchmarkProblem, iter_deepmath  # noqa: E402
 from deepmath_ext.decontam import DecontamConfig, DecontamResult, Hit, decontaminate_to_dir  # noqa: E402
@@ -61,9 +61,7 @@ def training_rows() -> tuple[list[dict], set[int]]:
     rows, known = [], set()
     duplicates = known_duplicates()
     for file in TRAIN_FILES:
-        for row_no, row in enumerate(
-            iter_deepmath(SHARED_DIR / "data" / "train_samples" / file, with_solutions=False)
-        ):
+        for row_no, row in enumerate(iter_deepmath(data_path("train_samples", file), with_solutions=False)):
             if (file, row_no) in duplicates:
                 known.add(len(rows))
             rows.append(row)
@@ -126,7 +124,7 @@ def synthetic_rows(count: int, seed: int = 0) -> list[dict]:
     base = [
         row
         for file in TRAIN_FILES
-        for row in iter_deepmath(SHARED_DIR / "data" / "train_samples" / file, with_solutions=False)
+        for row in iter_deepmath(data_path("train_samples", file), with_solutions=False)
     ]
     rows = []
     for _ in range(count):
@@ -156,7 +154,7 @@ def scale(references: list[BenchmarkProblem], embed_sample: int) -> dict:
             list(BENCHMARKS),
             Path(tmp) / "out",
             DecontamConfig(stages=("ngram",)),
-            data_dir=SHARED_DIR / "data" / "benchmarks",
+            data_dir=data_path("benchmarks"),
         )
         figures["ngram_command_s"] = time.perf_counter() - start
     figures["peak_rss_ngram_mib"] = peak_rss_mib()
@@ -198,7 +196,7 @@ def main() -> int:
     parser.add_argument("--embed-sample", type=int, default=1000, help="rows embedded to measure throughput")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    references = all_benchmark_problems(SHARED_DIR / "data" / "benchmarks")
+    references = all_benchmark_problems(data_path("benchmarks"))
     figures = {}
     if args.quality or not args.scale:
         figures["quality"] = quality(references, args.per_kind)

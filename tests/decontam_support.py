@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "decontam"
 
 
 def all_benchmark_problems(benchmarks_dir: Path) -> list[BenchmarkProblem]:
-    """Every problem of the six benchmarks, from the local copies in ../shared."""
+    """Every problem of the six benchmarks, from the local copies in the test data."""
     return [p for name in PAPER_BENCHMARKS for p in load_benchmark(name, data_dir=benchmarks_dir)]
 
 
@@ -29,17 +29,15 @@ def paraphrases(references: list[BenchmarkProblem]) -> list[tuple[int, str]]:
 
 
 def known_duplicates() -> dict[tuple[str, int], tuple[str, str]]:
-    """Rows of ../shared/data/train_samples checked by hand to copy a benchmark problem:
+    """Rows of the test data's train_samples checked by hand to copy a benchmark problem:
     (training file, row) -> (benchmark, id)."""
     rows = [json.loads(line) for line in (FIXTURES / "known_duplicates.jsonl").read_text().splitlines()]
     return {(row["train_file"], row["row"]): (row["benchmark"], row["benchmark_id"]) for row in rows}
 
 
-def train_rows(shared_dir: Path, file: str, limit: int | None = None) -> list[dict[str, Any]]:
-    """DeepMath-shaped rows of one ../shared/data/train_samples file."""
-    return list(
-        iter_deepmath(shared_dir / "data" / "train_samples" / file, with_solutions=False, limit=limit)
-    )
+def train_rows(data_root: Path, file: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """DeepMath-shaped rows of one train_samples file of the test data."""
+    return list(iter_deepmath(data_root / "train_samples" / file, with_solutions=False, limit=limit))
 
 
 _PROBLEMS = re.compile(r"Problem 1:\n(.*)\n\nProblem 2:\n(.*)\n\nAre Problem 1", re.DOTALL)

@@ -16,16 +16,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from shared_data import SHARED_DIR
+from shared_data import data_path
 from trimmed_tokenizer import trim_tokenizer
 
 from deepmath_ext.data.prepare import prepare_dataset
 from deepmath_ext.launch.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.templates import get_template
 
-TOKENIZERS = SHARED_DIR / "data" / "tokenizers"
-QWEN_TOKENIZER = TOKENIZERS / "qwen2.5-7b_assembled"
-R1_TOKENIZER = TOKENIZERS / "deepseek-r1-distill-qwen_assembled"
+# Tokenizer folders of the test data (shared_tokenizer finds them).
+QWEN_TOKENIZER = "qwen2.5-7b_assembled"
+R1_TOKENIZER = "deepseek-r1-distill-qwen_assembled"
 ANSWERS = ("1", "2")
 # 60 steps left about 8% of samples malformed, and GRPO's updates then drifted the format (40-80% malformed
 # at some steps, measured in CI); 200 leave about 2% and the accuracy rises without such dips.
@@ -38,11 +38,9 @@ GOLD_ONE_COUNT = 200
 CORRELATION_KEY = "training/rollout_actor_probs_pearson_corr"
 
 
-def shared_tokenizer(path: Path) -> Path:
-    """A shared tokenizer folder, or a loud failure naming it."""
-    if not (path / "tokenizer_config.json").is_file():
-        raise FileNotFoundError(f"the engine tests need the shared tokenizer {path} (../shared missing?)")
-    return path
+def shared_tokenizer(name: str) -> Path:
+    """A tokenizer folder of the test data (the test skips without it)."""
+    return data_path("tokenizers", name, "tokenizer_config.json").parent
 
 
 def completion(answer: str) -> str:

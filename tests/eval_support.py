@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared_data import shared_path
+from shared_data import data_path
 from tiny_models import build_tiny_qwen2
 
 from deepmath_ext.commands import command_parser
@@ -18,9 +18,7 @@ SUBSET_ROWS = {"math500": 3, "aime24": 2}
 
 def build_tiny_model(out_dir: Path) -> Path:
     """Save a randomly initialised 2-layer Qwen2 with the real Qwen2.5 tokenizer; return its folder."""
-    return build_tiny_qwen2(
-        shared_path("data", "tokenizers", TOKENIZER), out_dir, layers=2, max_positions=2048
-    )
+    return build_tiny_qwen2(data_path("tokenizers", TOKENIZER), out_dir, layers=2, max_positions=2048)
 
 
 def build_data_dir(out_dir: Path) -> Path:
@@ -30,7 +28,7 @@ def build_data_dir(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, rows in SUBSET_ROWS.items():
         local_file = get_benchmark(name).local.location
-        lines = shared_path("data", "benchmarks", local_file).read_text(encoding="utf-8").splitlines()[:rows]
+        lines = data_path("benchmarks", local_file).read_text(encoding="utf-8").splitlines()[:rows]
         (out_dir / local_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out_dir
 

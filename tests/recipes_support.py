@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tiny_models import build_tiny_qwen2
 
-# The tokenizer each recipe's real model uses, from ../shared/data/tokenizers (a tiny model is built around it).
+# The tokenizer each recipe's real model uses, from the test data's tokenizers/ (a tiny model is built around it).
 # Qwen2.5-Math-7B's tokenizer is Qwen2.5's; there is no OpenMath-Nemotron tokenizer here, so the R1-distill one
 # (the same Qwen2.5 vocabulary) stands in for it.
 RECIPE_TOKENIZERS = {
@@ -53,8 +53,8 @@ def prepared_for(recipe: str, benchmarks_dir: Path, cache_dir: Path) -> tuple[Pa
     return out / "train.parquet", out / "val.parquet"
 
 
-def local_overrides(recipe: str, shared_dir: Path, cache_dir: Path) -> list[str]:
+def local_overrides(recipe: str, data_root: Path, cache_dir: Path) -> list[str]:
     """Hydra overrides pointing `recipe` at a tiny local model and at data prepared for it."""
-    model = tiny_model_for(recipe, shared_dir / "data" / "tokenizers", cache_dir)
-    train, val = prepared_for(recipe, shared_dir / "data" / "benchmarks", cache_dir)
+    model = tiny_model_for(recipe, data_root / "tokenizers", cache_dir)
+    train, val = prepared_for(recipe, data_root / "benchmarks", cache_dir)
     return [f"actor_rollout_ref.model.path={model}", f"data.train_files={train}", f"data.val_files={val}"]

@@ -10,9 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from shared_data import SHARED_DIR
+from shared_data import data_path
 
-TOKENIZER_DIR = SHARED_DIR / "data" / "tokenizers" / "deepseek-r1-distill-qwen_assembled"
+TOKENIZER = "deepseek-r1-distill-qwen_assembled"
+
+
+def tokenizer_dir() -> Path:
+    """The R1-distill tokenizer folder of the test data (the test skips without it)."""
+    return data_path("tokenizers", TOKENIZER, "tokenizer_config.json").parent
 
 
 @dataclass(frozen=True)
@@ -26,16 +31,15 @@ class Rollout:
     extra_info: dict[str, Any] = field(default_factory=dict)
 
 
-def verl_config(overrides: Sequence[str], tokenizer_dir: Path = TOKENIZER_DIR):
+def verl_config(overrides: Sequence[str], tokenizer: Path | None = None):
     """verl 0.9.1's own `ppo_trainer` config composed with Hydra, pointed at a local tokenizer."""
     from hydra import compose, initialize_config_module
 
-    if not (tokenizer_dir / "tokenizer_config.json").is_file():
-        raise FileNotFoundError(f"tokenizer missing at {tokenizer_dir}: the reward tests need ../shared")
+    tokenizer = tokenizer or tokenizer_dir()
     with initialize_config_module(config_module="verl.trainer.config", version_base=None):
         return compose(
             config_name="ppo_trainer",
-            overrides=[f"actor_rollout_ref.model.path={tokenizer_dir}", *overrides],
+            overrides=[f"actor_rollout_ref.model.path={tokenizer}", *overrides],
         )
 
 
@@ -89,7 +93,7 @@ def tokenizer():
     """The shared R1-distill tokenizer the reward tests decode with."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    return AutoTokenizer.from_pretrained(tokenizer_dir())
 
 
 def scores_at_last_token(output, batch) -> list[float]:

@@ -1,4 +1,4 @@
-"""The benchmark registry against the real local copies in ../shared/data/benchmarks."""
+"""The benchmark registry against the real local copies in the test data (benchmarks/)."""
 
 from __future__ import annotations
 

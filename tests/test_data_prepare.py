@@ -156,8 +156,8 @@ def test_difficulty_and_topic_selection_are_counted(tmp_path: Path):
     assert report.written == 2
 
 
-def test_problem_answer_training_files_map_onto_deepmath_fields(tmp_path: Path, shared_dir: Path):
-    math_train = shared_dir / "data" / "train_samples" / "deepscaler_train_math.jsonl"
+def test_problem_answer_training_files_map_onto_deepmath_fields(tmp_path: Path, data_root: Path):
+    math_train = data_root / "train_samples" / "deepscaler_train_math.jsonl"
     raw = list(iter_row_file(math_train))
     result = prepare_dataset(tmp_path, train=math_train, val=(), progress=False)
     report = result.reports["train"]

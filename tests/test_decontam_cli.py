@@ -17,11 +17,11 @@ AGAINST = ",".join(PAPER_BENCHMARKS)
 
 
 @pytest.fixture(scope="module")
-def planted_train(tmp_path_factory, shared_dir, benchmarks_dir):
+def planted_train(tmp_path_factory, data_root, benchmarks_dir):
     """300 real MATH-train rows with 5 verbatim and 5 noisy benchmark plants, as a JSONL file."""
     references = all_benchmark_problems(benchmarks_dir)
     rows, plants = plant_rows(
-        train_rows(shared_dir, "deepscaler_train_math.jsonl", 300), references, [], 5, seed=3
+        train_rows(data_root, "deepscaler_train_math.jsonl", 300), references, [], 5, seed=3
     )
     path = tmp_path_factory.mktemp("train") / "train.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))

@@ -36,7 +36,7 @@ def test_cosine_top_k_matches_a_full_sort_and_breaks_ties_by_position():
 
 
 @pytest.fixture(scope="module")
-def small_world(shared_dir, benchmarks_dir):
+def small_world(data_root, benchmarks_dir):
     """References: the 32 paraphrased problems plus 150 other benchmark problems; training rows: the 32
     paraphrases, 3 verbatim copies, and 60 real MATH-train rows."""
     problems = all_benchmark_problems(benchmarks_dir)
@@ -45,7 +45,7 @@ def small_world(shared_dir, benchmarks_dir):
     position = {old: new for new, old in enumerate(chosen)}
     references = [problems[i] for i in chosen]
     verbatim = [f"Copied: {references[i].problem}" for i in (1, 50, 100)]
-    others = [row["question"] for row in train_rows(shared_dir, "deepscaler_train_math.jsonl", 60)]
+    others = [row["question"] for row in train_rows(data_root, "deepscaler_train_math.jsonl", 60)]
     questions = [text for _, text in pairs] + verbatim + others
     expected = [position[ref] for ref, _ in pairs] + [1, 50, 100]
     return references, questions, expected

@@ -84,10 +84,10 @@ def test_hand_written_paraphrases_resolve_and_pass_under_the_ngram_threshold(pro
     assert all(index.best_match(text, min_overlap=0.8) is None for _, text in pairs)
 
 
-def test_known_duplicates_in_the_shared_samples_are_real_rows(problems, shared_dir):
+def test_known_duplicates_in_the_shared_samples_are_real_rows(problems, data_root):
     by_id = {(p.benchmark, p.id): p for p in problems}
     for (file, row), key in known_duplicates().items():
-        question = train_rows(shared_dir, file, row + 1)[row]["question"]
+        question = train_rows(data_root, file, row + 1)[row]["question"]
         reference = by_id[key].problem
         # The same problem: every number the benchmark gives also appears in the training row.
         assert set(number_tokens(normalize_tokens(reference))) <= set(

@@ -18,7 +18,7 @@ from eval_support import (
     read_generations,
 )
 from http_stub import StubServer
-from shared_data import shared_path
+from shared_data import data_path
 
 from deepmath_ext.cli import main
 from deepmath_ext.commands import evaluate as evaluate_command
@@ -159,9 +159,7 @@ def test_vllm_prompt_ids_carry_one_bos_from_the_template():
 
     from deepmath_ext.templates import get_template
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        shared_path("data", "tokenizers", "deepseek-r1-distill-qwen_assembled")
-    )
+    tokenizer = AutoTokenizer.from_pretrained(data_path("tokenizers", "deepseek-r1-distill-qwen_assembled"))
     prompt = get_template("r1-distill").render(tokenizer, "What is 2+2?")
     ids = prompt_token_ids(prompt, tokenizer)
     assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id

@@ -124,12 +124,12 @@ def test_grade_interrupted_keeps_the_old_output_and_rerun_matches(grade_case, tm
 
 
 @pytest.fixture(scope="module")
-def prepare_case(tmp_path_factory, shared_dir: Path, benchmarks_dir: Path) -> tuple[list[str], Path]:
+def prepare_case(tmp_path_factory, data_root: Path, benchmarks_dir: Path) -> tuple[list[str], Path]:
     """A ~68K-row DeepMath-shaped training file, the prepare arguments, and one uninterrupted output."""
     folder = tmp_path_factory.mktemp("prepare")
     samples = [
         line
-        for path in sorted((shared_dir / "data" / "train_samples").glob("*.jsonl"))
+        for path in sorted((data_root / "train_samples").glob("*.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]

@@ -32,8 +32,8 @@ def test_packaged_recipes_are_listed_without_the_shared_base() -> None:
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TOKENIZERS))
-def test_recipe_composes_and_validates(recipe: str, shared_dir: Path, cache_dir: Path) -> None:
-    cfg = _compose(recipe, local_overrides(recipe, shared_dir, cache_dir))
+def test_recipe_composes_and_validates(recipe: str, data_root: Path, cache_dir: Path) -> None:
+    cfg = _compose(recipe, local_overrides(recipe, data_root, cache_dir))
     launch.validate_recipe(cfg)
     # The template resolver hands verl the registry's chat template, the one the data was prepared with.
     expected = get_template(RECIPE_TEMPLATES[recipe]).chat_template
@@ -44,11 +44,11 @@ def test_recipe_composes_and_validates(recipe: str, shared_dir: Path, cache_dir:
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TOKENIZERS))
 def test_recipe_prints_its_resolved_config(
-    recipe: str, shared_dir: Path, cache_dir: Path, capfd: pytest.CaptureFixture[str]
+    recipe: str, data_root: Path, cache_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from deepmath_ext.cli import main
 
-    overrides = local_overrides(recipe, shared_dir, cache_dir)
+    overrides = local_overrides(recipe, data_root, cache_dir)
     assert main(["train", "--print-config", recipe, *overrides]) == 0
     printed = yaml.safe_load(capfd.readouterr().out)
     expected = OmegaConf.to_container(_compose(recipe, overrides), resolve=True)
@@ -92,17 +92,17 @@ def test_a_users_recipe_file_extends_the_shared_base(tmp_path: Path) -> None:
     ],
 )
 def test_bad_values_fail_validation_naming_the_culprit(
-    override: str, named: str, shared_dir: Path, cache_dir: Path
+    override: str, named: str, data_root: Path, cache_dir: Path
 ) -> None:
-    cfg = _compose("smoke-1gpu", [*local_overrides("smoke-1gpu", shared_dir, cache_dir), override])
+    cfg = _compose("smoke-1gpu", [*local_overrides("smoke-1gpu", data_root, cache_dir), override])
     with pytest.raises(launch.LaunchError, match=named):
         launch.validate_recipe(cfg)
 
 
-def test_data_prepared_with_another_template_is_rejected(shared_dir: Path, cache_dir: Path) -> None:
+def test_data_prepared_with_another_template_is_rejected(data_root: Path, cache_dir: Path) -> None:
     # smoke-1gpu's tiny model, but the orz-prepared data of deepmath-zero-7b.
-    smoke = local_overrides("smoke-1gpu", shared_dir, cache_dir)
-    zero = local_overrides("deepmath-zero-7b", shared_dir, cache_dir)
+    smoke = local_overrides("smoke-1gpu", data_root, cache_dir)
+    zero = local_overrides("deepmath-zero-7b", data_root, cache_dir)
     cfg = _compose("smoke-1gpu", [smoke[0], *zero[1:]])
     with pytest.raises(launch.LaunchError, match="prepared with template 'orz'"):
         launch.validate_recipe(cfg)

@@ -1,4 +1,4 @@
-"""Prompt templates rendered with the real tokenizers in ../shared against strings written out here."""
+"""Prompt templates rendered with the real tokenizers of the test data against strings written out here."""
 
 from __future__ import annotations
 
@@ -74,11 +74,11 @@ def test_every_registered_template_has_an_expected_rendering():
     assert {name for name, _ in EXPECTED} == set(list_templates())
 
 
-def test_orz_template_is_deepmaths_reference_text(shared_dir: Path):
+def test_orz_template_is_deepmaths_reference_text(data_root: Path):
     import json
 
     reference = json.loads(
-        (shared_dir / "data/tokenizers/chat_templates/deepmath_utils_chat_template.json").read_text()
+        (data_root / "tokenizers/chat_templates/deepmath_utils_chat_template.json").read_text()
     )["CHAT_TEMPLATE"]
     assert get_template("orz").chat_template == reference["orz"]
     assert get_template("r1-distill").chat_template == reference["r1-distill-qwen"]

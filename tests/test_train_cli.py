@@ -18,9 +18,9 @@ ERROR_PREFIX = "deepmath train: error: "
 
 
 @pytest.fixture(scope="module")
-def smoke(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Overrides that point smoke-1gpu at a tiny local model and sample data prepared for it."""
-    return local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
 
 
 @pytest.fixture(autouse=True)

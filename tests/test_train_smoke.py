@@ -61,7 +61,7 @@ def test_dry_run_prints_the_summary_the_changes_and_the_command(dry_run: tuple[i
     assert command[1:3] == ["-m", "verl.trainer.main_ppo"]
     for override in cpu_platform.CPU_OVERRIDES:
         assert override in command
-    assert f"actor_rollout_ref.model.path={workdir / ('tiny-model-' + QWEN_TOKENIZER.name)}" in command
+    assert f"actor_rollout_ref.model.path={workdir / ('tiny-model-' + QWEN_TOKENIZER)}" in command
     # Later overrides win in Hydra: the user's come after the smoke's.
     assert command.index("trainer.total_training_steps=2") > command.index(cpu_platform.CPU_OVERRIDES[0])
 
@@ -131,7 +131,7 @@ def test_missing_engine_names_the_install_command(
             "--smoke-dir",
             str(workdir),
             "--tokenizer",
-            str(QWEN_TOKENIZER),
+            str(shared_tokenizer(QWEN_TOKENIZER)),
         ]
     )
     assert code == 2

@@ -41,12 +41,12 @@ def test_runtime_env_file_is_private_and_readable_back() -> None:
 
 
 def test_dry_run_submit_prints_the_ray_job_command_without_secrets(
-    shared_dir: Path,
+    data_root: Path,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    overrides = local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+    overrides = local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
     monkeypatch.setenv("WANDB_API_KEY", "very-secret-key")
     args = ["train", "--dry-run", "--submit", "http://head:8265", "--ship-package", "smoke-1gpu", *overrides]
     assert main(args) == 0

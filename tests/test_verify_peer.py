@@ -41,9 +41,9 @@ PEER_DEVIATIONS = {
 }
 
 
-def applicable_cases(shared_dir):
+def applicable_cases(data_root):
     """Cases in the default strict mode whose gold and prediction a boxed-answer grader can read."""
-    for row in read_jsonl(shared_dir / "data" / "verifier_eval" / "math_verify_test_cases.jsonl"):
+    for row in read_jsonl(data_root / "verifier_eval" / "math_verify_test_cases.jsonl"):
         if row.get("strict") is False or row.get("allow_set_relation_comp"):
             continue  # non-default comparison modes we do not offer
         gold = bare_answer(row["gold"])
@@ -59,8 +59,8 @@ def pool():
         yield verifier
 
 
-def test_math_verify_suite_agreement(shared_dir, pool):
-    cases = list(applicable_cases(shared_dir))
+def test_math_verify_suite_agreement(data_root, pool):
+    cases = list(applicable_cases(data_root))
     futures = [
         pool.submit(row["pred"], gold, require_think=False)
         if "\\boxed" in row["pred"]
@@ -77,9 +77,9 @@ def test_math_verify_suite_agreement(shared_dir, pool):
     assert 1 - len(disagreements) / len(cases) >= MIN_PEER_AGREEMENT
 
 
-def qwen_rows(shared_dir):
+def qwen_rows(data_root):
     """(response, gold, qwen_label) for each of the 100 problems x 8 responses."""
-    rows = read_jsonl(shared_dir / "data" / "verifier_eval" / "qwen25math_math_cot_100_rule_scored.jsonl")
+    rows = read_jsonl(data_root / "verifier_eval" / "qwen25math_math_cot_100_rule_scored.jsonl")
     assert len(rows) == 100 and all(len(r["code"]) == len(r["score"]) == 8 for r in rows)
     return [
         (text, row["answer"], label)
@@ -94,8 +94,8 @@ def qwen_rows(shared_dir):
 QWEN_ACCEPTED_BUT_LABELLED_WRONG = {r"\text{4:30 p.m.}", "10{,}000"}
 
 
-def test_qwen_responses_agreement(shared_dir, pool):
-    rows = qwen_rows(shared_dir)
+def test_qwen_responses_agreement(data_root, pool):
+    rows = qwen_rows(data_root)
     grades = pool.grade_batch([r[0] for r in rows], [r[1] for r in rows], require_think=False)
     pairs = Counter((grade.correct, label) for grade, (_, _, label) in zip(grades, rows, strict=True))
     agreement = (pairs[True, True] + pairs[False, False]) / len(rows)

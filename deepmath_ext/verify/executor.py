@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -43,9 +44,14 @@ class _Worker:
         self.process.stdin.close()
         self.process.stdout.close()
         self._ready = False
+        self._ready_lock = threading.Lock()  # a serving thread and a start-up thread may both wait
 
     def wait_ready(self) -> None:
         """Block until the worker has imported and warmed up; replace or fail if it died."""
+        with self._ready_lock:
+            self._wait_ready()
+
+    def _wait_ready(self) -> None:
         if self._ready:
             return
         try:
@@ -79,7 +85,10 @@ class _Worker:
         self._replies.close()
 
     def stop(self) -> None:
-        """Close its input so it exits; kill it if it does not."""
+        """Close its input so it exits; kill it if it does not (at once when it is still starting)."""
+        if not self._ready:
+            self.kill()
+            return
         self._requests.close()
         try:
             self.process.wait(timeout=2.0)
@@ -99,8 +108,11 @@ class SymbolicExecutor:
         self.counts: Counter[str] = Counter()
         self._memory_mb = memory_mb
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        # Started by the first symbolic check that reaches each slot: many batches never need one.
+        # Started by the first symbolic check (many batches never need one) or by `start_*`. The first
+        # worker starts alone, so that on a small machine it is ready in one import time rather than
+        # sharing the CPUs with the others; the other slots start theirs once it is ready (`_first_up`).
         self._workers: list[_Worker | None] = [None] * workers
+        self._first_up = threading.Event()
         self._slot_locks = [threading.Lock() for _ in range(workers)]
         self._lock = threading.Lock()
         self._closed = False
@@ -123,6 +135,18 @@ class SymbolicExecutor:
         """Start every worker now and wait until each is ready (instead of at its first check)."""
         for worker in [self._slot_worker(slot) for slot in range(len(self._workers))]:
             worker.wait_ready()
+        self._first_up.set()
+
+    def start_in_background(self) -> None:
+        """Start the first worker now and the others once it is ready; return at once."""
+        first = self._slot_worker(0)
+
+        def wait_for_first() -> None:
+            with contextlib.suppress(Exception):  # the first check on this slot replaces or reports it
+                first.wait_ready()
+            self._first_up.set()
+
+        threading.Thread(target=wait_for_first, name="deepmath-verifier-start", daemon=True).start()
 
     def _slot_worker(self, slot: int) -> _Worker:
         with self._slot_locks[slot]:
@@ -140,12 +164,15 @@ class SymbolicExecutor:
         if self._closed:
             return
         self._closed = True
+        self._first_up.set()
         for _ in self._threads:
             self._jobs.put(_STOP)
         for thread in self._threads:
             thread.join()
 
     def _serve(self, slot: int) -> None:
+        if slot > 0:
+            self._start_after_first(slot)
         while (job := self._jobs.get()) is not _STOP:
             future, check = job
             if future.set_running_or_notify_cancel():
@@ -153,9 +180,18 @@ class SymbolicExecutor:
                     future.set_result(self._check_with_retry(slot, check))
                 except Exception as error:
                     future.set_exception(error)
+            self._first_up.set()  # the first worker has served (or failed) a check
         worker = self._workers[slot]
         if worker is not None:
             worker.stop()
+
+    def _start_after_first(self, slot: int) -> None:
+        """Take no check before this slot's worker is ready, and start it only once the first one is."""
+        self._first_up.wait()
+        if self._closed:
+            return
+        with contextlib.suppress(Exception):  # its first check replaces or reports it
+            self._slot_worker(slot).wait_ready()
 
     def _check_with_retry(self, slot: int, check: tuple) -> Grade:
         """Check on this slot's worker; a worker that dies gets one replacement try."""

@@ -104,7 +104,7 @@ def unicode_to_latex(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATION)
 
 
-_TEXTMACROS = r"text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mathsf|mbox|operatorname"
+_TEXT_MACROS = r"text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mathsf|mbox|operatorname"
 
 _SAME_AS = {"le": "\\le ", "leq": "\\le ", "ge": "\\ge ", "geq": "\\ge ", "ne": "\\ne ", "neq": "\\ne "}
 _SAME_AS |= {"lbrace": "\\{", "rbrace": "\\}", "varnothing": "\\emptyset"}
@@ -202,19 +202,21 @@ _REWRITES: tuple[Step, ...] = (
     _rewrite(r"\\frac\s*([0-9a-zA-Z])\s*\{", r"\\frac{\1}{"),
     _rewrite(r"\\frac\s*\{([^{}]*)\}\s*([0-9a-zA-Z])", r"\\frac{\1}{\2}"),
 )
+
 # One pass over the text says which rewrites can change it.
 _REWRITE_SET = linear.PatternSet([pattern for pattern, _ in _REWRITES])
 # A row break `\\` (optionally `\\[4pt]`) is protected from the spacing rewrites as one private character.
 _ROW_BREAK = linear.compile(r"\\\\(?:\s*\[[^\[\]]*\])?")
+# A degree sign; any other macro is matched (its name in the group) only to be kept as it is.
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|\\([a-zA-Z]+))"
-_DEGREEMACROS = ("circ", "degree", "textdegree")
+_DEGREE_MACROS = ("circ", "degree", "textdegree")
 _DEGREE = linear.compile(rf"\s*{_DEGREE_SIGN}")
 _NUMBER_DEGREE = linear.compile(rf"(\d+(?:\.\d+)?)\s*{_DEGREE_SIGN}")
 # An answer whose values are plain numbers (optionally labelled): there a degree sign is only a unit.
 _NUMBERS_ONLY = linear.compile(
     r"(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*(?:,(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*)*"
 )
-_WRAPPER = linear.compile(rf"\\(?:{_TEXTMACROS}|boxed|fbox)\s*\{{([^{{}}]*)\}}")
+_WRAPPER = linear.compile(rf"\\(?:{_TEXT_MACROS}|boxed|fbox)\s*\{{([^{{}}]*)\}}")
 _THOUSANDS = linear.compile(r"[+-]?[1-9]\d{0,2}(?:(,|\s)\d{3})+(?:\.\d+)?")
 _SEPARATORS = linear.compile(r"[,\s]")
 _UNIT_WORDS = (
@@ -272,12 +274,12 @@ def _rewrite_presentation(text: str) -> str:
 
 def _degree_or_keep(match: Match) -> str:
     """Nothing for a degree sign; any other macro the pattern matched stays as it was."""
-    return "" if match[1] is None or match[1] in _DEGREEMACROS else match[0]
+    return "" if match[1] is None or match[1] in _DEGREE_MACROS else match[0]
 
 
 def _number_degree(match: Match) -> str:
     """A number with a degree sign as radians; any other macro the pattern matched stays as it was."""
-    if match[2] is not None and match[2] not in _DEGREEMACROS:
+    if match[2] is not None and match[2] not in _DEGREE_MACROS:
         return match[0]
     return f"(\\frac{{{match[1]}\\pi}}{{180}})"
 
