@@ -10,7 +10,8 @@ from verify_support import bare_answer
 from deepmath_ext.files import read_jsonl
 from deepmath_ext.verify import VerifierPool
 
-MIN_PEER_AGREEMENT = 0.97
+# 197 of 211 since VERIFIER_VERSION 3: every disagreement is a deliberate deviation listed below.
+MIN_PEER_AGREEMENT = 0.93
 MIN_QWEN_AGREEMENT = 0.97
 
 # Every case where we deliberately grade differently from Math-Verify's expectation, and why.
@@ -27,6 +28,23 @@ PEER_DEVIATIONS = {
     ("test_open_thoughts", 28): "the gold boxes 1 and 2 with words between; read as a boxed-answer gold "
     "that is the list 1, 2, which the prediction 1,2 matches (math-verify keeps only one of the boxes)",
     ("test_string_extraction", 9): "1+1/e is not 1-1/e (the Math-Verify file expects them equal)",
+    (
+        "test_number_extraction",
+        6,
+    ): "a gold with a comma (1,22) is a list; only an answer may use a decimal comma",
+    (
+        "test_relations_math",
+        10,
+    ): "x = 5+5+1 = 7 = 11 states 7 = 11: an answer whose equations are false is wrong",
+    ("test_relations_math", 12): "the same false chain, x = 5+5+1 = 7 = 11",
+    ("test_relations_math", 13): "x = 5+5+1 = 1/3 states 11 = 1/3: a false equation",
+    ("test_relations_math", 26): "z = 3+3 = 2 states 6 = 2: a false equation",
+    ("test_relations_math", 27): "z = 3+3 = 2 states 6 = 2: a false equation",
+    ("test_number_extraction", 17): "a gold with a comma (0,111) is a list, not the decimal 0.111",
+    (
+        "test_complex_math_expressions",
+        0,
+    ): "0.0833333333333333 is not 1/12: a decimal is the exact value written",
     ("test_math_extraction_additional_cases", 7): "{1,3} (a set, or in plain TeX the bare list 1,3) is not "
     "the interval or ordered pair (1,3): a set or list never answers a tuple or interval",
 }

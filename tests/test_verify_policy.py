@@ -54,11 +54,10 @@ EQUIVALENT = [
     ("x^2+2x+1", "(x+1)^2"),
     (r"\sin^2 x + \cos^2 x", "1"),
     ("(1,2]", r"\left(1, 2\right]"),
-    ("0.0833333333333333", r"\frac{1}{12}"),
     (r"(-\infty, 3)", "x < 3"),  # an interval answers an inequality gold
     (r"[2, \infty]", r"[2, \infty)"),  # sympy's reals have no point at infinity
     ("x = 5+6 = 11", "11"),  # a chain is read by its last side
-    ("1.22", "1,22"),
+    ("1,22", "1.22"),  # a decimal comma in the answer, against a decimal gold
 ]
 
 # (pred, gold): different answers, including the peers' false positives from the policy note.
@@ -81,6 +80,8 @@ DIFFERENT = [
     ("2, 3", "2"),
     (r"\ln 5", r"\log 5"),  # \log is base 10 (math-verify's reading), \ln is natural
     ("x < 3", r"(-\infty, 3)"),  # an inequality does not answer a question asking for a set
+    ("0.0833333333333333", r"\frac{1}{12}"),  # a decimal is the exact value written
+    ("1.22", "1,22"),  # a gold with a comma is a list
     (r"\frac{\pi}{3}", r"60^\circ"),  # no degree/radian conversion
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from fractions import Fraction
 
@@ -9,11 +10,10 @@ from deepmath_ext.verify import linear
 from deepmath_ext.verify.linear import MACRO
 from deepmath_ext.verify.status import GradeStatus
 
-# A decimal stands for a value with no finite decimal expansion (1/12) when it agrees this closely.
-APPROXIMATION_PRECISION = Fraction(1, 10**10)
 # Longer numerals go to the guards, not to int(): CPython refuses to convert > 4300 digits anyway.
-MAX_NUMERAL_CHARS = 400
-MAX_POWER_OF_TEN = 400
+MAX_NUMERAL_CHARS = 1200
+# Powers are evaluated exactly when their value has at most this many digits (`2^{2100}`, 633 digits).
+MAX_POWER_DIGITS = MAX_NUMERAL_CHARS
 
 _SIGN = r"[+-]?"
 _DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -37,6 +37,59 @@ _CONNECTIVES = frozenset(
     ("implies", "impliedby", "iff", "Rightarrow", "Longrightarrow", "Leftrightarrow", "therefore", "because")
 )
 _DECIMAL_COMMA = linear.compile(r"[+-]?\d+,\d+")
+_CHOICE_LABEL = linear.compile(r"\([A-Ea-e]\)")
+# A macro name or a run of letters: a run of two or more letters that is not a macro is a word.
+_MACRO_OR_LETTERS = linear.compile(r"\\?[a-zA-Z]+")
+# A letter other than e and i, or a Greek letter other than pi, is a variable.
+_VARIABLE = linear.compile(r"[a-df-hj-zA-Z]")
+_GREEK_VARIABLES = frozenset(
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Sigma",
+        "Phi",
+        "Psi",
+        "Omega",
+    ]
+)
+# A name for a quantity: a symbol with indices or primes, maybe applied (`x`, `a_n`, `f'(x)`, `S_{10}`),
+# or a derivative (`\\frac{dy}{dx}`, `\\frac{d^2y}{dx^2}`).
+_NAME = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?|'|\^\{?\\prime\}?)*(?:\([^()]*\))?")
+_DERIVATIVE = linear.compile(
+    r"\\frac\{d(?:\^\{?\d+\}?)?[a-zA-Z]*\}\{d[a-zA-Z]+(?:\^\{?\d+\}?)?\}(?:\([^()]*\))?"
+)
+_TUPLE_ASSIGNMENT = linear.compile(r"\(([^()]*)\)=\(([^()]*)\)")
+_LABEL = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
+# `F(x)+C`: an antiderivative plus its constant, a capital letter with an optional index.
+_CONSTANT_TERM = linear.compile(r"(?P<rest>.+)\+(?P<name>[A-Z](?:_\{?\d+\}?)?)")
 
 
 def _fraction(numerator: str, denominator: str) -> Fraction | None:
@@ -61,12 +114,12 @@ def parse_rational(text: str) -> Fraction | None:
         return -value if value is not None and match[1] == "-" else value
     if match := _POWER.fullmatch(text):
         base, exponent = int(match[2]), int(match[3] or match[4])
-        if abs(exponent) > MAX_POWER_OF_TEN or (base == 0 and exponent < 0):
+        if abs(exponent) * math.log10(max(base, 2)) > MAX_POWER_DIGITS or (base == 0 and exponent < 0):
             return None
         return (-1 if match[1] == "-" else 1) * Fraction(base) ** exponent  # -2^2 is -(2^2)
     if match := _SCIENTIFIC.fullmatch(text):
         exponent = int(match[2] or match[3])
-        return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_OF_TEN else None
+        return Fraction(match[1]) * Fraction(10) ** exponent if abs(exponent) <= MAX_POWER_DIGITS else None
     if match := _REPEATING.fullmatch(text):
         return _repeating_decimal(*match.groups())
     return None
@@ -77,28 +130,6 @@ def _repeating_decimal(sign: str, whole: str, fixed: str, period: str) -> Fracti
     value = Fraction(int(whole or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
     value += Fraction(int(period), 10 ** len(fixed) * (10 ** len(period) - 1))
     return -value if sign == "-" else value
-
-
-def _terminates(value: Fraction) -> bool:
-    """True when the value has a finite decimal expansion (denominator 2^a 5^b)."""
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    return denominator == 1
-
-
-def same_rational(pred: str, gold: str, pred_value: Fraction, gold_value: Fraction) -> bool:
-    """Exact equality; a long decimal may stand for a value whose expansion never ends (1/12)."""
-    if pred_value == gold_value:
-        return True
-    candidates = ((pred, pred_value, gold_value), (gold, gold_value, pred_value))
-    return any(
-        "." in decimal
-        and not _terminates(exact)
-        and abs(approx - exact) <= APPROXIMATION_PRECISION * abs(exact)
-        for decimal, approx, exact in candidates
-    )
 
 
 def split_top_level(text: str) -> list[str]:
@@ -155,9 +186,18 @@ def _kind(text: str) -> str:
 
 
 def _collection_kinds_differ(pred: str, gold: str) -> bool:
-    """A set or a list of solutions never answers an interval or tuple, nor the reverse."""
+    """A set or a list of solutions never answers an interval or tuple, nor the reverse; and brackets of
+    tuples and intervals must match, except beside an infinite endpoint (`[2, \\infty]` = `[2, \\infty)`)."""
     kinds = {_kind(pred), _kind(gold)}
-    return "bracket" in kinds and bool(kinds & {"set", "list"})
+    if "bracket" in kinds and bool(kinds & {"set", "list"}):
+        return True
+    if kinds != {"bracket"}:
+        return False
+    (pred_kind, pred_items), (gold_kind, gold_items) = collection(pred), collection(gold)
+    if len(pred_kind) != 2 or len(gold_kind) != 2 or len(pred_items) != len(gold_items):
+        return False
+    ends = ((0, pred_items[0], gold_items[0]), (1, pred_items[-1], gold_items[-1]))
+    return any(pred_kind[i] != gold_kind[i] and "\\infty" not in p + g for i, p, g in ends)
 
 
 def _labelled(text: str) -> list[tuple[str, str]] | None:
@@ -223,11 +263,24 @@ def _systems_as_tuples(pred: str, gold: str) -> tuple[str, str] | None:
     return _as_tuple(pred_values), _as_tuple([value for _, value in gold_system])
 
 
+def _labelled_choice(text: str) -> linear.Match | None:
+    """`(C)12`: a choice label and its value; None when what follows is not one value (another choice,
+    words such as `is not the answer` or `or`, a list), so that `(C)(D)` is never read as `(C)`."""
+    match = _CHOICE_AND_VALUE.fullmatch(text)
+    if match is None:
+        return None
+    value = match[2]
+    words = [w for w in _MACRO_OR_LETTERS.findall(value) if len(w) > 1 and not w.startswith("\\")]
+    if _CHOICE_LABEL.search(value) or words or value[0] in ",;/|" or len(split_top_level(value)) > 1:
+        return None
+    return match
+
+
 def _choice_value(pred: str, gold: str) -> tuple[str, str]:
     """`(C)12`: the letter when the other side is a letter, else the value."""
-    if match := _CHOICE_AND_VALUE.fullmatch(pred):
+    if match := _labelled_choice(pred):
         pred = match[1] if _CHOICE_LETTER.fullmatch(gold) else match[2]
-    if match := _CHOICE_AND_VALUE.fullmatch(gold):
+    if match := _labelled_choice(gold):
         gold = match[1] if _CHOICE_LETTER.fullmatch(pred) else match[2]
     return pred, gold
 
@@ -260,6 +313,20 @@ def _decide_base_numeral(pred: str, gold: str) -> GradeStatus | None:
     return GradeStatus.CORRECT_EXACT if pred_digits.upper() == gold_match[1].upper() else GradeStatus.WRONG
 
 
+def _read_base_numeral(pred: str) -> str | None:
+    """A numeral with a base subscript (`13_4`) as its decimal value (`7`); None when no base reads it.
+
+    Text that is not a numeral with a subscript (`x_1`) is returned as it is."""
+    sign, unsigned = ("-", pred[1:]) if pred.startswith("-") else ("", pred)
+    match = _BASE_NUMERAL.fullmatch(unsigned)
+    if match is None or not any(c.isdigit() for c in match[1]):
+        return pred
+    digits, base = match[1], int(match[2])
+    if base == 10 and digits.isdigit():
+        return sign + digits
+    return sign + str(int(digits, base)) if _is_numeral(digits, base) else None
+
+
 def _is_derivation(pred: str, gold: str) -> bool:
     """An implication is working, not an answer (unless the gold is one)."""
     return _has_connective(pred) and not _has_connective(gold)
@@ -267,6 +334,59 @@ def _is_derivation(pred: str, gold: str) -> bool:
 
 def _has_connective(text: str) -> bool:
     return any(name in _CONNECTIVES for name in _MACRO_NAME.findall(text))
+
+
+def is_closed_form(text: str) -> bool:
+    """True for a number written as a formula: no variable outside macro names (`e` is Euler's number)."""
+    if any(name in _GREEK_VARIABLES for name in _MACRO_NAME.findall(text)):
+        return False
+    return not _VARIABLE.search(_MACRO_NAME.sub("", text))
+
+
+def _variables(text: str) -> set[str]:
+    names = _MACRO_NAME.findall(text)
+    return set(_VARIABLE.findall(_MACRO_NAME.sub("", text))) | {n for n in names if n in _GREEK_VARIABLES}
+
+
+def _is_claim(side: str, last: str, identities: bool) -> bool:
+    """Whether a side before the last must equal it: a number (`2 = 3`), or, when `identities`, a formula
+    that shares a variable with the last side and is not a name for it (`2^k + 1 = 2^k`; not `x`,
+    `f(x)`, `a_n`, `\\frac{dy}{dx}`, and not `a+b` before a number)."""
+    if not side:
+        return False
+    if is_closed_form(last):
+        return is_closed_form(side)
+    if not identities or _NAME.fullmatch(side) or _DERIVATIVE.fullmatch(side):
+        return False
+    return bool(_variables(side) & _variables(last))
+
+
+def split_claims(answer: str, identities: bool = True) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(answer without claims, claims): each side of an equation before the last that is a number, or
+    (with `identities`: the gold is no equation) a formula in the last side's variables, is a claim
+    `(side, last side)` that must hold (`2 = 3`, `3\\cdot 4 = 12`, `2x = x`); a name (`x = 3`,
+    `f(x) = ...`, `a+b = 5`) is a label and stays."""
+    parts, claims = [], []
+    for part in split_top_level(answer):
+        sides = part.split("=")
+        if len(sides) > 1 and sides[-1]:
+            claimed = [side for side in sides[:-1] if _is_claim(side, sides[-1], identities)]
+            claims += [(side, sides[-1]) for side in claimed]
+            part = "=".join(side for side in sides if side not in claimed)
+        parts.append(part)
+    return ",".join(parts), tuple(claims)
+
+
+def decide_claims(claims: tuple[tuple[str, str], ...]) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """(every claim decided exactly is true, the claims only the symbolic check can decide)."""
+    pending = []
+    for side, value in claims:
+        side_value, exact_value = parse_rational(side), parse_rational(value)
+        if side_value is None or exact_value is None:
+            pending.append((side, value))
+        elif side_value != exact_value:
+            return False, ()
+    return True, tuple(pending)
 
 
 def final_values(pred: str, gold: str) -> str:
@@ -277,9 +397,12 @@ def final_values(pred: str, gold: str) -> str:
     )
 
 
-def _is_decimal_comma_of(text: str, decimal: str) -> bool:
-    """`1,22` read as the decimal `1.22`: only when the other side is that decimal, digit for digit."""
-    return bool(_DECIMAL_COMMA.fullmatch(text)) and text.replace(",", ".") == decimal
+def is_decimal_comma_of(raw_answer: str, gold: str) -> bool:
+    """The answer as written (`2,5`, no space) is the decimal gold `2.5` with a decimal comma.
+
+    Only the answer may use a decimal comma, and only against a decimal gold: a gold with a comma is a
+    list (`0, 1` and `0,1` are never `0.1`), and `2, 5` (comma and space) is always a list."""
+    return bool(_DECIMAL_COMMA.fullmatch(raw_answer)) and raw_answer.replace(",", ".") == gold
 
 
 def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
@@ -290,18 +413,36 @@ def _decide_collections(pred: str, gold: str) -> GradeStatus | None:
     gold_values = [parse_rational(item) for item in gold_items]
     if None in pred_values or None in gold_values or pred_kind != gold_kind:
         return None
-    if len(pred_items) == 1 == len(gold_items):
-        same = same_rational(pred_items[0], gold_items[0], pred_values[0], gold_values[0])
-    elif gold_kind == "set":
-        same = Counter(pred_values) == Counter(gold_values)
-    else:
-        same = pred_values == gold_values
+    same = Counter(pred_values) == Counter(gold_values) if gold_kind == "set" else pred_values == gold_values
     return GradeStatus.CORRECT_NUMERIC if same else GradeStatus.WRONG
+
+
+def _tuple_assignment(text: str) -> str:
+    """`(x,y)=(2,3)` as the labelled system `x=2,y=3`; other answers unchanged."""
+    match = _TUPLE_ASSIGNMENT.fullmatch(text)
+    if match is None:
+        return text
+    labels, values = match[1].split(","), split_top_level(match[2])
+    if len(labels) != len(values) or not all(_LABEL.fullmatch(label) for label in labels):
+        return text
+    return ",".join(f"{label}={value}" for label, value in zip(labels, values, strict=True))
+
+
+def _integration_constant(pred: str, gold: str) -> str:
+    """An antiderivative's constant may have any free name: `+K`, `+C_1` answer a `+C` gold."""
+    gold_match, pred_match = _CONSTANT_TERM.fullmatch(gold), _CONSTANT_TERM.fullmatch(pred)
+    if gold_match is None or pred_match is None or gold_match["name"] in gold_match["rest"]:
+        return pred
+    if pred_match["name"] in pred_match["rest"]:
+        return pred  # the name is used elsewhere: it is a variable, not the constant
+    return pred_match["rest"] + "+" + gold_match["name"]
 
 
 def decide_exact(pred: str, gold: str) -> tuple[GradeStatus | None, str, str]:
     """(final status or None, pred, gold): the status when it is certain without sympy; else the two
     answers the symbolic check must compare (labelled systems as tuples, choice labels dropped)."""
+    pred, gold = _tuple_assignment(pred), _tuple_assignment(gold)
+    pred = _integration_constant(pred, gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT, pred, gold
     if _is_derivation(pred, gold):
@@ -319,14 +460,15 @@ def _decide_values(pred: str, gold: str) -> GradeStatus | None:
     base_status = _decide_base_numeral(pred, gold)
     if base_status is not None:
         return base_status
+    pred = _read_base_numeral(pred)
+    if pred is None:
+        return GradeStatus.WRONG  # a base subscript no base reads (`19_2`)
     if not _RELATION.search(gold) or _roots_of_one_unknown(pred, gold):
         pred = strip_assignment(pred)
     if not _RELATION.search(pred):
         gold = strip_assignment(gold)
     if pred == gold:
         return GradeStatus.CORRECT_EXACT
-    if _is_decimal_comma_of(pred, gold) or _is_decimal_comma_of(gold, pred):
-        return GradeStatus.CORRECT_NUMERIC
     if _collection_kinds_differ(pred, gold):
         return GradeStatus.WRONG
     status = _decide_collections(pred, gold)

@@ -14,6 +14,9 @@ MAX_BOXES = 50
 MAX_BOX_CHARS = 4000
 
 _BOX_OPEN = linear.compile(r"\\(?:boxed|fbox)\s*\{")
+# What the strict policy reads as a box: also `\\framebox{...}`, and `\\boxed 5`, one token as TeX boxes it
+# (group 1, a longer macro name, must be empty; group 2 is `{` or the boxed token).
+_STRICT_BOX_OPEN = linear.compile(r"\\(?:boxed|fbox|framebox)([a-zA-Z]*)\s*(\{|[0-9a-zA-Z])?")
 
 
 @dataclass(frozen=True)
@@ -51,17 +54,30 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def boxed_spans(text: str) -> list[tuple[int, int]] | None:
-    """(start, end) of each top-level box's content, end -1 when unclosed; None when too many."""
-    starts = [m.end() for m in _BOX_OPEN.finditer(text)]
+def _box_starts(text: str, strict: bool) -> list[tuple[int, bool]]:
+    """(content start, braced) of each box opening; unbraced (`\\boxed 5`) only in the strict reading."""
+    if not strict:
+        return [(match.end(), True) for match in _BOX_OPEN.finditer(text)]
+    return [
+        (match.end() if match[2] == "{" else match.start(2), match[2] == "{")
+        for match in _STRICT_BOX_OPEN.finditer(text)
+        if not match[1] and match[2] is not None
+    ]
+
+
+def boxed_spans(text: str, strict: bool = False) -> list[tuple[int, int]] | None:
+    """(start, end) of each top-level box's content, end -1 when unclosed; None when too many.
+
+    `strict` also reads `\\framebox{...}` and the one-token `\\boxed 5` (the strict policy's reading)."""
+    starts = _box_starts(text, strict)
     if len(starts) > MAX_BOXES:
         return None
     spans: list[tuple[int, int]] = []
     covered_until = -1
-    for start in starts:
+    for start, braced in starts:
         if start <= covered_until:
             continue  # nested inside the previous box
-        end = _closing_brace(text, start)
+        end = _closing_brace(text, start) if braced else start + 1
         spans.append((start, end))
         covered_until = end
     return spans
@@ -72,7 +88,7 @@ def extract(response: str, require_think: bool = True) -> Extraction:
     text = graded_part(response, require_think)
     if text is None:
         return Extraction(status=GradeStatus.FORMAT_ERROR, detail="no </think>")
-    spans = boxed_spans(text)
+    spans = boxed_spans(text, strict=True)
     if spans is None:
         return Extraction(status=GradeStatus.HEDGED, detail=f"more than {MAX_BOXES} boxed answers")
     if not spans:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from deepmath_ext.verify import linear
+from deepmath_ext.verify.exact import is_closed_form
 from deepmath_ext.verify.linear import Pattern
 
 MAX_ANSWER_CHARS = 600
@@ -26,8 +29,29 @@ _SUM_BOUND = linear.compile(
     rf"\\(?:sum|prod)\s*_\s*(?:\{{[^{{}}]*\}}|\S)\s*\^\s*(?:\{{\s*{_SIZE}\s*\}}|(\d))"
 )
 _SIZE_PARTS = linear.compile(r"(\d+)(?:\s*(?:\\times|\\cdot|\*)\s*(\d+))?(?:\s*\^\s*\{?\s*(\d+)\s*\}?)?")
-_MACRO = linear.compile(r"\\[a-zA-Z]+")
-_VARIABLE = linear.compile(r"[a-df-zA-Z]")
+
+
+# A tower of integers whose value has at most this many digits is evaluated (`2^{3^2}` is 512).
+MAX_TOWER_DIGITS = 1000
+_TOWER_LEVEL = linear.compile(r"(\d+)\^")
+
+
+def small_tower_value(answer: str) -> str | None:
+    """The decimal value of an integer power tower (`2^{3^2}`, two levels or more) that is small enough."""
+    bases, rest = [], answer
+    while match := _TOWER_LEVEL.match(rest):
+        bases.append(int(match[1]))
+        rest = rest[match.end() :]
+        if rest.startswith("{") and rest.endswith("}"):
+            rest = rest[1:-1]
+    if len(bases) < 2 or not rest.isdigit() or len(rest) > 6:
+        return None
+    value = int(rest)
+    for base in reversed(bases):
+        if base > 1 and value * math.log10(base) > MAX_TOWER_DIGITS:
+            return None
+        value = base**value
+    return str(value)
 
 
 def _nesting_and_tower(text: str) -> tuple[int, bool]:
@@ -76,7 +100,7 @@ def guard_reason(answer: str) -> str | None:
     if deepest > MAX_NESTING:
         return f"nesting deeper than {MAX_NESTING}"
     # A tower of numbers is astronomically large; with a variable in it (e^{x^2}) it is just a formula.
-    numeric = not _VARIABLE.search(_MACRO.sub("", answer))
+    numeric = is_closed_form(answer)
     if (numeric and (tower or _UNBRACED_TOWER.search(answer))) or _HYPER_OPERATORS.search(answer):
         return "exponent tower"
     if any(int(m[1]) > MAX_EXPONENT for m in _EXPONENT_LITERAL.finditer(answer)):

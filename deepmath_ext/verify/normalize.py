@@ -14,8 +14,12 @@ from deepmath_ext.verify.linear import MACRO, Match, Replacement, macro_rewrite
 _UNICODE_TO_LATEX = {
     "\u2044": "/",  # fraction slash
     "\u2212": "-",
+    "\u2010": "-",  # hyphen, non-breaking hyphen, figure dash: a minus sign in an answer
+    "\u2011": "-",
+    "\u2012": "-",
     "\u2013": "-",
     "\u2014": "-",
+    "\u00ad": "",  # a soft hyphen is invisible
     "√": "\\sqrt ",
     "∞": "\\infty ",
     "π": "\\pi ",
