@@ -296,7 +296,7 @@ class _Misbehaving(StubServer):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, shared_dir):
+def corpus(tmp_path_factory, data_root):
     """Broken files, a misbehaving server, and the paths the cases name: {name: str}."""
     root = tmp_path_factory.mktemp("corpus")
     (root / "nested.jsonl").write_text(NESTED + "\n")
@@ -314,8 +314,8 @@ def corpus(tmp_path_factory, shared_dir):
     server = _Misbehaving()
     yield {
         "root": str(root),
-        "bench": str(shared_dir / "data" / "benchmarks"),
-        "tok": str(shared_dir / "data" / "tokenizers" / "qwen2.5-7b_assembled"),
+        "bench": str(data_root / "benchmarks"),
+        "tok": str(data_root / "tokenizers" / "qwen2.5-7b_assembled"),
         "url": f"http://127.0.0.1:{server.server_address[1]}",
         "secret_url": f"http://alice:s3cret@127.0.0.1:{server.server_address[1]}",
     }
