@@ -28,8 +28,8 @@ MOVED = [
 
 
 @pytest.fixture(scope="module")
-def smoke(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    return local_overrides("smoke-1gpu", shared_dir, tmp_path_factory.getbasetemp() / "recipes-cache")
+def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
 
 
 @pytest.fixture(autouse=True)
