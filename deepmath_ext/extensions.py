@@ -2,22 +2,20 @@
 
 A reference names a built-in, an entry point of the group (its name), or `pkg://module:attribute` (a one-off,
 no packaging needed). `source_module` says which module a reference comes from, so a cluster launch can ship
-it with the job (Ray `py_modules`), and `job_entry_points` the environment that resolves its name there.
+it with the job (Ray `py_modules`), and `metadata_folder` the `.dist-info` folder it ships beside an entry
+point's module, so that `importlib.metadata` resolves the name on the nodes as it does here.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 GROUP = "deepmath.rewards"
 PKG_PREFIX = "pkg://"
-# `name=module:attribute,...`: entry points of packages shipped to a Ray job as plain modules (Ray
-# `py_modules` carry no distribution metadata); `job_entry_points` writes it.
-ENTRY_POINTS_ENV = "DEEPMATH_REWARD_ENTRY_POINTS"
 
 
 class ExtensionError(ValueError):
@@ -31,15 +29,14 @@ def is_module_path(reference: str) -> bool:
 
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
-    shipped = (item.split("=", 1) for item in os.environ.get(ENTRY_POINTS_ENV, "").split(",") if "=" in item)
-    points = {name: EntryPoint(name, value, GROUP) for name, value in shipped}
-    return {**points, **{point.name: point for point in entry_points(group=GROUP)}}
+    return {point.name: point for point in entry_points(group=GROUP)}
 
 
-def job_entry_points(references: list[str]) -> dict[str, str]:
-    """The environment that lets a job's workers resolve these entry-point names without the distribution."""
-    values = [f"{name}={_entry_points()[name].value}" for name in references if not is_module_path(name)]
-    return {ENTRY_POINTS_ENV: ",".join(values)} if values else {}
+def _entry_point(name: str) -> EntryPoint:
+    point = _entry_points().get(name)
+    if point is None:
+        raise ExtensionError(f"{name!r} is not an entry point of the {GROUP!r} group")
+    return point
 
 
 def entry_point_names() -> list[str]:
@@ -57,9 +54,7 @@ def load_object(reference: str) -> Any:
             return getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as error:
             raise ExtensionError(f"{reference!r} does not load: {error}") from error
-    point = _entry_points().get(reference)
-    if point is None:
-        raise ExtensionError(f"{reference!r} is not an entry point of the {GROUP!r} group")
+    point = _entry_point(reference)
     try:
         return point.load()
     except Exception as error:  # a broken plug-in names itself rather than disappearing
@@ -68,11 +63,16 @@ def load_object(reference: str) -> Any:
 
 def source_module(reference: str) -> str:
     """The top-level module a third-party reference is imported from (what a Ray job must ship)."""
-    if is_module_path(reference):
-        value = reference.removeprefix(PKG_PREFIX)
-    else:
-        point = _entry_points().get(reference)
-        if point is None:
-            raise ExtensionError(f"{reference!r} is not an entry point of the {GROUP!r} group")
-        value = point.value
+    value = reference.removeprefix(PKG_PREFIX) if is_module_path(reference) else _entry_point(reference).value
     return value.partition(":")[0].split(".")[0]
+
+
+def metadata_folder(name: str) -> Path:
+    """The `.dist-info` folder whose `entry_points.txt` declares entry point `name` (what a Ray job ships with
+    the module: `py_modules` carry no distribution metadata, and without it the name resolves to nothing)."""
+    dist = _entry_point(name).dist
+    for file in (dist.files or []) if dist is not None else []:
+        if file.name == "entry_points.txt" and file.parent.name.endswith(".dist-info"):
+            return Path(file.locate()).parent.resolve()
+    where = dist.name if dist is not None else "no distribution"
+    raise ExtensionError(f"entry point {name!r} ({where}): no .dist-info/entry_points.txt to ship with it")

@@ -24,7 +24,8 @@ from omegaconf import OmegaConf
 from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_config
 from transformers import AutoTokenizer
 from verl.experimental.reward_loop import RewardLoopManager
-from deepmath_ext.reward.recipe import job_shipping
+from deepmath_ext.launch.runtime_env import plugins_piece
+from deepmath_ext.reward.recipe import third_party_references
 
 recipe = OmegaConf.create(json.loads(sys.argv[1]))
 overrides = ["reward.reward_manager.name=deepmath", "reward.num_workers=1", "+reward.reward_kwargs.verifier_workers=1"]
@@ -45,7 +46,7 @@ print(json.dumps({
     "scores": scores_at_last_token(output, batch),
     "keys": output.meta_info["reward_extra_keys"],
     "length_penalty": [float(x) for x in output.non_tensor_batch["length_penalty"]],
-    "shipping": job_shipping(config),
+    "shipping": plugins_piece(third_party_references(config)).py_modules,
 }))
 ray.shutdown()
 """
@@ -97,9 +98,11 @@ def test_the_example_plugin_scores_through_verls_reward_loop(installed):
     assert long == pytest.approx(
         min(max(len("Let me check again. " * 200) - budget, 0) / budget, 1.0) * 0.5, abs=0.05
     )
-    # A Ray job without the distribution gets the module and the entry point's value.
-    modules, env_vars = result["shipping"]
-    assert modules == ["deepmath_length_reward"]
-    assert env_vars == {
-        "DEEPMATH_REWARD_ENTRY_POINTS": "length_penalised=deepmath_length_reward:length_penalised"
-    }
+    # A Ray job without the distribution gets its module and the metadata that declares the entry point.
+    module, metadata = (Path(path) for path in result["shipping"])
+    assert module == (installed / "deepmath_length_reward.py").resolve()
+    assert metadata.parent == installed.resolve() and metadata.name.endswith(".dist-info")
+    assert (
+        "length_penalised = deepmath_length_reward:length_penalised"
+        in (metadata / "entry_points.txt").read_text()
+    )

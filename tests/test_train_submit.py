@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,12 @@ from omegaconf import OmegaConf
 from ray_cluster import LocalCluster
 from recipes_support import local_overrides
 
+from deepmath_ext import extensions
 from deepmath_ext.cli import main
 from deepmath_ext.errors import LaunchError
 from deepmath_ext.launch import cluster, runtime_env
-from deepmath_ext.launch.runtime_env import MODULES_VAR, Piece, Plugin
+from deepmath_ext.launch.runtime_env import MODULES_VAR, Piece
+from deepmath_ext.reward.recipe import Reference, third_party_references
 
 # --- the runtime env ------------------------------------------------------------------------------------
 
@@ -66,27 +69,54 @@ def test_two_pieces_that_disagree_on_a_variable_are_an_error() -> None:
         )
 
 
-def test_recipe_plugins_ship_their_modules_and_entry_point_metadata(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(_plugin_dist(tmp_path / "site")))
-    (tmp_path / "site" / "one_off.py").write_text("def score(**kwargs):\n    return 1.0\n")
-    terms = {"accuracy": 1.0, "short_answers": 0.1, "pkg://one_off:score": 0.5}
-    cfg = OmegaConf.create({"reward": {"reward_kwargs": {"terms": terms}}})
-    plugins = runtime_env.recipe_plugins(cfg)
-    assert [(p.reference, p.module, p.entry_point) for p in plugins] == [
-        ("short_answers", "my_terms", True),
-        ("pkg://one_off:score", "one_off", False),
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`_plugin_dist` importable in this process, its entry point visible, and a one-off module with a policy."""
+    site = _plugin_dist(tmp_path / "site")
+    (site / "one_off.py").write_text(
+        "from deepmath_ext.verify.policies import POLICIES\n"
+        "def score(**kwargs):\n    return 1.0\n"
+        "lenient = POLICIES['strict']\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    # A fresh cache of the group, so the names it holds include this distribution's.
+    monkeypatch.setattr(extensions, "_entry_points", cache(extensions._entry_points.__wrapped__))
+    return site.resolve()
+
+
+def test_recipe_plugins_ship_their_modules_and_entry_point_metadata(plugin_site: Path) -> None:
+    reward = {
+        "reward_manager": {"name": "deepmath"},
+        "reward_kwargs": {
+            "terms": {"accuracy": 1.0, "short_answers": 0.1, "pkg://one_off:score": 0.5},
+            "policy": "pkg://one_off:lenient",
+        },
+        "custom_reward_function": {"path": "pkg://one_off", "name": "score"},
+    }
+    plugins = third_party_references(OmegaConf.create({"reward": reward}))
+    assert [(p.key, p.reference, p.module, p.entry_point) for p in plugins] == [
+        ("reward.reward_kwargs.terms", "short_answers", "my_terms", True),
+        ("reward.reward_kwargs.terms", "pkg://one_off:score", "one_off", False),
+        ("reward.reward_kwargs.policy", "pkg://one_off:lenient", "one_off", False),
+        ("reward.custom_reward_function.path", "pkg://one_off", "one_off", False),
     ]  # `accuracy` is built in: nothing to ship
     env = runtime_env.merge([runtime_env.plugins_piece(plugins)])
-    site = (tmp_path / "site").resolve()
-    assert env == {
-        "py_modules": [str(site / "my_terms"), str(site / "my_terms-0.1.dist-info"), str(site / "one_off.py")]
-    }
+    shipped = ["my_terms", "my_terms-0.1.dist-info", "one_off.py"]
+    assert env == {"py_modules": [str(plugin_site / name) for name in shipped]}
+
+
+def test_an_entry_point_without_shippable_metadata_names_its_key(plugin_site: Path) -> None:
+    record = plugin_site / "my_terms-0.1.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("entry_points.txt", "other.txt"))
+    plugin = Reference("reward.reward_kwargs.terms", "short_answers", "my_terms")
+    with pytest.raises(
+        LaunchError, match=r"terms: entry point 'short_answers' \(my_terms\): no \.dist-info/"
+    ):
+        runtime_env.plugins_piece([plugin])
 
 
 def test_a_plugin_that_does_not_import_here_names_its_key() -> None:
-    plugin = Plugin("reward.reward_kwargs.terms", "pkg://no_such_module_x:f", "no_such_module_x", False)
+    plugin = Reference("reward.reward_kwargs.terms", "pkg://no_such_module_x:f", "no_such_module_x")
     with pytest.raises(LaunchError, match=r"terms: pkg://no_such_module_x:f: module no_such_module_x is not"):
         runtime_env.plugins_piece([plugin])
 
@@ -171,7 +201,7 @@ def test_the_probe_checks_paths_and_shipped_plugins_on_every_node(head: LocalClu
         "read": [["data.train_files", str(tmp_path / "absent.parquet")]],
         "write": [["trainer.default_local_dir", "/proc/sys/deepmath-checkpoints/run1"]],
         "imports": [["terms: short_answers", "my_terms"], ["terms: missing", "not_shipped_mod"]],
-        "entry_points": [["reward.reward_kwargs.terms", runtime_env.REWARD_GROUP, "short_answers"]],
+        "entry_points": [["reward.reward_kwargs.terms", extensions.GROUP, "short_answers"]],
     }
     shipped = {"py_modules": [str(package / "my_terms"), str(package / "my_terms-0.1.dist-info")]}
     with head.authenticated():

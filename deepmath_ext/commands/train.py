@@ -226,8 +226,9 @@ def _submit(
     """Build the job's runtime env, check the cluster, submit, then follow the job (or return, --detach)."""
     from deepmath_ext.launch import cluster, runtime_env
     from deepmath_ext.launch.runtime_env import Piece
+    from deepmath_ext.reward.recipe import third_party_references
 
-    plugins = runtime_env.recipe_plugins(cfg)
+    plugins = third_party_references(cfg)
     pieces = [runtime_env.user_piece(os.environ, args.env)]
     if args.ship_package:
         pieces.append(runtime_env.package_piece())

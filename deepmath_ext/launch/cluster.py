@@ -20,14 +20,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from deepmath_ext import extensions
 from deepmath_ext.endpoint import is_hub_id
 from deepmath_ext.errors import LaunchError, Terminated, one_line
 from deepmath_ext.launch import probe
-from deepmath_ext.launch.runtime_env import MODULES_VAR, REWARD_GROUP, Plugin
+from deepmath_ext.launch.runtime_env import MODULES_VAR
+
+if TYPE_CHECKING:  # the reward stack loads only where references are found
+    from deepmath_ext.reward.recipe import Reference
 
 # The job's entry point runs `deepmath train` on the cluster (it validates again, then starts verl's trainer).
 CLUSTER_ENTRYPOINT = ("python", "-m", "deepmath_ext.cli", "train")
@@ -111,7 +115,7 @@ def relative_paths(cfg: DictConfig, recipe_file: str | None) -> list[str]:
     return problems
 
 
-def probe_spec(cfg: DictConfig, runtime_env: dict, plugins: list[Plugin], recipe_file: str | None) -> dict:
+def probe_spec(cfg: DictConfig, runtime_env: dict, plugins: list[Reference], recipe_file: str | None) -> dict:
     """What every node must read, write and import for this job."""
     paths = [(key, path, write) for key, path, write in _paths(cfg) if Path(path).is_absolute()]
     read = [[key, path] for key, path, write in paths if not write]
@@ -123,7 +127,7 @@ def probe_spec(cfg: DictConfig, runtime_env: dict, plugins: list[Plugin], recipe
         "write": [[key, path] for key, path, write in paths if write],
         "imports": [[MODULES_VAR, module] for module in modules]
         + [[f"{p.key}: {p.reference}", p.module] for p in plugins],
-        "entry_points": [[p.key, REWARD_GROUP, p.reference] for p in plugins if p.entry_point],
+        "entry_points": [[p.key, extensions.GROUP, p.reference] for p in plugins if p.entry_point],
     }
 
 

@@ -7,6 +7,7 @@ the custom function. The `deepmath` manager reads the first; verl's `naive`/`dap
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from deepmath_ext import extensions
@@ -19,8 +20,24 @@ MANAGER_KWARGS = "reward.reward_kwargs"
 CUSTOM_KWARGS = "reward.custom_reward_function.reward_kwargs"
 # `reward.reward_manager.name` of the deepmath manager: its registered name, or its class with source importlib.
 DEEPMATH_MANAGERS = frozenset({"deepmath", "DeepMathRewardManager"})
+CUSTOM_PATH = "reward.custom_reward_function.path"
 # `reward.custom_reward_function.path` values that load deepmath's compute_score.
 DEEPMATH_SCORE_PATHS = frozenset({"pkg://deepmath_ext.reward", "pkg://deepmath_ext.reward.score"})
+OUR_PACKAGE = __name__.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A third-party reward reference of a recipe: the config key naming it, the reference, its top-level module."""
+
+    key: str
+    reference: str
+    module: str
+
+    @property
+    def entry_point(self) -> bool:
+        """True for a name of the `deepmath.rewards` group (False: a `pkg://` path)."""
+        return not extensions.is_module_path(self.reference)
 
 
 def _select(cfg: Any, dotted: str) -> Any:
@@ -84,20 +101,17 @@ def describe_settings(config: RewardConfig) -> str:
     )
 
 
-def third_party_references(cfg: Any) -> list[str]:
-    """The recipe's reward terms and policy that are neither built in: entry-point names or `pkg://` paths."""
-    config = settings_in_use(cfg)
-    if config is None:
-        return []
-    names = [term.name for term, _, _ in config.terms if term.name not in BUILTIN_TERMS]
-    if config.grading.policy not in POLICIES:
-        names.append(config.grading.policy)
-    return names
-
-
-def job_shipping(cfg: Any) -> tuple[list[str], dict[str, str]]:
-    """(top-level modules, environment variables) a Ray job needs so its reward workers load the recipe's
-    third-party terms and policy without installing their distributions."""
-    references = third_party_references(cfg)
-    modules = sorted({extensions.source_module(reference) for reference in references})
-    return modules, extensions.job_entry_points(references)
+def third_party_references(cfg: Any) -> list[Reference]:
+    """The recipe's reward terms, grading policy and verl custom function that are neither built in nor
+    deepmath's own: entry-point names or `pkg://` paths, each with the module it is imported from."""
+    found = []
+    config, location = settings_in_use(cfg), settings_location(cfg)
+    if config is not None:
+        found += [(f"{location}.terms", t.name) for t, _, _ in config.terms if t.name not in BUILTIN_TERMS]
+        if config.grading.policy not in POLICIES:
+            found.append((f"{location}.policy", config.grading.policy))
+    custom = _select(cfg, CUSTOM_PATH)
+    if isinstance(custom, str) and extensions.is_module_path(custom):
+        found.append((CUSTOM_PATH, custom))
+    references = [Reference(key, name, extensions.source_module(name)) for key, name in found]
+    return [reference for reference in references if reference.module != OUR_PACKAGE]
