@@ -340,6 +340,7 @@ BROKEN_INPUTS = {
     "train-yaml-syntax-error": "train --dry-run {root}/syntax.yaml",
     "train-python-tag": "train --dry-run {root}/python-tag.yaml",
     "quickstart-out-below-a-file": "quickstart --out {root}/a-file/out",
+    "doctor-constraints-missing": "doctor --constraints {root}/no-such-constraints.txt",
     "eval-dtype-float7": EVAL + " --model {root}/model --dtype float7",
     "eval-policies-comma": EVAL + " --model {root}/model --policies ,",
     "eval-huge-seed": EVAL + " --model {root}/model --seed 100000000000000000000000",

@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from deepmath_ext import launch
-from deepmath_ext.launch.recipes import resolved_value
+from deepmath_ext.launch.recipe_keys import resolved_value
 from deepmath_ext.launch.reference import (
     BEGIN,
     CHANGED,

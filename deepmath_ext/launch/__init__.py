@@ -3,13 +3,8 @@
 from deepmath_ext.errors import LaunchError
 from deepmath_ext.launch.checks import CHECKS, check_gpus, load_verl_plugins, validate_recipe
 from deepmath_ext.launch.command import describe, format_command, launch_command, summarize
-from deepmath_ext.launch.recipes import (
-    RECIPES_MODULE,
-    RecipeSource,
-    compose_recipe,
-    find_recipe,
-    list_recipes,
-)
+from deepmath_ext.launch.recipe_keys import RECIPES_MODULE
+from deepmath_ext.launch.recipes import RecipeSource, compose_recipe, find_recipe, list_recipes
 
 __all__ = [
     "CHECKS",

@@ -7,7 +7,8 @@ import sys
 
 from omegaconf import DictConfig
 
-from deepmath_ext.launch.recipes import RecipeSource, raw_value, resolved_value
+from deepmath_ext.launch.recipe_keys import raw_value, resolved_value
+from deepmath_ext.launch.recipes import RecipeSource
 
 TRAINER_MODULE = "verl.trainer.main_ppo"
 

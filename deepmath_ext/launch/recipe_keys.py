@@ -29,6 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from deepmath_ext.errors import LaunchError
 
+RECIPES_MODULE = "deepmath_ext.recipes"
+
 VERL_CONFIG_MODULE = "verl.trainer.config"
 VERL_CONFIG_NAME = "ppo_trainer"
 NEW_KEYS = "new_keys"  # the top-level list of a recipe file's declared new keys
@@ -169,3 +171,18 @@ def check_values(cfg: DictConfig) -> None:
         problem = _value_problem(value, default)
         if problem:
             raise LaunchError(f"{key}={value!r}: {problem} (verl's default: {default!r})")
+
+
+def raw_value(cfg: DictConfig, key: str) -> Any:
+    """The value at dotted `key` as written (an interpolation stays a string); None when the key is absent."""
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    if not isinstance(node, DictConfig) or leaf not in node:
+        return None
+    return OmegaConf.to_container(node, resolve=False)[leaf]
+
+
+def resolved_value(cfg: DictConfig, key: str) -> Any:
+    """The value at dotted `key` with every interpolation resolved (a section as plain dicts and lists)."""
+    value = OmegaConf.select(cfg, key)
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value

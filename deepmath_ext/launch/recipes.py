@@ -7,15 +7,13 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from hydra import compose, initialize_config_dir, initialize_config_module
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from deepmath_ext.errors import LaunchError
-
-RECIPES_MODULE = "deepmath_ext.recipes"
+from deepmath_ext.launch.recipe_keys import RECIPES_MODULE
 
 # Hydra's wording for an override whose key is not in the composed config.
 _MISSING_KEY = re.compile(
@@ -98,21 +96,6 @@ def compose_recipe(source: RecipeSource, overrides: list[str]) -> DictConfig:
         return _compose(source, overrides)
     except HydraException as error:
         raise LaunchError(_explain_compose_error(source, overrides, error)) from error
-
-
-def raw_value(cfg: DictConfig, key: str) -> Any:
-    """The value at dotted `key` as written (an interpolation stays a string); None when the key is absent."""
-    parent, _, leaf = key.rpartition(".")
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    if not isinstance(node, DictConfig) or leaf not in node:
-        return None
-    return OmegaConf.to_container(node, resolve=False)[leaf]
-
-
-def resolved_value(cfg: DictConfig, key: str) -> Any:
-    """The value at dotted `key` with every interpolation resolved (a section as plain dicts and lists)."""
-    value = OmegaConf.select(cfg, key)
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def _compose(source: RecipeSource, overrides: list[str]) -> DictConfig:

@@ -15,8 +15,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from deepmath_ext.launch.recipe_keys import NOT_SETTINGS
-from deepmath_ext.launch.recipes import RECIPES_MODULE, raw_value, resolved_value
+from deepmath_ext.launch.recipe_keys import NOT_SETTINGS, RECIPES_MODULE, raw_value, resolved_value
 
 REFERENCE_FILE = "_reference_runs.yaml"
 FORK_FILE = "_fork_defaults.yaml"

@@ -90,8 +90,7 @@ def register_term(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def get_term(reference: str) -> Term:
     """The term a recipe names: a built-in, an entry point of `deepmath.rewards`, or `pkg://module:fn`."""
-    import deepmath_ext.reward.builtin_terms  # noqa: F401  (registers the built-ins)
-
+    # The built-ins are registered by the package's import of `score` (which imports `builtin_terms`).
     if reference in BUILTIN_TERMS:
         return BUILTIN_TERMS[reference]
     try:

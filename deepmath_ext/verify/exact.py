@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from fractions import Fraction
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.linear import MACRO
 from deepmath_ext.verify.status import GradeStatus
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.status import GradeStatus
 
 THINK_CLOSE = "</think>"

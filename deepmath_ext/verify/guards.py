@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.exact import is_closed_form
 from deepmath_ext.verify.linear import Pattern
 

@@ -43,7 +43,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 
 PINNED_VERSION = "0.7.0"
 TESTED_WITH = "math-verify 0.9.0, latex2sympy2_extended 1.11.0"

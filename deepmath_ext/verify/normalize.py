@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.exact import split_top_level
 from deepmath_ext.verify.linear import MACRO, Match, Replacement, macro_rewrite
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 
 # `\operatorname{arccot}` is the function, not the product a*r*c*c*o*t (normalisation unwraps the text).
 _FUNCTION_NAME = linear.compile(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.guards import guard_reason
 from deepmath_ext.verify.reference_equal import PERCENT_FACTORS, to_sympy
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.units import PROSE_WORDS
 
 # `\text{The answer is } 12`, `Answer: 12`: the words before the value are not part of it.

@@ -21,7 +21,7 @@ import builtins
 import keyword
 import math
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.guards import guard_reason
 from deepmath_ext.verify.linear import MACRO, Match, macro_rewrite
 from deepmath_ext.verify.status import GradeStatus

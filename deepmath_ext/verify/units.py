@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import lru_cache
 
-from deepmath_ext.verify import linear
+import deepmath_ext.verify.linear as linear
 
 # canonical unit -> (dimension, exact scale to the dimension's base unit)
 _UNITS: dict[str, tuple[str, Fraction]] = {
