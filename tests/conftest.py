@@ -59,6 +59,20 @@ def tokenizers_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Overrides that point smoke-1gpu at a tiny local model and sample data prepared for it."""
+    from recipes_support import local_overrides
+
+    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
+
+
+@pytest.fixture
+def local_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A launch goes to a Ray cluster when RAY_ADDRESS is set; tests of launches on this machine unset it."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
+
+@pytest.fixture(scope="session")
 def eval_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The evaluator tests' tiny random Qwen2, built once per session."""
     from eval_support import build_tiny_model, single_threaded_torch

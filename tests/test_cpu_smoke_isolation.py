@@ -7,11 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from recipes_support import local_overrides
 
 from deepmath_ext.cli import main
 from deepmath_ext.commands import train as train_command
@@ -33,11 +31,6 @@ print(json.dumps({
     "offload_policy": fsdp.CPUOffloadPolicy.__name__,
 }))
 """
-
-
-@pytest.fixture(scope="module")
-def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
 
 
 def test_a_normal_launch_does_not_install_the_cpu_patches(smoke, monkeypatch):

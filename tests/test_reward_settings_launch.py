@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from recipes_support import local_overrides
 
 from deepmath_ext.cli import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_launch")]
 ERROR_PREFIX = "deepmath train: error: "
 DAPO_WITH_OUR_SCORE = [
     "reward.reward_manager.name=dapo",
@@ -25,16 +22,6 @@ MOVED = [
     "+reward.custom_reward_function.reward_kwargs.require_think=false",
     "+reward.custom_reward_function.reward_kwargs.policy=reference-single-box",
 ]
-
-
-@pytest.fixture(scope="module")
-def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
-
-
-@pytest.fixture(autouse=True)
-def _local_launch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
 
 
 def test_settings_the_dapo_manager_would_drop_stop_the_launch(smoke, capfd):

@@ -10,24 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 from omegaconf import OmegaConf
-from recipes_support import local_overrides
 
 from deepmath_ext import launch
 from deepmath_ext.cli import main
 
+pytestmark = pytest.mark.usefixtures("local_launch")
 ERROR_PREFIX = "deepmath train: error: "
-
-
-@pytest.fixture(scope="module")
-def smoke(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Overrides that point smoke-1gpu at a tiny local model and sample data prepared for it."""
-    return local_overrides("smoke-1gpu", data_root, tmp_path_factory.getbasetemp() / "recipes-cache")
-
-
-@pytest.fixture(autouse=True)
-def _local_launch(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A launch goes to a Ray cluster when RAY_ADDRESS is set; these tests are about this machine.
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
 
 
 def _error_line(capfd: pytest.CaptureFixture[str]) -> tuple[str, str]:
