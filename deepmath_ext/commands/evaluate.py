@@ -23,6 +23,7 @@ from deepmath_ext.commands import (
     top_k,
 )
 from deepmath_ext.data.benchmarks import ALLOW_MISMATCH_FLAG, BENCHMARKS
+from deepmath_ext.evaluate import distributed
 from deepmath_ext.evaluate.backends import BACKENDS, SEED_MAX, SamplingSettings
 from deepmath_ext.evaluate.backends.openai import MIN_TOKENS_PER_S, REQUEST_TIMEOUT_BASE_S
 from deepmath_ext.evaluate.runner import EvalConfig
@@ -207,6 +208,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{REQUEST_TIMEOUT_BASE_S:.0f} + --max-tokens / {MIN_TOKENS_PER_S})",
     )
     add(
+        "--ray",
+        nargs="?",
+        const=distributed.DEFAULT_ADDRESS,
+        metavar="ADDRESS",
+        help="generate on a Ray cluster: one engine actor per node (vllm: per --tensor-parallel-size GPUs), "
+        "samples streamed back and stored here; ADDRESS is the head's HEAD:6379 (default without ADDRESS: "
+        f"{distributed.DEFAULT_ADDRESS}, i.e. RAY_ADDRESS or the cluster started on this machine; default: off, one engine "
+        "here). Ray's token is used as by `deepmath train --submit`",
+    )
+    add(
         "--grading-workers",
         type=positive_int,
         help=f"verifier worker processes (default: one per CPU core, at most {MAX_DEFAULT_WORKERS})",
@@ -287,7 +298,12 @@ def run(args: argparse.Namespace) -> int:
     from deepmath_ext.evaluate.report import accuracy_table
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    runs = evaluate_models(config_from_args(args))
+    config = config_from_args(args)
+    if args.ray is None:
+        runs = evaluate_models(config)
+    else:
+        with distributed.connect(args.ray) as generate:
+            runs = evaluate_models(config, generate=generate)
     print("\n".join(accuracy_table(runs)))
     if len(runs) == 1:
         print(f"\nWrote {args.out}/report.md, metrics.json, manifest.json, generations.jsonl, grades.jsonl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import secrets
 import sys
@@ -79,8 +80,14 @@ class EvalConfig:
 BackendFactory = Callable[..., Backend]
 
 
-def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backend) -> dict[str, Any]:
-    """Generate every missing (problem, sample), then grade and score the whole run; returns metrics."""
+def run_eval(
+    config: EvalConfig, backend_factory: BackendFactory = create_backend, generate: Generate | None = None
+) -> dict[str, Any]:
+    """Generate every missing (problem, sample), then grade and score the whole run; returns metrics.
+
+    `generate` produces the missing samples (default: one engine here, `generate_here`); `deepmath eval --ray`
+    passes one that spreads them over a Ray cluster. Planning, pinning and the store stay here either way.
+    """
     from deepmath_ext.data.benchmarks import content_hash, load_benchmark, load_benchmark_file
     from deepmath_ext.templates import get_template, template_for_model
     from deepmath_ext.verify import get_policy
@@ -121,12 +128,23 @@ def run_eval(config: EvalConfig, backend_factory: BackendFactory = create_backen
 
         invocation = {"id": secrets.token_hex(6), "command": [redact(arg) for arg in config.command]}
 
-        def pin(backend: Backend) -> str:
-            return _pin(config, template, problems, hashes, store, backend, invocation)
+        def pin(engine: dict[str, Any]) -> str:
+            return _pin(config, template, problems, hashes, store, engine, invocation)
 
-        engine = _generate(config, template, todo, store, pin, backend_factory)
+        generate = generate or functools.partial(generate_here, backend_factory=backend_factory)
+        engine, facts = (
+            generate(config, template, todo, store, pin)
+            if todo
+            else (previous_manifest(config.out).get("engine", {}), {})
+        )
         _write_eval_manifest(
-            config, template, problems, mismatches, store, engine, {**invocation, "generated": len(todo)}
+            config,
+            template,
+            problems,
+            mismatches,
+            store,
+            engine,
+            {**invocation, "generated": len(todo), **facts},
         )
     return finalize_run(config.out, workers=config.grading_workers, timeout_s=config.grading_timeout_s)
 
@@ -220,14 +238,12 @@ def _pin(
     problems: dict[str, list[Any]],
     hashes: dict[str, str],
     store: GenerationStore,
-    backend: Backend,
+    engine: dict[str, Any],
     invocation: dict[str, Any],
 ) -> str:
-    """Check the started backend against the run, and pin the run when its first sample is stored.
-
-    Returns the settings fingerprint every stored sample carries.
+    """Check the started engine (its `describe()`) against the run, and pin the run when its first sample is
+    stored. Returns the settings fingerprint every stored sample carries.
     """
-    engine = backend.describe()
     current = {
         "samples": _sample_settings(config, template),  # a hub model's revision is known once it loaded
         "server": server_model(engine) if config.backend in REMOTE_BACKENDS else None,
@@ -273,20 +289,18 @@ def _problem_row(problem: Any) -> dict[str, Any]:
     }
 
 
-def _generate(
-    config: EvalConfig,
-    template: Any,
-    todo: list[tuple[Any, SampleKey]],
-    store: GenerationStore,
-    pin: Callable[[Backend], str],
-    backend_factory: BackendFactory,
-) -> dict[str, Any]:
-    """Generate `todo`, storing each sample as soon as it finishes; returns the engine description."""
-    from tqdm import tqdm
+# What a generator returns: the engine facts for the manifest, and facts of its own for the invocation record.
+Generated = tuple[dict[str, Any], dict[str, Any]]
+# generate(config, template, todo, store, pin): store every sample of `todo`; `pin(engine facts)` -> fingerprint.
+Generate = Callable[
+    [EvalConfig, Any, list[tuple[Any, SampleKey]], GenerationStore, Callable[[dict[str, Any]], str]],
+    Generated,
+]
 
-    if not todo:
-        return previous_manifest(config.out).get("engine", {})
-    backend = backend_factory(
+
+def start_backend(config: EvalConfig, backend_factory: BackendFactory = create_backend) -> Backend:
+    """The run's backend, started with its settings (here, or on a cluster's node)."""
+    return backend_factory(
         config.backend,
         config.model,
         dtype=config.dtype,
@@ -295,22 +309,41 @@ def _generate(
         max_in_flight=config.batch_size,
         **config.backend_options,
     )
+
+
+def generate_here(
+    config: EvalConfig,
+    template: Any,
+    todo: list[tuple[Any, SampleKey]],
+    store: GenerationStore,
+    pin: Callable[[dict[str, Any]], str],
+    backend_factory: BackendFactory = create_backend,
+) -> Generated:
+    """Generate `todo` on one engine here, storing each sample as soon as it finishes."""
+    backend = start_backend(config, backend_factory)
     try:
-        settings_fingerprint = pin(backend)
-        with tqdm(total=len(todo), desc="generating", unit="sample") as bar:
+        settings_fingerprint = pin(backend.describe())
+        with progress_bar(len(todo)) as bar:
             for finished in backend.stream(
-                _requests(config, template, backend.tokenizer, todo), config.sampling
+                sample_requests(config, template, backend.tokenizer, todo), config.sampling
             ):
                 store.append(finished, settings_fingerprint)
                 bar.update(len(finished))
                 raise_if_interrupted()  # a SIGTERM whose raise a callback lost stops here, not hours later
-        return backend.describe()
+        return backend.describe(), {}
     finally:
         backend.close()
 
 
-def _requests(
-    config: EvalConfig, template: Any, tokenizer: Any, todo: list[tuple[Any, SampleKey]]
+def progress_bar(total: int) -> Any:
+    """The progress bar of stored samples."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="generating", unit="sample")
+
+
+def sample_requests(
+    config: EvalConfig, template: Any, tokenizer: Any, todo: Sequence[tuple[Any, SampleKey]]
 ) -> Iterator[GenerationRequest]:
     """The requests for `todo`, each problem's prompt rendered once, as the backend asks for them."""
     prompts: dict[tuple[str, str], str] = {}

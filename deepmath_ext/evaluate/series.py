@@ -26,7 +26,7 @@ from typing import Any
 
 from deepmath_ext.data.benchmarks import display_name, ordered_benchmarks
 from deepmath_ext.evaluate.backends import create_backend
-from deepmath_ext.evaluate.runner import BackendFactory, EvalConfig, run_eval
+from deepmath_ext.evaluate.runner import BackendFactory, EvalConfig, Generate, run_eval
 from deepmath_ext.files import write_json_atomic
 
 CURVE_FILE = "curve.json"
@@ -126,16 +126,20 @@ def merged_model(actor: Path) -> Path:
 
 
 def evaluate_models(
-    config: EvalConfig, backend_factory: BackendFactory = create_backend
+    config: EvalConfig, backend_factory: BackendFactory = create_backend, generate: Generate | None = None
 ) -> list[dict[str, Any]]:
-    """Evaluate every model `config.model` names (a path, hub id, checkpoint, glob or list); their metrics."""
+    """Evaluate every model `config.model` names (a path, hub id, checkpoint, glob or list); their metrics.
+
+    `generate`: how each run's missing samples are made (`run_eval`'s; default one engine here).
+    """
     specs = resolve_models(config.model)
     if config.template is None and any(spec.actor for spec in specs):
         raise ValueError("a training checkpoint has no model family to pick a template by: pass --template")
     if len(specs) == 1:
-        return [run_eval(_config_for(config, specs[0], config.out, config.label), backend_factory)]
+        return [run_eval(_config_for(config, specs[0], config.out, config.label), backend_factory, generate)]
     runs = [
-        run_eval(_config_for(config, spec, config.out / spec.name, None), backend_factory) for spec in specs
+        run_eval(_config_for(config, spec, config.out / spec.name, None), backend_factory, generate)
+        for spec in specs
     ]
     write_series_report(config.out, specs, runs)
     return runs

@@ -48,9 +48,16 @@ def check_node(spec: dict[str, Any]) -> list[str]:
 def probe(spec: dict[str, Any]) -> dict[str, Any]:
     """Every alive node's id, address, resources and problems (this runs as the probe job's driver)."""
     import ray
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     ray.init()
+    return probe_nodes(spec)
+
+
+def probe_nodes(spec: dict[str, Any]) -> dict[str, Any]:
+    """`probe`'s report from a process already connected to the cluster (one pinned task per alive node)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
     nodes = [node for node in ray.nodes() if node["Alive"]]
     task = ray.remote(num_cpus=0)(check_node)
     pending = [
