@@ -3,6 +3,7 @@ loopback only, with free ports and a private temp folder, and every process stop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -11,7 +12,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,7 @@ class LocalCluster:
     port: int = field(default_factory=free_port)
     dashboard_port: int = field(default_factory=free_port)
     nodes: list[subprocess.Popen] = field(default_factory=list)
+    killed: list[psutil.Process] = field(default_factory=list)  # trees of killed raylets, stopped at the end
 
     @property
     def token_file(self) -> Path:
@@ -131,9 +135,18 @@ class LocalCluster:
         """Within the block this test process talks to the cluster with its token (Ray reads its config here)."""
         return _ray_token(self.token_file if self.auth else None)
 
+    def kill_raylet(self, node: int) -> int:
+        """SIGKILL node `node`'s raylet (a lost node); returns its pid. The node's processes, orphaned by it, are
+        remembered and stopped with the cluster."""
+        tree = psutil.Process(self.nodes[node].pid).children(recursive=True)
+        raylet = next(p for p in tree if p.name() == "raylet")
+        self.killed += tree
+        raylet.kill()
+        return raylet.pid
+
     def stop(self) -> None:
         """SIGTERM each node's `ray start --block` (it stops its processes), then SIGKILL any left, by id."""
-        processes = []
+        processes = [p for p in self.killed if p.is_running()]
         for node in self.nodes:
             with _suppress_gone():
                 parent = psutil.Process(node.pid)
@@ -150,6 +163,50 @@ class LocalCluster:
         for node in self.nodes:
             node.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def two_nodes(*ray_args: str, auth: bool = True) -> Iterator[LocalCluster]:
+    """A head and one worker, each started with `ray_args`, stopped (every process, by id) when the block ends."""
+    local = LocalCluster(auth=auth)
+    try:
+        local.start_head(*ray_args)
+        local.add_worker(*ray_args)
+        yield local
+    finally:
+        local.stop()
+
+
+class Watch:
+    """Every 2 s while the block runs: the machine's used memory (MiB, as `free -m` counts it; the peak is kept),
+    and `also()` (errors ignored: the state API may time out under load, it is asked again)."""
+
+    def __init__(self, also: Callable[[], object] = lambda: None) -> None:
+        self.also, self.peak = also, 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(2.0):
+            free = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.splitlines()
+            self.peak = max(self.peak, int(free[1].split()[2]))
+            with contextlib.suppress(Exception):
+                self.also()
+
+    def __enter__(self) -> Watch:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def wait_until(condition: Callable[[], object], every_s: float = 2.0) -> object:
+    """Poll `condition` until it holds; its value. No deadline: the test's timeout mark guards a hang."""
+    while not (value := condition()):
+        time.sleep(every_s)
+    return value
 
 
 def _processes_under(root: Path) -> list[psutil.Process]:

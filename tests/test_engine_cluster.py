@@ -9,21 +9,21 @@ must leave the job STOPPED and none of its workers alive. Marked `engine` (vLLM'
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray_cluster
 from engine_support import CORRELATION_KEY, QWEN_TOKENIZER, shared_tokenizer, step_metrics
-from ray_cluster import CLUSTER_DIR, LocalCluster
+from ray_cluster import CLUSTER_DIR, LocalCluster, Watch, wait_until
 
 from deepmath_ext.launch import cluster
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
+HANG_S = 1500  # a guard against a hung submitter, far above any run's length (not a speed check)
 
 NODE_RESOURCES = ("--num-gpus=1", "--num-cpus=16")  # verl asks 3 CPUs per GPU bundle, TransferQueue several
 # verl's colocated actor/rollout/ref worker class (verl.single_controller.ray.base.create_colocated_worker_cls).
@@ -32,38 +32,8 @@ TRAINING_WORKER = "WorkerDict"
 
 @pytest.fixture
 def two_nodes() -> Iterator[LocalCluster]:
-    local = LocalCluster(auth=True)
-    try:
-        local.start_head(*NODE_RESOURCES)
-        local.add_worker(*NODE_RESOURCES)
+    with ray_cluster.two_nodes(*NODE_RESOURCES) as local:
         yield local
-    finally:
-        local.stop()
-
-
-class Watch:
-    """Every 2 s while the block runs: the machine's used memory (MiB, as `free -m` counts it; the peak is kept)
-    and the node of every verl training worker Ray's state API lists (a finished job's actors may be dropped)."""
-
-    def __init__(self, local: LocalCluster) -> None:
-        self.local, self.peak, self.worker_nodes = local, 0, set()
-        self._stop = threading.Event()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(2.0):
-            free = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.splitlines()
-            self.peak = max(self.peak, int(free[1].split()[2]))
-            with contextlib.suppress(Exception):  # the state API may time out under load: sample again
-                self.worker_nodes |= {w.node_id for w in _training_workers(self.local) if w.node_id}  # placed
-
-    def __enter__(self) -> Watch:
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _submit(local: LocalCluster, workdir: Path, metrics: str, *extra: str) -> subprocess.Popen:
@@ -108,14 +78,19 @@ def test_two_node_cluster_trains_the_smoke_recipe_and_ctrl_c_stops_a_job(
     from ray.util.state import list_nodes
 
     started = time.monotonic()
-    with two_nodes.authenticated(), Watch(two_nodes) as watch:
+    worker_nodes: set[str] = set()  # the node of every verl training worker listed (a finished job's may go)
+
+    def place_workers() -> None:
+        worker_nodes.update(w.node_id for w in _training_workers(two_nodes) if w.node_id)
+
+    with two_nodes.authenticated(), Watch(place_workers) as watch:
         trained = _submit(two_nodes, tmp_path, "metrics.jsonl")
-        log, _ = trained.communicate(timeout=1500)
+        log, _ = trained.communicate(timeout=HANG_S)
         trained_s = time.monotonic() - started
         assert trained.returncode == 0, log[-6000:]
         assert "Ray auth: token" in log and "submitted Ray job" in log and ": SUCCEEDED" in log
         nodes = {node.node_id for node in list_nodes(address=two_nodes.address)}
-        assert len(nodes) == 2 and watch.worker_nodes == nodes, [
+        assert len(nodes) == 2 and worker_nodes == nodes, [
             (a.class_name, a.node_id) for a in _actors(two_nodes)
         ]
         metrics = step_metrics(tmp_path)
@@ -131,19 +106,21 @@ def test_two_node_cluster_trains_the_smoke_recipe_and_ctrl_c_stops_a_job(
             job_id = line.split()[-1] if line.startswith("submitted Ray job") else job_id
             if "ray init kwargs" in line:  # verl's driver is up; its workers follow
                 break
-        deadline = time.monotonic() + 600
-        while not [w for w in _training_workers(two_nodes) if w.state == "ALIVE"]:
-            assert time.monotonic() < deadline and interrupted.poll() is None, "".join(seen)[-4000:]
-            time.sleep(2)
+
+        def workers_up() -> bool:
+            assert interrupted.poll() is None, "".join(seen)[
+                -4000:
+            ]  # the job ended before its workers started
+            return any(w.state == "ALIVE" for w in _training_workers(two_nodes))
+
+        wait_until(workers_up)
         interrupted.send_signal(signal.SIGINT)
-        rest, _ = interrupted.communicate(timeout=180)
+        rest, _ = interrupted.communicate(timeout=HANG_S)
         assert interrupted.returncode == 130, rest[-3000:]
         assert f"stopped Ray job {job_id} (STOPPED)" in rest
         assert str(cluster.connect(two_nodes.address).get_job_status(job_id)) == "STOPPED"
-        deadline = time.monotonic() + 60
-        while alive := [w for w in _training_workers(two_nodes) if w.state == "ALIVE"]:
-            assert time.monotonic() < deadline, f"verl's workers outlived the stopped job: {alive}"
-            time.sleep(2)
+        # The job is STOPPED; Ray then ends its actors (the module's timeout mark fails a hang here).
+        wait_until(lambda: not any(w.state == "ALIVE" for w in _training_workers(two_nodes)))
     print(
         f"\n2-node smoke: trained in {trained_s:.0f} s, whole test {time.monotonic() - started:.0f} s, "
         f"peak used memory {watch.peak} MiB (the whole machine's)"
