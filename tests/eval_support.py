@@ -43,6 +43,15 @@ def eval_argv(model: Path, data_dir: Path, out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def engine_eval_argv(model: Path, data_dir: Path, out: Path, backend: str, *extra: str) -> list[str]:
+    """`eval_argv` for an engine backend (`vllm`, `openai`) instead of hf."""
+    argv = eval_argv(model, data_dir, out, *extra)
+    argv[argv.index("hf")] = backend
+    device = argv.index("--device")
+    del argv[device : device + 2]  # hf only
+    return argv
+
+
 def single_threaded_torch() -> None:
     """Use one torch thread: on a small shared CPU, thread contention makes sampling ~5x slower."""
     import torch

@@ -14,10 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from eval_support import SUBSET_ROWS, build_data_dir, eval_argv, parse_eval_args, read_generations
+from eval_support import SUBSET_ROWS, build_data_dir, engine_eval_argv, parse_eval_args, read_generations
 
 from deepmath_ext.commands import evaluate as evaluate_command
 
@@ -76,14 +75,6 @@ def api_server(eval_tiny_model, tmp_path_factory):
             proc.wait()
 
 
-def _engine_argv(model: Path, data_dir: Path, out: Path, backend: str, *extra: str) -> list[str]:
-    argv = eval_argv(model, data_dir, out, *extra)
-    argv[argv.index("hf")] = backend
-    device = argv.index("--device")
-    del argv[device : device + 2]  # hf only
-    return argv
-
-
 def test_vllm_and_openai_backends_give_identical_texts(api_server, eval_tiny_model, tmp_path):
     data_dir = build_data_dir(tmp_path / "data")
     offline, served = tmp_path / "vllm", tmp_path / "openai"
@@ -93,9 +84,9 @@ def test_vllm_and_openai_backends_give_identical_texts(api_server, eval_tiny_mod
         "--engine-arg",
         f"kv_cache_memory_bytes={KV_CACHE_BYTES}",
     ]
-    argv = _engine_argv(eval_tiny_model, data_dir, offline, "vllm", *engine_args)
+    argv = engine_eval_argv(eval_tiny_model, data_dir, offline, "vllm", *engine_args)
     assert evaluate_command.run(parse_eval_args(argv)) == 0
-    argv = _engine_argv(eval_tiny_model, data_dir, served, "openai", "--base-url", api_server)
+    argv = engine_eval_argv(eval_tiny_model, data_dir, served, "openai", "--base-url", api_server)
     argv += ["--served-model-name", SERVED_NAME, "--concurrency", "4"]
     assert evaluate_command.run(parse_eval_args(argv)) == 0
 
