@@ -251,22 +251,35 @@ class RayGenerate:
                 continue
             except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as error:
                 del running[stream]
-                rest = tuple(item for item in unit.items if item[1] not in store)
-                self.lost += 1
-                log.warning(
-                    "lost the engine actor on node %s (%s); %s goes back to the queue with its %d samples "
-                    "not yet stored",
-                    actors[actor][0].address,
-                    type(error).__name__,
-                    unit,
-                    len(rest),
-                )
-                if rest:
-                    queue.appendleft(replace(unit, items=rest))
+                self._requeue(actors[actor][0], unit, error, queue, store)
+                ray.kill(actor)  # one that is only unreachable would keep its engine (and GPUs) busy
                 continue
             store.append(finished, fingerprint)
             bar.update(len(finished))
             raise_if_interrupted()
+
+    def _requeue(
+        self,
+        slot: Slot,
+        unit: WorkUnit,
+        error: Exception,
+        queue: collections.deque[WorkUnit],
+        store: GenerationStore,
+    ) -> None:
+        """Put back the samples of a lost actor's unit that the store lacks, first in the queue."""
+        rest = tuple(item for item in unit.items if item[1] not in store)
+        self.lost += 1
+        log.warning(
+            "lost the engine actor on node %s (id %s…, %s); %s goes back to the queue with its %d samples not "
+            "yet stored",
+            slot.address,
+            slot.node_id[:12],
+            type(error).__name__,
+            unit,
+            len(rest),
+        )
+        if rest:
+            queue.appendleft(replace(unit, items=rest))
 
 
 def _stop(actors: dict[Any, Any]) -> None:
