@@ -149,3 +149,20 @@ def test_a_server_backend_is_refused_on_a_cluster(tmp_path):
     config = EvalConfig(model="m", out=tmp_path, backend="openai")
     with pytest.raises(UserError, match="--backend openai asks a server"):
         distributed.RayGenerate(create_backend)(config, None, [], None, lambda engine: "")
+
+
+def test_no_cluster_at_the_address_is_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys):
+    import socket
+
+    from deepmath_ext.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no token of this machine's Ray
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ["eval", "--model", str(tmp_path), "--out", str(tmp_path / "run"), "--ray", f"127.0.0.2:{port}"]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"deepmath eval: error: --ray 127.0.0.2:{port}: no Ray cluster answers")
+    assert not (tmp_path / "run").exists()  # nothing written
