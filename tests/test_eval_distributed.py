@@ -134,7 +134,7 @@ def test_work_units_keep_to_one_benchmark_and_the_planned_order():
 
 def test_actor_slots_follow_gpus_per_tensor_parallel_group_else_one_per_cpu_node():
     def node(name: str, **resources: float) -> dict:
-        return {"NodeID": name, "NodeManagerAddress": name, "Resources": {"CPU": 8, **resources}}
+        return {"id": name, "address": name, "resources": {"CPU": 8, **resources}}
 
     config = EvalConfig(model="m", out=Path("o"), tensor_parallel_size=2)
     gpu = distributed.actor_slots([node("a", GPU=8), node("b", GPU=3), node("c")], config)
@@ -166,3 +166,15 @@ def test_no_cluster_at_the_address_is_one_line_and_exit_code_2(tmp_path, monkeyp
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"deepmath eval: error: --ray 127.0.0.2:{port}: no Ray cluster answers")
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_engines_that_describe_themselves_differently_are_not_mixed():
+    engine = {"engine": "vllm", "engine_version": "0.32.0", "dtype": "bfloat16", "max_model_len": 4096}
+    slots = [distributed.Slot(f"id{i}", f"10.0.0.{i}", {"num_gpus": 1}) for i in (1, 2)]
+    same = {"a": (slots[0], engine), "b": (slots[1], dict(engine))}
+    assert distributed.RayGenerate._same_engines(same) == engine
+    other = {"a": (slots[0], engine), "b": (slots[1], {**engine, "engine_version": "0.31.0"})}
+    with pytest.raises(
+        UserError, match=r"nodes 10\.0\.0\.1 and 10\.0\.0\.2 differ \(engine_version: '0\.32\.0'"
+    ):
+        distributed.RayGenerate._same_engines(other)

@@ -100,17 +100,17 @@ class Slot:
 
 
 def actor_slots(nodes: Sequence[dict[str, Any]], config: EvalConfig, cpu_per_node: int = 1) -> list[Slot]:
-    """One slot per `--tensor-parallel-size` GPUs of each node when the cluster has GPUs, else `cpu_per_node`
+    """The actors' places on `nodes` (the probe's: id, address, resources): one slot per `--tensor-parallel-size` GPUs of each node when the cluster has GPUs, else `cpu_per_node`
     per node (an engine on a CPU uses the node's cores)."""
-    gpus = any(node["Resources"].get("GPU", 0) for node in nodes)
+    gpus = any(node["resources"].get("GPU", 0) for node in nodes)
     slots = []
     for node in nodes:
         if gpus:
-            count = int(node["Resources"].get("GPU", 0)) // config.tensor_parallel_size
+            count = int(node["resources"].get("GPU", 0)) // config.tensor_parallel_size
             need = {"num_gpus": config.tensor_parallel_size}
         else:
             count, need = cpu_per_node, {"num_cpus": 1}
-        slots += [Slot(node["NodeID"], node["NodeManagerAddress"], need) for _ in range(count)]
+        slots += [Slot(node["id"], node["address"], need) for _ in range(count)]
     if not slots:
         raise UserError(
             f"no node of the Ray cluster has {config.tensor_parallel_size} GPU(s) for one engine "
@@ -120,7 +120,7 @@ def actor_slots(nodes: Sequence[dict[str, Any]], config: EvalConfig, cpu_per_nod
 
 
 def preflight(config: EvalConfig) -> list[dict[str, Any]]:
-    """The alive nodes, once every one of them reads the model (and tokenizer) folder; else one line naming the
+    """The alive nodes (the probe's report of each), once every one of them reads the model (and tokenizer) folder; else one line naming the
     node and the path."""
     from deepmath_ext.launch.probe import probe_nodes
 
@@ -137,9 +137,7 @@ def preflight(config: EvalConfig) -> list[dict[str, Any]]:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(f"--ray preflight: {problems[0]}{more}: the model must be readable on every node")
-    import ray
-
-    return [node for node in ray.nodes() if node["Alive"]]
+    return report["nodes"]
 
 
 @dataclass
