@@ -182,6 +182,13 @@ class RayGenerate:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         remote = ray.remote(EngineActor)
+        # An actor waits for its resources: on a busy cluster this line says what the run is waiting for.
+        log.info(
+            "starting %d engine actor(s) (%s each) on %s",
+            len(slots),
+            slots[0].resources,
+            ", ".join(sorted({slot.address for slot in slots})),
+        )
         actors = {
             remote.options(
                 **slot.resources,
