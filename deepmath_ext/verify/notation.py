@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import deepmath_ext.verify.linear as linear
+from deepmath_ext.verify.latex_repairs import FUNCTION_NAMES
 
 # `\operatorname{arccot}` is the function, not the product a*r*c*c*o*t (normalisation unwraps the text).
 _FUNCTION_NAME = linear.compile(
-    r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*"
-    r"(arccot|arcsec|arccsc|arcsin|arccos|arctan|arcsinh|arccosh|arctanh|sinh|cosh|tanh|sec|csc|cot)\s*\}"
+    r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*(" + "|".join(FUNCTION_NAMES) + r")\s*\}"
 )
 # `\\left\\langle`, `\\rangle`: a macro (with its sizing prefix) whose whole name is checked.
 _ANGLE = linear.compile(r"(?:\\(?:left|right)\s*)?\\([a-zA-Z]+)")

@@ -14,6 +14,7 @@ from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, veri
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
 
+from deepmath_ext.verify.latex_repairs import repair_parser, restore_functions, spell_functions
 from deepmath_ext.verify.status import GradeStatus
 
 # math-verify rounds to 6 decimals (so 1/2^99 "equals" 1/2^98); every number it calls equal, inside
@@ -47,6 +48,7 @@ _EXTRACTION = (
 # based timeouts are switched off; this silences its one warning about that.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
+repair_parser()  # percentages parse (see latex_repairs); every policy's worker imports this module
 
 
 def _canonical(value: object) -> object:
@@ -91,7 +93,10 @@ def _real_odd_roots(value: sympy.Basic) -> sympy.Basic:
 def parse_answer(answer: str) -> tuple[tuple, tuple]:
     """math-verify's parse of one short answer (sympy object first, then the string): as parsed, and
     canonicalised (exact decimals, one symbol per name)."""
-    parsed = tuple(parse("\\boxed{" + answer + "}", list(_EXTRACTION), parsing_timeout=None))
+    latex = "\\boxed{" + spell_functions(answer) + "}"
+    parsed = tuple(
+        restore_functions(value) for value in parse(latex, list(_EXTRACTION), parsing_timeout=None)
+    )
     return parsed, tuple(_canonical(value) for value in parsed)
 
 
