@@ -212,11 +212,11 @@ _ROW_BREAK = linear.compile(r"\\\\(?:\s*\[[^\[\]]*\])?")
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|\\([a-zA-Z]+))"
 _DEGREE_MACROS = ("circ", "degree", "textdegree")
 _DEGREE = linear.compile(rf"\s*{_DEGREE_SIGN}")
-_NUMBER_DEGREE = linear.compile(rf"(\d+(?:\.\d+)?)\s*{_DEGREE_SIGN}")
+_UNSIGNED = r"\d+(?:\.\d+)?"
+_NUMBER_DEGREE = linear.compile(rf"({_UNSIGNED})\s*{_DEGREE_SIGN}")
 # An answer whose values are plain numbers (optionally labelled): there a degree sign is only a unit.
-_NUMBERS_ONLY = linear.compile(
-    r"(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*(?:,(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*)*"
-)
+_LABELLED_NUMBER = rf"(?:[^=,]{{1,20}}=)?\s*[+-]?\s*{_UNSIGNED}\s*"
+_NUMBERS_ONLY = linear.compile(rf"{_LABELLED_NUMBER}(?:,{_LABELLED_NUMBER})*")
 _WRAPPER = linear.compile(rf"\\(?:{_TEXT_MACROS}|boxed|fbox)\s*\{{([^{{}}]*)\}}")
 _THOUSANDS = linear.compile(r"[+-]?[1-9]\d{0,2}(?:(,|\s)\d{3})+(?:\.\d+)?")
 _SEPARATORS = linear.compile(r"[,\s]")
