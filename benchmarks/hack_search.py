@@ -635,6 +635,10 @@ def report(cases: list[Case], ours: list[bool], theirs: list[bool], show: int) -
 X = sympy.Symbol("x")
 
 
+# Elementary functions, hyperbolic and inverse ones among them (`\\coth`, `\\sech`: see verify/latex_repairs.py).
+FUZZ_FUNCTIONS = (sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.atan, sympy.coth, sympy.sech, sympy.acot)
+
+
 def random_expr(rng: random.Random, depth: int = 0) -> sympy.Expr:
     """A random expression of small integers, rationals, sqrt, pi, e, x and elementary functions."""
     if depth >= 3 or rng.random() < 0.3:
@@ -660,7 +664,7 @@ def random_expr(rng: random.Random, depth: int = 0) -> sympy.Expr:
         return a / b
     if op == "pow":
         return a ** rng.choice([2, 3, sympy.Rational(1, 2), -1])
-    return rng.choice([sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.atan])(a)
+    return rng.choice(FUZZ_FUNCTIONS)(a)
 
 
 def fuzz_pairs(count: int, seed: int) -> Iterator[tuple[str, str, bool]]:

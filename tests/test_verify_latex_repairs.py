@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from verify_support import think
 
 from deepmath_ext.verify import GradeStatus, VerifierPool
-from deepmath_ext.verify.latex_repairs import MISSING_ACCESSORS, MISSING_FUNCTIONS, repair_parser
+from deepmath_ext.verify.latex_repairs import MISSING_ACCESSORS, MISSING_FUNCTIONS, SYMPY_NAMES, repair_parser
 from deepmath_ext.verify.symbolic import parse_answer
 
 
@@ -143,6 +143,18 @@ def test_functions_without_a_token_are_themselves(name, latex, expected):
     value = _value(rewrite_notation(latex))
     point = {X: sympy.Rational(3, 2)}
     assert abs(complex((value - expected).evalf(30, subs=point))) < 1e-25, (latex, value)
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY_NAMES))
+def test_sympy_names_of_functions_are_those_functions(name):
+    # `sympy.latex` writes `\operatorname{asinh}^{2}{\left(x \right)}`: read back as sympy's asinh(x)**2.
+    from deepmath_ext.verify.notation import rewrite_notation
+
+    function = getattr(sympy, name)
+    value = _value(rewrite_notation(sympy.latex(function(X) ** 2 + function(X + 1))))
+    expected = function(X) ** 2 + function(X + 1)
+    point = {X: sympy.Rational(3, 2)}
+    assert abs(complex((value - expected).evalf(30, subs=point))) < 1e-25, (name, value)
 
 
 @pytest.mark.parametrize(

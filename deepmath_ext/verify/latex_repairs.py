@@ -45,7 +45,13 @@ MISSING_FUNCTIONS = {
     "arcsch": ("sinh", "acsch", "csch"),
     "arccsch": ("sinh", "acsch", "csch"),
 }
-FUNCTION_NAMES = PARSED_FUNCTIONS + tuple(MISSING_FUNCTIONS)
+# sympy's names of the inverse functions (what `sympy.latex` prints in `\operatorname{}`) -> our macro.
+SYMPY_NAMES = {
+    "asin": "arcsin", "acos": "arccos", "atan": "arctan", "acsc": "arccsc", "asec": "arcsec", "acot": "arccot",
+    "asinh": "arsinh", "acosh": "arcosh", "atanh": "artanh", "acoth": "arcoth", "asech": "arsech",
+    "acsch": "arcsch",
+}  # fmt: skip
+FUNCTION_NAMES = PARSED_FUNCTIONS + tuple(MISSING_FUNCTIONS) + tuple(SYMPY_NAMES)
 # A macro with its optional power (`\coth^2`, `\coth^{-1}`); other macros are left as written.
 _MACRO_POWER = linear.compile(linear.MACRO + r"(?:\s*\^\s*(\{[^{}]*\}|[^\s{}\\]))?")
 
