@@ -635,7 +635,7 @@ def report(cases: list[Case], ours: list[bool], theirs: list[bool], show: int) -
 X = sympy.Symbol("x")
 
 
-# Elementary functions, hyperbolic and inverse ones among them (`\\coth`, `\\sech`: see verify/latex_repairs.py).
+# Elementary functions, hyperbolic and inverse ones among them (`\coth`, `\sech`: see verify/latex_repairs.py).
 FUZZ_FUNCTIONS = (sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.atan, sympy.coth, sympy.sech, sympy.acot)
 
 

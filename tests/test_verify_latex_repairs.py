@@ -172,3 +172,22 @@ def test_sympy_names_of_functions_are_those_functions(name):
 def test_hyperbolic_functions_grade_by_value(pool, pred, gold, correct):
     grade = pool.submit(think(rf"\boxed{{{pred}}}"), gold).result()
     assert grade.correct is correct, grade
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "correct"),
+    [
+        # A box that does not parse as a whole is not graded by a fragment of it (found by the hack
+        # search's fuzz: math-verify read both of the first pair as -9/2).
+        (r"x - \frac{9}{2} - \sqrt{2} + e^{e}", r"- \frac{9}{2} - \sqrt{2} + e^{e}", False),
+        (r"x-\frac{9}{2}+\#", r"-\frac{9}{2}", False),
+        (r"y+\frac{1}{3}@", r"\frac{1}{3}", False),
+        # Letter exponents parse (an unbraced `e` exponent did not): `e^e` is exp(e).
+        (r"e^e", r"\exp(e)", True),
+        (r"2^e x", r"x \cdot 2^{e}", True),
+        (r"x^e + 1", r"x^{e} + 2", False),
+    ],
+)
+def test_only_a_whole_box_is_graded(pool, pred, gold, correct):
+    grade = pool.submit_answer(pred, gold).result()
+    assert grade.correct is correct, grade

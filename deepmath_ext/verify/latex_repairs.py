@@ -13,9 +13,12 @@ Tested with latex2sympy2_extended 1.11.0 on the antlr 4.9.3 runtime that hydra p
   new gap fails there instead of in a grade.
 - Functions without a token. `\\coth x` lexes as `\\cot` times `h x`; `\\sech`, `\\csch` and the inverse
   hyperbolic spellings that are not tokens (`\\arcoth`, `\\arccoth`, ...) read as another function or
-  not at all. `spell_functions` writes each as a function of the same grammar that parses (its carrier),
+  not at all. `spell_for_parser` writes each as a function of the same grammar that parses (its carrier),
   raised to a marker power, and `restore_functions` turns carrier^(marker * k) back into name^k after
   parsing, so the argument and the power are read exactly as the parser reads them for the carrier.
+- Letter exponents. `x^e`, `2^e` and `e^e` do not parse (of the 52 letters only an unbraced `e` fails,
+  a lexer quirk), though `x^{e}` does; normalisation writes single-character exponents without braces,
+  so `spell_for_parser` braces every letter exponent again (`x^e` is `x^{e}` in TeX too).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ SYMPY_NAMES = {
 FUNCTION_NAMES = PARSED_FUNCTIONS + tuple(MISSING_FUNCTIONS) + tuple(SYMPY_NAMES)
 # A macro with its optional power (`\coth^2`, `\coth^{-1}`); other macros are left as written.
 _MACRO_POWER = linear.compile(linear.MACRO + r"(?:\s*\^\s*(\{[^{}]*\}|[^\s{}\\]))?")
+_LETTER_EXPONENT = linear.compile(r"\^\s*([a-zA-Z])")
 
 
 def repair_parser() -> None:
@@ -85,8 +89,10 @@ def _spell(match: linear.Match) -> str:
     return f"\\{carrier}^{{{_marker(match[1])}\\cdot({power})}}"
 
 
-def spell_functions(latex: str) -> str:
-    """Each function of MISSING_FUNCTIONS as its carrier raised to a marker power (see the module doc)."""
+def spell_for_parser(latex: str) -> str:
+    """The answer as latex2sympy parses it: each function of MISSING_FUNCTIONS as its carrier raised to a
+    marker power, letter exponents braced (see the module doc)."""
+    latex = _LETTER_EXPONENT.sub(r"^{\1}", latex) if "^" in latex else latex
     return _MACRO_POWER.sub(_spell, latex) if "\\" in latex else latex
 
 

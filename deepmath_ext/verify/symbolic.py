@@ -14,7 +14,7 @@ from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, veri
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
 
-from deepmath_ext.verify.latex_repairs import repair_parser, restore_functions, spell_functions
+from deepmath_ext.verify.latex_repairs import repair_parser, restore_functions, spell_for_parser
 from deepmath_ext.verify.status import GradeStatus
 
 # math-verify rounds to 6 decimals (so 1/2^99 "equals" 1/2^98); every number it calls equal, inside
@@ -35,11 +35,15 @@ _UNEVALUABLE = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Derivative, symp
 
 # Units are stripped by our own normalisation, which knows a unit from a variable: math-verify's unit
 # stripping reads `4h` as 4 and refuses `\sin(t)` for `\sin t`.
+# No extraction without an anchor: when the whole box does not parse, math-verify would otherwise grade
+# a fragment of it (`x-\frac{9}{2}-\sqrt2+e^e` read as -9/2), and two answers sharing that fragment
+# would be equal.
 _EXTRACTION = (
     LatexExtractionConfig(
+        try_extract_without_anchor=False,
         normalization_config=NormalizationConfig(
             basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all", equations=False
-        )
+        ),
     ),
     ExprExtractionConfig(),
 )
@@ -93,7 +97,7 @@ def _real_odd_roots(value: sympy.Basic) -> sympy.Basic:
 def parse_answer(answer: str) -> tuple[tuple, tuple]:
     """math-verify's parse of one short answer (sympy object first, then the string): as parsed, and
     canonicalised (exact decimals, one symbol per name)."""
-    latex = "\\boxed{" + spell_functions(answer) + "}"
+    latex = "\\boxed{" + spell_for_parser(answer) + "}"
     parsed = tuple(
         restore_functions(value) for value in parse(latex, list(_EXTRACTION), parsing_timeout=None)
     )
