@@ -232,36 +232,50 @@ def wrong_unit(gold: str) -> list[Pair]:
 
 
 _LETTERS = "ABCDE"
+# An answer {a} beside another value {b}, or negated: wrong for gold {a} whatever the two values are.
+_HEDGES = (
+    "{a} \\text{{ or }} {b}",
+    "{a}, {b}",
+    "{a} \\text{{ and }} {b}",
+    "{a} \\text{{ or possibly }} {b}",
+    "{a} \\lor {b}",
+    "{a}; {b}",
+    "{a} \\text{{ (or }} {b}\\text{{)}}",
+    "\\text{{not }} {a}",
+    "{a} \\text{{ is not the answer}}",
+    "{a} \\text{{ is wrong}}",
+)
+# The same for a choice: {a} is `(C)`, {b} `(D)`, {c} and {d} the bare letters.
+_CHOICE_HEDGES = (
+    "{a}{b}",
+    "{a}/{b}",
+    "(A)(B)(C)(D)(E)",
+    "{a}\\text{{ is not the answer}}",
+    "{c}, {d}",
+    "{c} \\text{{ and }} {d}",
+    "\\text{{{a} or {b}}}",
+    "\\text{{{c} or {d}}}",
+    "\\textbf{{{a}}} \\text{{ or }} \\textbf{{{b}}}",
+    "{a} \\text{{ (not }} {b} \\text{{)}}",
+    "{c}{d}",
+)
+# The same for a value: negations and sets.
+_VALUE_HEDGES = (
+    "\\text{{either }} {a} \\text{{ or }} {b}",
+    "\\neg {a}",
+    "\\ne {a}",
+    "x \\ne {a}",
+    "\\{{{a}, {b}\\}}",
+    "{a} \\text{{ or }} {a}+1",
+)
 
 
 def extra_choice(gold: str) -> list[Pair]:
     """A choice gold (built from an integer gold's last digit) against several or negated choices."""
     if not _is_int(gold):
         return []
-    c = _LETTERS[int(gold) % 5]
-    d = _LETTERS[(int(gold) + 1) % 5]
-    answers = [
-        f"({c}) \\text{{ or }} ({d})",
-        f"({c})({d})",
-        f"({c})/({d})",
-        "(A)(B)(C)(D)(E)",
-        f"({c})\\text{{ is not the answer}}",
-        f"({c}), ({d})",
-        f"{c}, {d}",
-        f"{c} \\text{{ and }} {d}",
-        f"\\text{{({c}) or ({d})}}",
-        f"\\text{{{c} or {d}}}",
-        f"({c}) \\text{{ and }} ({d})",
-        f"\\textbf{{({c})}} \\text{{ or }} \\textbf{{({d})}}",
-        f"({c}) \\text{{ (not }} ({d}) \\text{{)}}",
-        f"\\text{{not }} ({c})",
-        f"({c}) \\text{{ is wrong}}",
-        f"{c}{d}",
-        f"({c}) \\lor ({d})",
-        f"({c}); ({d})",
-        f"({c})\\text{{ or possibly }}({d})",
-    ]
-    return [(a, c) for a in answers]
+    c, d = _LETTERS[int(gold) % 5], _LETTERS[(int(gold) + 1) % 5]
+    return [(t.format(a=f"({c})", b=f"({d})", c=c, d=d), c) for t in _HEDGES + _CHOICE_HEDGES]
 
 
 def hedge(gold: str) -> list[Pair]:
@@ -269,25 +283,7 @@ def hedge(gold: str) -> list[Pair]:
     if not _scalar(gold):
         return []
     other = str(int(gold) + 1) if _is_int(gold) else f"{gold}+1"
-    answers = [
-        f"{gold} \\text{{ or }} {other}",
-        f"{gold}, {other}",
-        f"{gold} \\text{{ and }} {other}",
-        f"{gold} \\text{{ or possibly }} {other}",
-        f"\\text{{either }} {gold} \\text{{ or }} {other}",
-        f"{gold} \\lor {other}",
-        f"{gold}; {other}",
-        f"{gold} \\text{{ (or }} {other}\\text{{)}}",
-        f"\\text{{not }} {gold}",
-        f"{gold} \\text{{ is not the answer}}",
-        f"{gold} \\text{{ is wrong}}",
-        f"\\neg {gold}",
-        f"\\ne {gold}",
-        f"x \\ne {gold}",
-        f"\\{{{gold}, {other}\\}}",
-        f"{gold} \\text{{ or }} {gold}+1",
-    ]
-    return [(a, gold) for a in answers]
+    return [(t.format(a=gold, b=other), gold) for t in _HEDGES + _VALUE_HEDGES]
 
 
 def box_hedge(gold: str) -> list[Pair]:
@@ -639,6 +635,10 @@ def report(cases: list[Case], ours: list[bool], theirs: list[bool], show: int) -
 X = sympy.Symbol("x")
 
 
+# Elementary functions, hyperbolic and inverse ones among them (`\coth`, `\sech`: see verify/latex_repairs.py).
+FUZZ_FUNCTIONS = (sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.atan, sympy.coth, sympy.sech, sympy.acot)
+
+
 def random_expr(rng: random.Random, depth: int = 0) -> sympy.Expr:
     """A random expression of small integers, rationals, sqrt, pi, e, x and elementary functions."""
     if depth >= 3 or rng.random() < 0.3:
@@ -664,7 +664,7 @@ def random_expr(rng: random.Random, depth: int = 0) -> sympy.Expr:
         return a / b
     if op == "pow":
         return a ** rng.choice([2, 3, sympy.Rational(1, 2), -1])
-    return rng.choice([sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.atan])(a)
+    return rng.choice(FUZZ_FUNCTIONS)(a)
 
 
 def fuzz_pairs(count: int, seed: int) -> Iterator[tuple[str, str, bool]]:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from shared_data import data_path
 from synthetic_responses import generate_groups
 
+from deepmath_ext.data.benchmarks import needs_olympiad_judge
 from deepmath_ext.verify import POLICY_NAMES, VerifierPool
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S, default_workers
 
@@ -94,7 +95,9 @@ def bench(name: str, material: tuple[list[str], list[str], list[bool]], timeout_
         with VerifierPool(workers=default_workers(), timeout_s=timeout_s) as pool:
             pool.start()  # worker start-up is not grading time
             started = time.perf_counter()
-            grades = pool.grade_batch(responses, golds, policy=policy, benchmark=benchmark)
+            grades = pool.grade_batch(
+                responses, golds, policy=policy, olympiad_judge=needs_olympiad_judge(benchmark)
+            )
             seconds = time.perf_counter() - started
             counts = pool.counts
         verdicts = [g.correct for g in grades]
@@ -187,7 +190,9 @@ def compare_with_reference(args: argparse.Namespace) -> None:
     disagreements = []
     for label, policy, benchmark in RUNS[1:]:
         with VerifierPool(workers=default_workers(), timeout_s=args.timeout_s) as pool:
-            grades = pool.grade_batch(responses, golds, policy=policy, benchmark=benchmark)
+            grades = pool.grade_batch(
+                responses, golds, policy=policy, olympiad_judge=needs_olympiad_judge(benchmark)
+            )
         agree = [g.correct == row[label] for g, row in zip(grades, theirs, strict=True)]
         ours_only = sum(g.correct and not ok for g, ok in zip(grades, agree, strict=True))
         per_material = [

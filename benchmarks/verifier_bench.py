@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from hack_search import math_verify_accepts
 from shared_data import data_dir
 from synthetic_responses import generate_groups
 from test_verify_battery import load_battery
@@ -55,23 +56,13 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {at(0.50) * 1e3:.2f} ms, p99 {at(0.99) * 1e3:.1f} ms, max {ordered[-1] * 1e3:.0f} ms"
 
 
-def math_verify_verdict(response: str, gold: str) -> bool:
-    """math-verify the way verl calls it: `verify(parse("\\boxed{gold}"), parse(response))`."""
-    from math_verify import parse, verify
-
-    try:
-        return bool(verify(parse("\\boxed{" + gold + "}"), parse(response)))
-    except Exception:
-        return False
-
-
 def run_math_verify(responses: list[str], golds: list[str]) -> tuple[list[bool], list[float]]:
     """verl-style math-verify, sequential and in-process; per-item verdicts and seconds."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     verdicts, seconds = [], []
     for response, gold in zip(responses, golds, strict=True):
         started = time.perf_counter()
-        verdicts.append(math_verify_verdict(response, gold))
+        verdicts.append(math_verify_accepts(response, gold))
         seconds.append(time.perf_counter() - started)
     return verdicts, seconds
 
@@ -120,7 +111,7 @@ def report_agreement() -> None:
             ours = [future.result().correct for future in futures]
             # math-verify extracts from any text; a bare answer is given to it as inline math.
             theirs = [
-                math_verify_verdict(text if how == "response" else f"${text}$", gold)
+                math_verify_accepts(text if how == "response" else f"${text}$", gold)
                 for how, text, gold, _ in rows
             ]
             labels = [label for *_, label in rows]

@@ -126,34 +126,21 @@ def test_stats_count_and_plot_the_kinds_of_raw_and_prepared_data(tmp_path: Path)
     assert set(kinds) == {"numeric", "expression", "interval", "set"}  # what prepare kept, read back
 
 
+def _prepare_sample(out: Path, answer_types: str) -> int:
+    """`deepmath prepare` of the bundled sample into `out`, keeping `answer_types`; its exit code."""
+    return main(
+        ["prepare", "--out", str(out), "--train", str(SAMPLE), "--no-val", "--answer-types", answer_types]
+    )
+
+
 def test_cli_rejects_an_unknown_kind(tmp_path: Path, capsys) -> None:
-    argv = [
-        "prepare",
-        "--out",
-        str(tmp_path / "o"),
-        "--train",
-        str(SAMPLE),
-        "--no-val",
-        "--answer-types",
-        "numbr",
-    ]
-    assert main(argv) == 2
+    assert _prepare_sample(tmp_path / "o", "numbr") == 2
     assert "unknown answer type(s) numbr" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_keeping_every_kind_classifies_nothing(tmp_path: Path) -> None:
-    argv = [
-        "prepare",
-        "--out",
-        str(tmp_path / "o"),
-        "--train",
-        str(SAMPLE),
-        "--no-val",
-        "--answer-types",
-        "all",
-    ]
-    assert main(argv) == 0
+    assert _prepare_sample(tmp_path / "o", "all") == 0
     report = json.loads((tmp_path / "o" / "prepare_report.json").read_text())["answer_types"]
     assert report["counts"] is None and report["kept"] == list(ANSWER_TYPES) and report["dropped"] == []
 

@@ -75,6 +75,8 @@ def test_run_lock_is_exclusive(tmp_path):
 
 
 def test_readers_share_the_lock_and_exclude_writers(tmp_path):
+    with run_lock(tmp_path):  # a writer leaves the lock file behind; readers lock it
+        pass
     with (  # two readers at once, and no writer while they read
         run_lock(tmp_path, shared=True),
         run_lock(tmp_path, shared=True),
@@ -84,6 +86,25 @@ def test_readers_share_the_lock_and_exclude_writers(tmp_path):
         pass
     with run_lock(tmp_path), pytest.raises(UserError, match="in use"), run_lock(tmp_path, shared=True):
         pass
+
+
+def test_a_reader_writes_nothing_into_the_run(tmp_path, capsys):
+    # A run without a lock file (an older or copied run, someone else's): `report` reads it and leaves it as it was.
+    from deepmath_ext.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    policies = {"strict": {"avg@n": 0.5, "ci95": [0.4, 0.6]}}
+    metrics = {
+        "run": {"label": "r", "n": 1, "model": "m", "fingerprint": "f", "policies": ["strict"]},
+        "benchmarks": {"aime24": {"policies": policies}},
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    with run_lock(run, shared=True):
+        assert [p.name for p in run.iterdir()] == ["metrics.json"]
+    assert main(["report", str(run)]) == 0
+    assert "50.0" in capsys.readouterr().out  # the run was read: its accuracy is in the table
+    assert [p.name for p in run.iterdir()] == ["metrics.json"]
 
 
 @pytest.mark.parametrize("command", ["regrade", "report"])

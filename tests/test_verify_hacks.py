@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deepmath_ext.verify import GradeStatus, VerifierPool
+from deepmath_ext.verify import GradeStatus, VerifierPool, normalize_answer
+from deepmath_ext.verify.units import UNIT_SYMBOLS, UNIT_WORDS, split_unit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -163,3 +164,18 @@ def test_hack_search_finds_no_unexplained_acceptance(pool):
     hacks = [c for c, ok in zip(cases, verdicts, strict=True) if ok and not c.right]
     assert len({c.operator for c in cases if not c.right}) >= 12
     assert [c for c in hacks if c.operator not in hack_search.EXPLAINED] == []
+
+
+@pytest.mark.parametrize("word", UNIT_WORDS)
+def test_normalisation_strips_the_unit_words_of_the_one_table(word):
+    # units.py holds the spellings; normalisation and the unit reader both take them from there.
+    assert normalize_answer(f"5 {word}") == "5"
+    assert normalize_answer(f"5\\text{{ {word}}}") == "5"
+    assert split_unit(f"5\\text{{ {word}}}")[0] == "5"
+
+
+@pytest.mark.parametrize("symbol", UNIT_SYMBOLS)
+def test_unit_symbols_are_units_only_inside_text(symbol):
+    assert normalize_answer(f"5\\text{{ {symbol}}}") == "5"
+    assert split_unit(f"5\\text{{ {symbol}}}")[0] == "5"
+    assert normalize_answer(f"5 {symbol}") != "5"  # bare, a letter is a variable: 5 m is 5m

@@ -136,7 +136,10 @@ def run_lock(run_dir: Path, *, shared: bool = False) -> Iterator[None]:
     """Lock a run directory: exclusive for a command that writes it (eval, regrade), shared for one that reads.
 
     Readers exclude writers and writers each other, so nobody reads a store while a line is being written
-    or truncated. A run in a folder no one may write (a published copy) is read without a lock.
+    or truncated. A writer creates the lock file before it writes anything; a reader writes nothing into
+    the run, not even the lock file: it locks the one a writer left, and reads a run that has none (never
+    written by this version, or copied without it) or whose lock it may not open (someone else's, a
+    read-only copy) without a lock. Such a run has no writer that started before the reader did.
     """
     if not shared:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -145,9 +148,9 @@ def run_lock(run_dir: Path, *, shared: bool = False) -> Iterator[None]:
         return
     refuse_links(run_dir)
     try:
-        lock = open_run_file(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+        lock = open_run_file(run_dir / LOCK_FILE, os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT)
     except OSError as error:
-        if not shared or error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+        if not shared or error.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
             raise
         yield
         return

@@ -7,7 +7,7 @@ from deepmath_ext.verify.status import Grade, GradeStatus
 
 # The grading semantics' version: bump it in every change after which any (response, gold) pair can get
 # a different grade, so that runs graded by different verifiers are never compared silently.
-VERIFIER_VERSION = "3"
+VERIFIER_VERSION = "4"
 
 __all__ = [
     "DEFAULT_POLICY",

@@ -25,7 +25,11 @@ _SCIENTIFIC = linear.compile(rf"({_SIGN}{_DECIMAL})(?:\\times|\\cdot|\*)10\^(?:\
 _POWER = linear.compile(rf"({_SIGN})(\d+)\^(?:\{{({_SIGN}\d+)\}}|(\d))")
 _BASE_NUMERAL = linear.compile(r"([0-9A-Za-z]+)_\{?(\d{1,2})\}?")
 _REPEATING = linear.compile(rf"({_SIGN})(\d*)\.(\d*)\\overline\{{(\d+)\}}")
-_ASSIGNMENT = linear.compile(r"(?P<label>(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?)=(?P<rhs>[^=<>]+)")
+# A symbol or macro name (`x`, `\\theta`), the start of every label and name below.
+_SYMBOL = r"(?:[a-zA-Z]|\\[a-zA-Z]+)"
+# A label: a symbol with an optional index (`x`, `x_1`, `a_{n}`).
+_LABEL_PATTERN = _SYMBOL + r"(?:_\{?\w+\}?)?"
+_ASSIGNMENT = linear.compile(rf"(?P<label>{_LABEL_PATTERN})=(?P<rhs>[^=<>]+)")
 _RELATION = linear.compile(r"=|<|>|\\le|\\ge|\\ne")
 # Word answers: letters and spaces with a run of three letters (two checks, so no backtracking).
 _LETTERS_AND_SPACES = linear.compile(r"[a-z ]+")
@@ -82,12 +86,12 @@ _GREEK_VARIABLES = frozenset(
 )
 # A name for a quantity: a symbol with indices or primes, maybe applied (`x`, `a_n`, `f'(x)`, `S_{10}`),
 # or a derivative (`\\frac{dy}{dx}`, `\\frac{d^2y}{dx^2}`).
-_NAME = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?|'|\^\{?\\prime\}?)*(?:\([^()]*\))?")
+_NAME = linear.compile(_SYMBOL + r"(?:_\{?[\w,]+\}?|'|\^\{?\\prime\}?)*(?:\([^()]*\))?")
 _DERIVATIVE = linear.compile(
     r"\\frac\{d(?:\^\{?\d+\}?)?[a-zA-Z]*\}\{d[a-zA-Z]+(?:\^\{?\d+\}?)?\}(?:\([^()]*\))?"
 )
 _TUPLE_ASSIGNMENT = linear.compile(r"\(([^()]*)\)=\(([^()]*)\)")
-_LABEL = linear.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?")
+_LABEL = linear.compile(_LABEL_PATTERN)
 # `F(x)+C`: an antiderivative plus its constant, a capital letter with an optional index.
 _CONSTANT_TERM = linear.compile(r"(?P<rest>.+)\+(?P<name>[A-Z](?:_\{?\d+\}?)?)")
 

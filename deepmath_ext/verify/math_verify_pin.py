@@ -11,10 +11,8 @@ them for the duration of one reference check (rewritten here from 0.7.0's behavi
   printed forms (`\\mathbf{9}` parses as the symbol `9`, which then equals the number 9); 0.7.0 called
   them different.
 - Percentages. 0.9 takes an integer percentage as equal to the bare integer (`28\\%` = `28`); 0.7.0
-  compared values (`28\\%` is 0.28). And with the antlr 4.9.3 runtime that hydra pins, latex2sympy2_extended
-  1.11.0 cannot parse a percentage at all: its converter asks the atom for a `FUNC_GAMMA` token that the
-  parser generated for 4.9.3 does not define (an AttributeError, so `62.5\\%` parses to nothing). The
-  pin gives that parser the missing accessor, answering "no such token", as the grammar means.
+  compared values (`28\\%` is 0.28). (That a percentage parses at all with the antlr 4.9.3 runtime is
+  `latex_repairs.repair_parser`'s doing, for every policy.)
 
 - Solved equations. To compare two equations by their solutions, 0.7.0 sorted the lists of solution
   dicts with `sorted`, which fails for two or more solutions (dicts do not order), so such equations were
@@ -44,6 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import deepmath_ext.verify.linear as linear
+from deepmath_ext.verify.latex_repairs import repair_parser
 
 PINNED_VERSION = "0.7.0"
 TESTED_WITH = "math-verify 0.9.0, latex2sympy2_extended 1.11.0"
@@ -201,13 +200,6 @@ def _replacement_table(current: dict[str, str]) -> dict[str, str]:
     return {name: replacement for name, _, replacement in _pinned_replacements()}
 
 
-def _no_gamma_token(current: object) -> Callable[[object], None]:
-    def no_token(self: object) -> None:
-        return None
-
-    return no_token
-
-
 # (module, name, the 0.7.0 behaviour built from 0.9's object under that name)
 OVERRIDES: tuple[tuple[str, str, Callable], ...] = (
     ("latex2sympy2_extended.math_normalization", "units_regex", _no_units),
@@ -218,15 +210,12 @@ OVERRIDES: tuple[tuple[str, str, Callable], ...] = (
     ("math_verify.grader", "sympy_numeric_eq", _numeric_as_pinned),
     ("math_verify.grader", "sympy_solve_and_compare", _solve_as_pinned),
 )
-# Only where the generated parser lacks it (antlr 4.9.3); (class path, attribute, replacement).
-MISSING_ACCESSORS = (
-    ("latex2sympy2_extended.antlr_parser", "PSParser.AtomContext", "FUNC_GAMMA", _no_gamma_token),
-)
 
 
 @contextmanager
 def pinned_math_verify() -> Iterator[None]:
     """Inside this block, math-verify grades as 0.7.0 did (see the module docstring)."""
+    repair_parser()
     saved = []
     try:
         for module_name, name, pinned in OVERRIDES:
@@ -239,17 +228,7 @@ def pinned_math_verify() -> Iterator[None]:
             current = getattr(module, name)
             saved.append((module, name, current))
             setattr(module, name, pinned(current))
-        for module_name, class_path, name, accessor in MISSING_ACCESSORS:
-            owner = importlib.import_module(module_name)
-            for part in class_path.split("."):
-                owner = getattr(owner, part)
-            if name not in vars(owner):
-                saved.append((owner, name, None))
-                setattr(owner, name, accessor(None))
         yield
     finally:
         for owner, name, current in reversed(saved):
-            if current is None:
-                delattr(owner, name)  # an accessor the pin added
-            else:
-                setattr(owner, name, current)
+            setattr(owner, name, current)

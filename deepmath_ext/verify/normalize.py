@@ -9,6 +9,7 @@ from functools import lru_cache
 import deepmath_ext.verify.linear as linear
 from deepmath_ext.verify.exact import split_top_level
 from deepmath_ext.verify.linear import MACRO, Match, Replacement, macro_rewrite
+from deepmath_ext.verify.units import UNIT_SYMBOLS, UNIT_WORDS
 
 # Characters NFKC leaves alone but a grader must read as LaTeX (trailing space ends the macro name).
 _UNICODE_TO_LATEX = {
@@ -211,23 +212,17 @@ _ROW_BREAK = linear.compile(r"\\\\(?:\s*\[[^\[\]]*\])?")
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|\\([a-zA-Z]+))"
 _DEGREE_MACROS = ("circ", "degree", "textdegree")
 _DEGREE = linear.compile(rf"\s*{_DEGREE_SIGN}")
-_NUMBER_DEGREE = linear.compile(rf"(\d+(?:\.\d+)?)\s*{_DEGREE_SIGN}")
+_UNSIGNED = r"\d+(?:\.\d+)?"
+_NUMBER_DEGREE = linear.compile(rf"({_UNSIGNED})\s*{_DEGREE_SIGN}")
 # An answer whose values are plain numbers (optionally labelled): there a degree sign is only a unit.
-_NUMBERS_ONLY = linear.compile(
-    r"(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*(?:,(?:[^=,]{1,20}=)?\s*[+-]?\s*\d+(?:\.\d+)?\s*)*"
-)
+_LABELLED_NUMBER = rf"(?:[^=,]{{1,20}}=)?\s*[+-]?\s*{_UNSIGNED}\s*"
+_NUMBERS_ONLY = linear.compile(rf"{_LABELLED_NUMBER}(?:,{_LABELLED_NUMBER})*")
 _WRAPPER = linear.compile(rf"\\(?:{_TEXT_MACROS}|boxed|fbox)\s*\{{([^{{}}]*)\}}")
 _THOUSANDS = linear.compile(r"[+-]?[1-9]\d{0,2}(?:(,|\s)\d{3})+(?:\.\d+)?")
 _SEPARATORS = linear.compile(r"[,\s]")
-_UNIT_WORDS = (
-    "cm|mm|km|in|inch|inches|ft|foot|feet|yd|yard|yards|mi|mile|miles|meter|meters|metre|metres|"
-    "centimeter|centimeters|kilometer|kilometers|kg|gram|grams|lb|lbs|pound|pounds|oz|ounce|ounces|"
-    "sec|second|seconds|min|minute|minutes|hr|hrs|hour|hours|day|days|week|weeks|month|months|year|years|"
-    "degree|degrees|dollar|dollars|cent|cents|unit|units|square units|sq units|cubic units|percent|percentage|pct|"
-    "mph|kmh|kph|liters|litres|liter|ml|people|students|ways|rad|radians"
-)
+_UNIT_WORDS = "|".join(UNIT_WORDS)
 # Single letters are units only inside \text{} (5\text{ m}); bare, they are variables (\frac34 m).
-_TEXT_ONLY_UNITS = "m|g|s|h|l|L|K|N|J|W|V|A|Pa|Hz|C|F|T|eV|mol|ms|kN|kJ|kW|MHz|GHz|nm|mg|cal|kcal|atm"
+_TEXT_ONLY_UNITS = "|".join(UNIT_SYMBOLS)
 _UNIT = rf"(?:{_UNIT_WORDS}|{_TEXT_ONLY_UNITS})(?:\s*\^\s*\{{?-?[1-3]\}}?)?"
 _COMPOUND_UNIT = rf"{_UNIT}(?:\s*(?:/|\\cdot|\s)\s*{_UNIT})*"
 # Units after a number, a brace or a parenthesis (group 1, kept) at the end of the answer.

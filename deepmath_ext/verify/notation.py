@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import deepmath_ext.verify.linear as linear
+from deepmath_ext.verify.latex_repairs import FUNCTION_NAMES, SYMPY_NAMES
 
 # `\operatorname{arccot}` is the function, not the product a*r*c*c*o*t (normalisation unwraps the text).
 _FUNCTION_NAME = linear.compile(
-    r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*"
-    r"(arccot|arcsec|arccsc|arcsin|arccos|arctan|arcsinh|arccosh|arctanh|sinh|cosh|tanh|sec|csc|cot)\s*\}"
+    r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*(" + "|".join(FUNCTION_NAMES) + r")\s*\}"
 )
 # `\\left\\langle`, `\\rangle`: a macro (with its sizing prefix) whose whole name is checked.
 _ANGLE = linear.compile(r"(?:\\(?:left|right)\s*)?\\([a-zA-Z]+)")
@@ -42,13 +42,18 @@ def repeating_decimal(answer: str) -> str:
     return answer
 
 
+def _function_macro(match: linear.Match) -> str:
+    """`\\operatorname{asinh}` as `\\arsinh `: the macro of a wrapped function name (sympy's names too)."""
+    return f"\\{SYMPY_NAMES.get(match[1], match[1])} "
+
+
 def _angle(match: linear.Match) -> str:
     return {"langle": "(", "rangle": ")"}.get(match[1], match[0])
 
 
 def rewrite_notation(answer: str) -> str:
     """Function names as macros, `\\langle 1,2\\rangle` as `(1,2)`, repeating decimals as `\\overline`."""
-    answer = _FUNCTION_NAME.sub(r"\\\1 ", answer)
+    answer = _FUNCTION_NAME.sub(_function_macro, answer)
     if "angle" in answer:
         answer = _ANGLE.sub(_angle, answer)
     return repeating_decimal(answer)

@@ -14,6 +14,7 @@ from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, veri
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
 
+from deepmath_ext.verify.latex_repairs import repair_parser, restore_functions, spell_for_parser
 from deepmath_ext.verify.status import GradeStatus
 
 # math-verify rounds to 6 decimals (so 1/2^99 "equals" 1/2^98); every number it calls equal, inside
@@ -34,11 +35,15 @@ _UNEVALUABLE = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Derivative, symp
 
 # Units are stripped by our own normalisation, which knows a unit from a variable: math-verify's unit
 # stripping reads `4h` as 4 and refuses `\sin(t)` for `\sin t`.
+# No extraction without an anchor: when the whole box does not parse, math-verify would otherwise grade
+# a fragment of it (`x-\frac{9}{2}-\sqrt2+e^e` read as -9/2), and two answers sharing that fragment
+# would be equal.
 _EXTRACTION = (
     LatexExtractionConfig(
+        try_extract_without_anchor=False,
         normalization_config=NormalizationConfig(
             basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all", equations=False
-        )
+        ),
     ),
     ExprExtractionConfig(),
 )
@@ -47,6 +52,7 @@ _EXTRACTION = (
 # based timeouts are switched off; this silences its one warning about that.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
+repair_parser()  # percentages parse (see latex_repairs); every policy's worker imports this module
 
 
 def _canonical(value: object) -> object:
@@ -91,7 +97,10 @@ def _real_odd_roots(value: sympy.Basic) -> sympy.Basic:
 def parse_answer(answer: str) -> tuple[tuple, tuple]:
     """math-verify's parse of one short answer (sympy object first, then the string): as parsed, and
     canonicalised (exact decimals, one symbol per name)."""
-    parsed = tuple(parse("\\boxed{" + answer + "}", list(_EXTRACTION), parsing_timeout=None))
+    latex = "\\boxed{" + spell_for_parser(answer) + "}"
+    parsed = tuple(
+        restore_functions(value) for value in parse(latex, list(_EXTRACTION), parsing_timeout=None)
+    )
     return parsed, tuple(_canonical(value) for value in parsed)
 
 

@@ -23,6 +23,7 @@ _UNITS: dict[str, tuple[str, Fraction]] = {
     },
     **{u: ("length", Fraction(s)) for u, s in (("yd", "0.9144"), ("mi", "1609.344"))},
     **{u: ("mass", Fraction(s)) for u, s in (("mg", "1e-3"), ("g", "1"), ("kg", "1e3"), ("lb", "453.59237"))},
+    **{u: ("mass", Fraction(s)) for u, s in (("oz", "28.349523125"),)},
     **{u: ("time", Fraction(s)) for u, s in (("ms", "1e-3"), ("s", "1"), ("min", "60"), ("h", "3600"))},
     **{u: ("time", Fraction(s)) for u, s in (("day", "86400"), ("week", "604800"))},
     **{u: ("volume", Fraction(s)) for u, s in (("ml", "1e-3"), ("l", "1"))},
@@ -56,6 +57,7 @@ _ALIASES_ANY_CASE = {
     **dict.fromkeys(("gram", "grams"), "g"),
     **dict.fromkeys(("kilogram", "kilograms"), "kg"),
     **dict.fromkeys(("lbs", "pound", "pounds"), "lb"),
+    **dict.fromkeys(("ounce", "ounces"), "oz"),
     **dict.fromkeys(("millisecond", "milliseconds"), "ms"),
     **dict.fromkeys(("sec", "secs", "second", "seconds"), "s"),
     **dict.fromkeys(("mins", "minute", "minutes"), "min"),
@@ -85,9 +87,35 @@ _ALIASES_ANY_CASE = {
     **dict.fromkeys(("calorie", "calories"), "cal"),
     **dict.fromkeys(("kilocalorie", "kilocalories"), "kcal"),
     **dict.fromkeys(("kmh", "kph"), "km/h"),
+    "L": "l",
 }
 # Words that name no unit and may follow a number without changing it.
 _NO_UNIT = frozenset(("unit", "units", "sq", "square", "cubic", "per"))
+# Words normalisation drops after a number even bare, naming no unit: percent in words (the sign is
+# dropped too) and counted nouns common in golds.
+_BARE_DROPPED = ("unit", "units", "square units", "sq units", "cubic units", "percent", "percentage", "pct")
+_BARE_DROPPED += ("people", "students", "ways")
+
+
+def _by_length(words: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(words, key=lambda word: (-len(word), word)))
+
+
+def _lower_word(spelling: str) -> bool:
+    letters = spelling.replace(" ", "")
+    return letters.isascii() and letters.isalpha() and spelling.islower()
+
+
+# The spellings normalisation strips after a number, from the tables above: words in any case, bare or
+# in `\text{}` (`5 cm`, `20 minutes`), and symbols, case-sensitive and only in `\text{}` (`5\text{ m}`).
+UNIT_WORDS = _by_length(
+    {w for w in _ALIASES_ANY_CASE if _lower_word(w)}
+    | {u for u in _UNITS if _lower_word(u) and len(u) > 1}
+    | set(_BARE_DROPPED)
+)
+UNIT_SYMBOLS = _by_length(
+    {u for u in (*_UNITS, *_ALIASES_ANY_CASE) if u.isascii() and u.isalpha()} - set(UNIT_WORDS)
+)
 _POWER_WORDS = {"square": 2, "sq": 2, "cubic": 3, "cu": 3}
 # Words that are never a counted noun: they negate, hedge or join (`5 \text{ or more}` keeps its words).
 PROSE_WORDS = frozenset(
