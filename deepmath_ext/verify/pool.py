@@ -91,8 +91,9 @@ class VerifierPool:
     def start(self, wait: bool = True) -> VerifierPool:
         """Start the worker processes now rather than at the first symbolic check; returns self.
 
-        With `wait=False` the first worker starts in the background and the others once it is ready: the
-        caller goes on grading the answers the exact path decides while sympy is imported."""
+        With `wait=False` only the zygote starts, in the background, and the call returns at once: the
+        caller goes on grading the answers the exact path decides while sympy is imported there, and each
+        worker is forked, warm, when its slot first needs it."""
         if wait:
             self._executor.start_workers()
         else:
@@ -107,6 +108,10 @@ class VerifierPool:
     def worker_pids(self) -> list[int]:
         """Process ids of the live worker processes."""
         return self._executor.worker_pids()
+
+    def zygote_pid(self) -> int | None:
+        """Process id of the zygote the workers are forked from, or None before it starts."""
+        return self._executor.zygote_pid()
 
     def close(self) -> None:
         """Stop the worker processes; pending symbolic checks still finish first."""
