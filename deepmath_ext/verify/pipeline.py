@@ -16,6 +16,7 @@ from deepmath_ext.verify.exact import (
 from deepmath_ext.verify.executor import WorkerCheck
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason, small_tower_value
+from deepmath_ext.verify.interval import refutes
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.notation import rewrite_notation
 from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
@@ -181,4 +182,6 @@ def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = Non
     reason = reason or guard_reason(pred_norm) or (None if status is not None else guard_reason(gold_norm))
     if reason is not None:
         return Grade.of(GradeStatus.GUARDED, pred, reason)
+    if status is None and not others and not claims and refutes(pred_norm, gold_norm):
+        return Grade.of(GradeStatus.WRONG, pred)  # what the symbolic check would say, without a worker
     return PendingCheck(pred, pred_norm, gold_norm, others, status, claims)
