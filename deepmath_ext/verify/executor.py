@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from deepmath_ext.verify.status import Grade, GradeStatus
-from deepmath_ext.verify.zygote import ForkedWorker, Zygote, ZygoteLost
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the zygote's modules (sockets, multiprocessing) load with the first worker, not here
+    from deepmath_ext.verify.zygote import ForkedWorker, Zygote
 
 DEFAULT_MEMORY_MB = 3072
 WORKER_START_TIMEOUT_S = 120.0
@@ -166,11 +165,15 @@ class SymbolicExecutor:
             if self._closed:
                 raise RuntimeError("the verifier pool is closed")
             if self._zygote is None:
+                from deepmath_ext.verify.zygote import Zygote
+
                 self._zygote = Zygote(self._memory_mb, WORKER_START_TIMEOUT_S)
             return self._zygote
 
     def _fork(self) -> ForkedWorker:
         """A warm worker from the zygote; a zygote killed by a signal (or too slow to start) is replaced once."""
+        from deepmath_ext.verify.zygote import ZygoteLost
+
         for _attempt in range(2):
             zygote = self._current_zygote()
             try:
@@ -222,4 +225,6 @@ class SymbolicExecutor:
             self.counts[reason] += 1
         self._workers[slot].kill()
         self._workers[slot] = _Worker(self._fork)
-        logger.info("verifier worker %d replaced (%s)", slot, reason)
+        import logging  # only here: a grader that never replaces a worker need not load logging
+
+        logging.getLogger(__name__).info("verifier worker %d replaced (%s)", slot, reason)
