@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import ClassVar
 
 from deepmath_ext.verify.exact import (
@@ -28,6 +29,8 @@ from deepmath_ext.verify.units import Unit, conversion, drop_inner_units, split_
 MAX_NORMALIZED_CHARS = 2 * MAX_ANSWER_CHARS
 # At most this many earlier boxes are compared with the last one symbolically; more is a dump, not notation.
 MAX_SYMBOLIC_BOXES = 4
+# Golds normalised once per problem: a group of rollouts, or an evaluation's samples, share one gold.
+GOLD_CACHE_SIZE = 65_536
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,11 @@ def gold_form(gold: str) -> tuple[str, Unit | None]:
     """The normalised gold answer and its unit; a missing or empty gold is a data error."""
     if not isinstance(gold, str):
         raise TypeError(f"gold answer must be a string, got {type(gold).__name__}")
+    return _gold_form(gold)
+
+
+@lru_cache(maxsize=GOLD_CACHE_SIZE)
+def _gold_form(gold: str) -> tuple[str, Unit | None]:
     normalized, unit = _answer_form(gold)
     if not normalized:
         raise ValueError(f"gold answer {gold!r} is empty after normalisation")

@@ -160,13 +160,14 @@ _pools_lock = threading.Lock()
 
 
 def get_pool(workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> VerifierPool:
-    """The process-wide pool for this (workers, timeout_s): its workers start in the background on first
-    use (so a cold process does not wait for them to grade what the exact path decides); closed at exit."""
+    """The process-wide pool for this (workers, timeout_s), closed at exit. Its zygote starts with the first
+    symbolic check, so a batch the exact path decides never starts a process (or competes with one for a
+    CPU); a caller that knows it will need workers starts it early with `.start(wait=False)`."""
     key = (workers or default_workers(), float(timeout_s))
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = VerifierPool(workers=key[0], timeout_s=key[1]).start(wait=False)
+            pool = _pools[key] = VerifierPool(workers=key[0], timeout_s=key[1])
         return pool
 
 
