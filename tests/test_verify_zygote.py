@@ -103,12 +103,28 @@ def test_exiting_while_the_zygote_is_still_starting_leaves_nothing():
     pids = run_python(
         """
         import json
-        from deepmath_ext.verify import get_pool, grade
-        grade("<think></think> \\\\boxed{5}", "5")  # exact: the zygote is still importing sympy at exit
-        print(json.dumps({"zygote": get_pool().zygote_pid()}))
+        from deepmath_ext.verify import get_pool
+        pool = get_pool().start(wait=False)  # as the reward manager does; the process exits at once
+        print(json.dumps({"zygote": pool.zygote_pid()}))
         """
     )
     assert pids["zygote"] and not is_running(pids["zygote"])
+
+
+def test_grading_what_the_exact_path_decides_starts_no_process():
+    result = run_python(
+        """
+        import json, os
+        from verify_support import think
+        from deepmath_ext.verify import get_pool, grade_batch
+        grades = grade_batch([think(r"\\boxed{5}"), think(r"\\boxed{\\sqrt{34}+3\\sqrt{10}}")], ["5", "28"])
+        tasks = os.listdir("/proc/self/task")
+        children = [c for t in tasks for c in open(f"/proc/self/task/{t}/children").read().split()]
+        print(json.dumps({"statuses": [g.status for g in grades], "zygote": get_pool().zygote_pid(),
+                          "children": children}))
+        """
+    )
+    assert result == {"statuses": ["correct_exact", "wrong"], "zygote": None, "children": []}
 
 
 def test_importing_the_grader_starts_no_process():
