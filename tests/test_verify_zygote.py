@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from verify_support import SLOW_GOLD, SLOW_PRED, think
 
 from deepmath_ext.verify import GradeStatus, VerifierPool
@@ -40,12 +41,11 @@ def thread_count(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
 
 
-def run_python(code: str) -> dict:
+def run_python(code: str, cwd: Path | None = None) -> dict:
     """Run `code` in a fresh interpreter with this checkout first on the path; its last stdout line as JSON."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=300
-    )
+    command = [sys.executable, "-c", textwrap.dedent(code)]
+    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -137,3 +137,23 @@ def test_importing_the_grader_starts_no_process():
         """
     )
     assert children == []
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH needs Python 3.11")
+def test_the_zygote_runs_the_callers_package_not_one_in_its_working_directory(tmp_path):
+    decoy = tmp_path / "deepmath_ext" / "verify"
+    decoy.mkdir(parents=True)
+    (tmp_path / "deepmath_ext" / "__init__.py").write_text("raise ImportError('the decoy checkout')\n")
+    (decoy / "__init__.py").write_text("")
+    (decoy / "worker_main.py").write_text("raise SystemExit(3)\n")
+    result = run_python(
+        """
+        import json, sys
+        sys.path.remove("")  # as a script run from elsewhere: the caller imports this checkout, not the decoy
+        from verify_support import think
+        from deepmath_ext.verify import grade
+        print(json.dumps({"status": grade(think(r"\\boxed{4x}"), "x+3x").status}))
+        """,
+        cwd=tmp_path,
+    )
+    assert result == {"status": "correct_symbolic"}

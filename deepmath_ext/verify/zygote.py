@@ -90,7 +90,11 @@ class Zygote:
     """The caller's side: starts the zygote process at once (without waiting) and forks workers from it."""
 
     def __init__(self, memory_mb: int | None, start_timeout_s: float) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # The caller's import path, exactly ('' is its working directory) and nothing else first: with
+        # PYTHONSAFEPATH (Python 3.11+), `-m` does not put the zygote's working directory ahead of it, so the zygote runs
+        # the same deepmath_ext as the caller even when another checkout sits in the working directory.
+        path = os.pathsep.join(os.path.abspath(p) for p in sys.path)
+        env = {**os.environ, "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
             self.process = subprocess.Popen(
