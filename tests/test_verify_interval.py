@@ -101,7 +101,9 @@ def test_every_value_encloses_the_symbolic_checks_reading():
 def test_every_refutation_is_a_wrong_grade_of_the_symbolic_check():
     texts = generated()
     rng = random.Random(SEED + 1)
-    pairs = [(text, rng.choice(texts)) for text in texts] + [(text, text + "+10^{-12}") for text in texts[:40]]
+    pairs = [(text, rng.choice(texts)) for text in texts] + [
+        (text, text + "+10^{-12}") for text in texts[:40]
+    ]
     refuted = [(pred, gold) for pred, gold in pairs if refutes(pred, gold)]
     assert len(refuted) > 50
     for pred, gold in refuted:
@@ -139,4 +141,6 @@ def test_undecidable_pairs_are_left_to_the_worker(pred, gold):
 
 def test_the_parser_stays_linear_and_bounded():
     assert evaluate("-" * 4000 + "5") == -5 or evaluate("-" * 4000 + "5") == 5
-    assert evaluate("(" * 3000 + "1" + ")" * 3000) is None  # deeper than MAX_DEPTH: refused, no recursion error
+    assert (
+        evaluate("(" * 3000 + "1" + ")" * 3000) is None
+    )  # deeper than MAX_DEPTH: refused, no recursion error
