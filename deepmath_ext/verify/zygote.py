@@ -90,9 +90,9 @@ class Zygote:
     """The caller's side: starts the zygote process at once (without waiting) and forks workers from it."""
 
     def __init__(self, memory_mb: int | None, start_timeout_s: float) -> None:
-        # The caller's import path, exactly ('' is its working directory) and nothing else first: with
-        # PYTHONSAFEPATH (Python 3.11+), `-m` does not put the zygote's working directory ahead of it, so the zygote runs
-        # the same deepmath_ext as the caller even when another checkout sits in the working directory.
+        # The caller's import path, exactly ('' is its working directory), and nothing ahead of it: with
+        # PYTHONSAFEPATH (Python 3.11+) `-m` does not prepend the zygote's working directory, so the zygote
+        # runs the caller's deepmath_ext even when another checkout is the working directory.
         path = os.pathsep.join(os.path.abspath(p) for p in sys.path)
         env = {**os.environ, "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -121,14 +121,16 @@ class Zygote:
                 except OSError as error:
                     ours.close()
                     raise ZygoteLost from error
-            if not _wait_readable(self._control, FORK_REPLY_TIMEOUT_S):
+            try:
+                if not _wait_readable(self._control, FORK_REPLY_TIMEOUT_S):
+                    raise ZygoteLost
+                message, fds = self._recv(_PID.size)
+                if len(message) != _PID.size:
+                    raise ZygoteLost
+            except ZygoteLost:
                 ours.close()
-                raise ZygoteLost
-            message, fds = self._recv(_PID.size)
+                raise
         connection = Connection(ours.detach())
-        if len(message) != _PID.size:
-            connection.close()
-            raise ZygoteLost
         return ForkedWorker(_PID.unpack(message)[0], fds[0] if fds else None, connection)
 
     def _recv(self, size: int) -> tuple[bytes, list[int]]:
@@ -184,9 +186,14 @@ def serve_forks(control: socket.socket, serve_worker: Callable[[Connection], Non
         os.close(fds[0])
         children.add(pid)
         pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None  # before any reaping
-        socket.send_fds(control, [_PID.pack(pid)], [] if pidfd is None else [pidfd])
-        if pidfd is not None:
-            os.close(pidfd)
+        try:
+            socket.send_fds(control, [_PID.pack(pid)], [] if pidfd is None else [pidfd])
+        except OSError:  # the caller is gone
+            _kill_and_reap(children)
+            return
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
 
 def _reap_exited_children() -> set[int]:
