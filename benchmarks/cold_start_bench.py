@@ -6,7 +6,8 @@ Material we did not generate: the longest responses of Qwen2.5-Math's 800 MATH r
 (verifier_eval/qwen25math_math_cot_100_rule_scored.jsonl in the test data, found as the tests find it), with their gold answers.
 Each grader runs in its own fresh Python process, `--repeats` times; a run's clock starts before the
 grader is imported (the material is read first, the same for both) and stops when the last grade is in,
-so deepmath's figure includes starting its worker pool. `--synthetic` runs the seeded synthetic batch
+so deepmath's figure includes starting its worker pool. deepmath_ext is byte-compiled first, as an install
+is (the peer's bytecode is in site-packages). `--synthetic` runs the seeded synthetic batch
 (benchmarks/synthetic_responses.py, long thinking sections) instead: self-generated, printed as such. Printed: the median items/s of each grader, with
 and without its import, and their ratio. Not a test: figures depend on the machine.
 """
@@ -14,7 +15,9 @@ and without its import, and their ratio. Not a test: figures depend on the machi
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from shared_data import MissingTestData, data_dir
 
 QWEN_FILE = ("verifier_eval", "qwen25math_math_cot_100_rule_scored.jsonl")
+PACKAGE = Path(__file__).resolve().parents[1] / "deepmath_ext"
 GRADERS = ("math-verify", "deepmath")
 
 
@@ -102,11 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     except (MissingTestData, FileNotFoundError) as missing:
         print(f"material not found: {missing}", file=sys.stderr)
         return 2
+    # As `pip install` does (the peer's site-packages hold bytecode too); an editable checkout may have none.
+    compileall.compile_dir(PACKAGE, quiet=1)
     mean_chars = statistics.mean(len(response) for response, _ in pairs)
     name = (
         "synthetic responses (our own generator)" if args.synthetic else "longest Qwen2.5-Math MATH responses"
     )
     print(f"{len(pairs)} {name}, mean {mean_chars:,.0f} characters; a fresh process per run")
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         material = Path(tmp) / "pairs.json"
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     ours, theirs = rates["deepmath"], rates["math-verify"]
     print(f"ratio: {ours[0] / theirs[0]:.1f}x cold, {ours[1] / theirs[1]:.1f}x without the imports")
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
 

@@ -14,6 +14,7 @@ from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager 
 from deepmath_ext.reward import score  # noqa: E402
 from deepmath_ext.reward.grading import our_kwargs  # noqa: E402
 from deepmath_ext.reward.score import RewardConfig  # noqa: E402
+from deepmath_ext.verify import get_pool  # noqa: E402
 
 
 @register("deepmath")
@@ -31,7 +32,11 @@ class DeepMathRewardManager(DAPORewardManager):
                 "naive manager with it"
             )
         kwargs = our_kwargs(config.reward.get("reward_kwargs"))
-        RewardConfig.from_kwargs(kwargs, where="reward.reward_kwargs")  # a misspelt key fails here, once
+        # A misspelt key fails here, once.
+        grading = RewardConfig.from_kwargs(kwargs, where="reward.reward_kwargs").grading
+        # This actor will grade: its verifier zygote imports sympy now, in the background, not at the first
+        # symbolic check of the first batch.
+        get_pool(grading.verifier_workers, grading.verifier_timeout_s).start(wait=False)
         super().__init__(
             config,
             tokenizer,

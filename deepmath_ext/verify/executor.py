@@ -1,26 +1,23 @@
-"""Worker processes for the symbolic check, with a hard per-item deadline enforced by kill and respawn."""
+"""Worker processes for the symbolic check, with a hard per-item deadline enforced by kill and re-fork."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
 import queue
-import subprocess
-import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
-from multiprocessing.connection import Connection
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from deepmath_ext.verify.status import Grade, GradeStatus
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the zygote's modules (sockets, multiprocessing) load with the first worker, not here
+    from deepmath_ext.verify.zygote import ForkedWorker, Zygote
 
 DEFAULT_MEMORY_MB = 3072
 WORKER_START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 2.0
 _STOP = object()
 
 
@@ -53,79 +50,55 @@ class _WorkerLost(Exception):
 
 
 class _Worker:
-    """One worker subprocess and the pipes to it; it starts in the background."""
+    """One slot's worker: forked from the executor's zygote on first use (or by `wait_ready`)."""
 
-    def __init__(self, memory_mb: int | None) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "deepmath_ext.verify.worker_main", str(memory_mb or 0)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
-        # Connection objects frame and pickle messages over the two pipes.
-        self._requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
-        self._replies = Connection(os.dup(self.process.stdout.fileno()), writable=False)
-        self.process.stdin.close()
-        self.process.stdout.close()
-        self._ready = False
-        self._ready_lock = threading.Lock()  # a serving thread and a start-up thread may both wait
+    def __init__(self, fork: Callable[[], ForkedWorker]) -> None:
+        self._fork = fork
+        self._process: ForkedWorker | None = None
+        self._lock = threading.Lock()  # a serving thread and a start-up thread may both wait
+
+    @property
+    def pid(self) -> int | None:
+        """The process id, or None before the fork."""
+        return None if self._process is None else self._process.pid
+
+    def alive(self) -> bool:
+        """Whether the worker is forked and still running."""
+        return self._process is not None and self._process.alive()
 
     def wait_ready(self) -> None:
-        """Block until the worker has imported and warmed up; replace or fail if it died."""
-        with self._ready_lock:
-            self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        if self._ready:
-            return
-        try:
-            ready = self._replies.poll(WORKER_START_TIMEOUT_S) and self._replies.recv() == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            self.kill()
-            if self.process.returncode is not None and self.process.returncode < 0:
-                raise _WorkerLost  # killed by a signal while starting: replace it
-            raise RuntimeError(f"verifier worker did not start (exit code {self.process.returncode})")
-        self._ready = True
+        """Fork the worker unless it is; blocks until the zygote is warm (the first time only)."""
+        with self._lock:
+            if self._process is None:
+                self._process = self._fork()
 
     def check(self, job: WorkerCheck, timeout_s: float) -> Grade | None:
         """The grade (without `pred`), or None when the deadline passed (the caller must then kill this worker)."""
         self.wait_ready()  # start-up time does not count against the item's deadline
+        connection = self._process.connection
         try:
-            self._requests.send(job)
-            if not self._replies.poll(timeout_s):
+            connection.send(job)
+            if not connection.poll(timeout_s):
                 return None
-            status, detail = self._replies.recv()
+            status, detail = connection.recv()
         except (EOFError, OSError) as error:
             raise _WorkerLost from error
         return Grade.of(GradeStatus(status), None, detail)
 
     def kill(self) -> None:
-        """Stop the process at once (SIGKILL) and release the pipes."""
-        self.process.kill()
-        self.process.wait()
-        self._requests.close()
-        self._replies.close()
+        """Stop the process at once (SIGKILL) and release its connection."""
+        if self._process is not None:
+            self._process.kill()
 
     def stop(self) -> None:
-        """Close its input so it exits; kill it if it does not (at once when it is still starting)."""
-        if not self._ready:
-            self.kill()
-            return
-        self._requests.close()
-        try:
-            self.process.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._replies.close()
+        """Close its connection so it exits; kill it if it does not."""
+        if self._process is not None:
+            self._process.stop(STOP_TIMEOUT_S)
 
 
 class SymbolicExecutor:
-    """A pool of worker processes; each one is served by a thread that enforces the deadline."""
+    """A pool of worker processes forked from one zygote; each is served by a thread that enforces the
+    deadline (a worker past it is killed and a new one forked)."""
 
     def __init__(self, workers: int, timeout_s: float, memory_mb: int | None = DEFAULT_MEMORY_MB) -> None:
         if workers < 1 or timeout_s <= 0:
@@ -134,12 +107,11 @@ class SymbolicExecutor:
         self.counts: Counter[str] = Counter()
         self._memory_mb = memory_mb
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        # Started by the first symbolic check (many batches never need one) or by `start_*`. The first
-        # worker starts alone, so that on a small machine it is ready in one import time rather than
-        # sharing the CPUs with the others; the other slots start theirs once it is ready (`_first_up`).
-        self._workers: list[_Worker | None] = [None] * workers
-        self._first_up = threading.Event()
-        self._slot_locks = [threading.Lock() for _ in range(workers)]
+        # The zygote starts at the first symbolic check (many batches never need one) or at `start_*`;
+        # each slot forks its worker from it when it first needs one.
+        self._zygote: Zygote | None = None
+        self._zygote_lock = threading.Lock()
+        self._workers = [_Worker(self._fork) for _ in range(workers)]
         self._lock = threading.Lock()
         self._closed = False
         self._threads = [
@@ -159,46 +131,69 @@ class SymbolicExecutor:
 
     def start_workers(self) -> None:
         """Start every worker now and wait until each is ready (instead of at its first check)."""
-        for worker in [self._slot_worker(slot) for slot in range(len(self._workers))]:
-            worker.wait_ready()
-        self._first_up.set()
+        for slot in range(len(self._workers)):
+            self._workers[slot].wait_ready()
 
     def start_in_background(self) -> None:
-        """Start the first worker now and the others once it is ready; return at once."""
-        first = self._slot_worker(0)
-
-        def wait_for_first() -> None:
-            with contextlib.suppress(Exception):  # the first check on this slot replaces or reports it
-                first.wait_ready()
-            self._first_up.set()
-
-        threading.Thread(target=wait_for_first, name="deepmath-verifier-start", daemon=True).start()
-
-    def _slot_worker(self, slot: int) -> _Worker:
-        with self._slot_locks[slot]:
-            worker = self._workers[slot]
-            if worker is None:
-                worker = self._workers[slot] = _Worker(self._memory_mb)
-            return worker
+        """Start the zygote now (imports and warm-up in its own process) and return at once."""
+        self._current_zygote()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and fault tests)."""
-        return [w.process.pid for w in self._workers if w is not None and w.process.poll() is None]
+        return [w.pid for w in self._workers if w.alive()]
+
+    def zygote_pid(self) -> int | None:
+        """Process id of the zygote that forks the workers, or None before it starts."""
+        zygote = self._zygote
+        return None if zygote is None else zygote.process.pid
 
     def close(self) -> None:
-        """Stop the serving threads and their worker processes."""
+        """Stop the serving threads, their worker processes and the zygote."""
         if self._closed:
             return
         self._closed = True
-        self._first_up.set()
         for _ in self._threads:
             self._jobs.put(_STOP)
         for thread in self._threads:
             thread.join()
+        with self._zygote_lock:
+            if self._zygote is not None:
+                self._zygote.close()
+
+    def _current_zygote(self) -> Zygote:
+        with self._zygote_lock:
+            if self._closed:
+                raise RuntimeError("the verifier pool is closed")
+            if self._zygote is None:
+                from deepmath_ext.verify.zygote import Zygote
+
+                self._zygote = Zygote(self._memory_mb, WORKER_START_TIMEOUT_S)
+            return self._zygote
+
+    def _fork(self) -> ForkedWorker:
+        """A warm worker from the zygote; a zygote killed by a signal (or too slow to start) is replaced once."""
+        from deepmath_ext.verify.zygote import ZygoteLost
+
+        for _attempt in range(2):
+            zygote = self._current_zygote()
+            try:
+                return zygote.fork()
+            except ZygoteLost:
+                code = self._drop_zygote(zygote)
+            if code is not None and code >= 0:
+                break
+        raise RuntimeError(f"verifier worker did not start (exit code {code})")
+
+    def _drop_zygote(self, zygote: Zygote) -> int | None:
+        """Close a zygote that failed; its exit code (negative: killed by a signal) or None."""
+        with self._zygote_lock:
+            code = zygote.process.poll()
+            if self._zygote is zygote:
+                self._zygote = None
+                zygote.close()
+        return code
 
     def _serve(self, slot: int) -> None:
-        if slot > 0:
-            self._start_after_first(slot)
         while (job := self._jobs.get()) is not _STOP:
             future, check = job
             if future.set_running_or_notify_cancel():
@@ -206,25 +201,13 @@ class SymbolicExecutor:
                     future.set_result(self._check_with_retry(slot, check))
                 except Exception as error:
                     future.set_exception(error)
-            self._first_up.set()  # the first worker has served (or failed) a check
-        worker = self._workers[slot]
-        if worker is not None:
-            worker.stop()
-
-    def _start_after_first(self, slot: int) -> None:
-        """Take no check before this slot's worker is ready, and start it only once the first one is."""
-        self._first_up.wait()
-        if self._closed:
-            return
-        with contextlib.suppress(Exception):  # its first check replaces or reports it
-            self._slot_worker(slot).wait_ready()
+        self._workers[slot].stop()
 
     def _check_with_retry(self, slot: int, check: WorkerCheck) -> Grade:
         """Check on this slot's worker; a worker that dies gets one replacement try."""
         for _attempt in range(2):
-            worker = self._slot_worker(slot)
             try:
-                outcome = worker.check(check, self.timeout_s)
+                outcome = self._workers[slot].check(check, self.timeout_s)
             except _WorkerLost:
                 self._replace(slot, "worker_deaths")
                 continue
@@ -237,13 +220,11 @@ class SymbolicExecutor:
         return Grade.of(GradeStatus.TIMEOUT, None, "verifier worker died twice on this item")
 
     def _replace(self, slot: int, reason: str) -> None:
-        """Kill this slot's worker and start its replacement in the background."""
+        """Kill this slot's worker; its replacement is forked at the slot's next check."""
         with self._lock:
             self.counts[reason] += 1
-        with self._slot_locks[slot]:
-            worker = self._workers[slot]
-            if worker is not None:
-                worker.kill()
-            # The replacement starts now, in the background, ready for this slot's next check.
-            self._workers[slot] = _Worker(self._memory_mb)
-        logger.info("verifier worker %d replaced (%s)", slot, reason)
+        self._workers[slot].kill()
+        self._workers[slot] = _Worker(self._fork)
+        import logging  # only here: a grader that never replaces a worker need not load logging
+
+        logging.getLogger(__name__).info("verifier worker %d replaced (%s)", slot, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import ClassVar
 
 from deepmath_ext.verify.exact import (
@@ -16,6 +17,7 @@ from deepmath_ext.verify.exact import (
 from deepmath_ext.verify.executor import WorkerCheck
 from deepmath_ext.verify.extract import extract
 from deepmath_ext.verify.guards import MAX_ANSWER_CHARS, guard_reason, small_tower_value
+from deepmath_ext.verify.interval import refutes
 from deepmath_ext.verify.normalize import normalize_answer
 from deepmath_ext.verify.notation import rewrite_notation
 from deepmath_ext.verify.prose import canonical_words, hedging_words, strip_answer_is
@@ -27,6 +29,8 @@ from deepmath_ext.verify.units import Unit, conversion, drop_inner_units, split_
 MAX_NORMALIZED_CHARS = 2 * MAX_ANSWER_CHARS
 # At most this many earlier boxes are compared with the last one symbolically; more is a dump, not notation.
 MAX_SYMBOLIC_BOXES = 4
+# Golds normalised once per problem: a group of rollouts, or an evaluation's samples, share one gold.
+GOLD_CACHE_SIZE = 65_536
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ def gold_form(gold: str) -> tuple[str, Unit | None]:
     """The normalised gold answer and its unit; a missing or empty gold is a data error."""
     if not isinstance(gold, str):
         raise TypeError(f"gold answer must be a string, got {type(gold).__name__}")
+    return _gold_form(gold)
+
+
+@lru_cache(maxsize=GOLD_CACHE_SIZE)
+def _gold_form(gold: str) -> tuple[str, Unit | None]:
     normalized, unit = _answer_form(gold)
     if not normalized:
         raise ValueError(f"gold answer {gold!r} is empty after normalisation")
@@ -181,4 +190,6 @@ def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = Non
     reason = reason or guard_reason(pred_norm) or (None if status is not None else guard_reason(gold_norm))
     if reason is not None:
         return Grade.of(GradeStatus.GUARDED, pred, reason)
+    if status is None and not others and not claims and refutes(pred_norm, gold_norm):
+        return Grade.of(GradeStatus.WRONG, pred)  # what the symbolic check would say, without a worker
     return PendingCheck(pred, pred_norm, gold_norm, others, status, claims)

@@ -91,8 +91,9 @@ class VerifierPool:
     def start(self, wait: bool = True) -> VerifierPool:
         """Start the worker processes now rather than at the first symbolic check; returns self.
 
-        With `wait=False` the first worker starts in the background and the others once it is ready: the
-        caller goes on grading the answers the exact path decides while sympy is imported."""
+        With `wait=False` only the zygote starts, in the background, and the call returns at once: the
+        caller goes on grading the answers the exact path decides while sympy is imported there, and each
+        worker is forked, warm, when its slot first needs it."""
         if wait:
             self._executor.start_workers()
         else:
@@ -107,6 +108,10 @@ class VerifierPool:
     def worker_pids(self) -> list[int]:
         """Process ids of the live worker processes."""
         return self._executor.worker_pids()
+
+    def zygote_pid(self) -> int | None:
+        """Process id of the zygote the workers are forked from, or None before it starts."""
+        return self._executor.zygote_pid()
 
     def close(self) -> None:
         """Stop the worker processes; pending symbolic checks still finish first."""
@@ -155,13 +160,14 @@ _pools_lock = threading.Lock()
 
 
 def get_pool(workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> VerifierPool:
-    """The process-wide pool for this (workers, timeout_s): its workers start in the background on first
-    use (so a cold process does not wait for them to grade what the exact path decides); closed at exit."""
+    """The process-wide pool for this (workers, timeout_s), closed at exit. Its zygote starts with the first
+    symbolic check, so a batch the exact path decides never starts a process (or competes with one for a
+    CPU); a caller that knows it will need workers starts it early with `.start(wait=False)`."""
     key = (workers or default_workers(), float(timeout_s))
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = VerifierPool(workers=key[0], timeout_s=key[1]).start(wait=False)
+            pool = _pools[key] = VerifierPool(workers=key[0], timeout_s=key[1])
         return pool
 
 

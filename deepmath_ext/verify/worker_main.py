@@ -1,7 +1,9 @@
-"""Entry point of one verifier worker process: `python -m deepmath_ext.verify.worker_main MEMORY_MB`.
+"""Entry point of the verifier's zygote process: `python -m deepmath_ext.verify.worker_main MEMORY_MB`.
 
-Workers are plain subprocesses (not multiprocessing children), so they never re-import the caller's
-`__main__`: grading works from scripts without a main guard, notebooks, stdin and Ray actors alike.
+It imports sympy and math-verify, runs one warm-up check and then forks the pool's workers on request
+(`zygote.serve_forks`); each worker serves checks with `serve_checks`. The zygote is a plain subprocess
+(not a multiprocessing child), so it never re-imports the caller's `__main__`: grading works from scripts
+without a main guard, notebooks, stdin and Ray actors alike.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import socket
 import sys
 from multiprocessing.connection import Connection
 
 from deepmath_ext.verify.executor import WorkerCheck
 from deepmath_ext.verify.pipeline import PendingCheck
 from deepmath_ext.verify.status import GradeStatus
+from deepmath_ext.verify.zygote import serve_forks
 
 # A job is any policy's `WorkerCheck`; this one loads math-verify's grammar and sympy before the first.
 WARM_UP = PendingCheck(r"\frac{x^2-1}{x+1}", r"\frac{x^2-1}{x+1}", "x-1")
@@ -41,23 +45,25 @@ def check(job: WorkerCheck | bytes) -> tuple[str, str | None]:
     return status.value, detail
 
 
-def main() -> None:
-    """Serve WorkerCheck -> (status, detail) over stdin/stdout until stdin closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    # The protocol owns the original stdout; anything a library prints goes to stderr instead.
-    protocol_out = os.dup(1)
-    os.dup2(2, 1)
-    requests, replies = Connection(0, writable=False), Connection(protocol_out, readable=False)
-    _cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    # The first parse loads math-verify's grammar (about a second): do it before taking deadlines.
-    check(WARM_UP)
-    replies.send("ready")
+def serve_checks(connection: Connection) -> None:
+    """A forked worker's loop: WorkerCheck -> (status, detail) until the caller closes the connection."""
     while True:
         try:
-            job = requests.recv_bytes()
-        except EOFError:
+            job = connection.recv_bytes()
+        except (EOFError, OSError):
             return
-        replies.send(check(job))
+        connection.send(check(job))
+
+
+def main() -> None:
+    """Warm up, then fork workers for the caller over the socket on stdin until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.dup2(2, 1)  # anything a library prints goes to stderr
+    control = socket.socket(fileno=0)
+    _cap_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    # The first parse loads math-verify's grammar (about a second): do it once, before any fork.
+    check(WARM_UP)
+    serve_forks(control, serve_checks)
 
 
 if __name__ == "__main__":
