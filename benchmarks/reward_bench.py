@@ -13,6 +13,8 @@ the floor: verl's naive manager with a reward function that grades nothing, i.e.
 same manager with `terms: {accuracy: 1.0, length: 0.1, repetition: 0.1}`: its throughput against plain
 `deepmath` (`terms: {accuracy: 1.0}`) is what the reward-terms registry costs. `--terms-only` runs just those
 two, alternating them `--repeats` times on fresh actors and reporting each arm's median.
+Besides samples/s, each run reports the CPU time its reward actors and their verifier workers spent per
+sample: on a shared machine the wall-clock rate follows the load of other jobs, the CPU time much less so.
 
     python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2] [--terms-only --repeats 3]
 """
@@ -109,8 +111,35 @@ def score(manager, path: str, batch, samples) -> list[float]:
     return [out["reward_extra_info"]["acc"] for out in ray.get(refs)]
 
 
-def run_arm(overrides, path: str, batch, samples, warm_up, labels, num_workers: int) -> tuple[float, float]:
-    """(samples/s, agreement with labels) of one reward configuration on one path, on fresh actors."""
+def _process_tree_cpu_s(actor) -> float:
+    """CPU seconds of the actor's process and its descendants (the verifier workers), run inside the actor."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process()
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # a worker the pool replaced after a timeout
+            continue
+        total += times.user + times.system
+    return total
+
+
+def reward_cpu_s(manager) -> float:
+    """CPU seconds spent so far by the manager's reward actors and their verifier workers."""
+    import ray
+
+    return sum(
+        ray.get([actor.__ray_call__.remote(_process_tree_cpu_s) for actor in manager.reward_loop_workers])
+    )
+
+
+def run_arm(
+    overrides, path: str, batch, samples, warm_up, labels, num_workers: int
+) -> tuple[float, float, float]:
+    """(samples/s, agreement with labels, reward CPU ms per sample) of one configuration on one path, on fresh
+    actors."""
     import ray
     from reward_support import verl_config
     from verl.experimental.reward_loop import RewardLoopManager
@@ -118,13 +147,14 @@ def run_arm(overrides, path: str, batch, samples, warm_up, labels, num_workers: 
     manager = RewardLoopManager(verl_config([f"reward.num_workers={num_workers}", *overrides]))
     try:
         manager.compute_rm_score(warm_up)  # actor start-up, tokenizer and worker-pool start-up
-        started = time.perf_counter()
+        cpu, started = reward_cpu_s(manager), time.perf_counter()
         accs = score(manager, path, batch, samples)
         elapsed = time.perf_counter() - started
+        cpu = reward_cpu_s(manager) - cpu
     finally:
         for actor in manager.reward_loop_workers:  # verl names them; the next run reuses the names
             ray.kill(actor)
-    return len(labels) / elapsed, agreement(accs, labels)
+    return len(labels) / elapsed, agreement(accs, labels), cpu / len(labels) * 1e3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(num_cpus=max(2, args.num_workers), include_dashboard=False, log_to_driver=False)
     samples = single_samples(batch)
     arms = {name: ARMS[name] for name in ("deepmath", TERMS)} if args.terms_only else ARMS
-    runs: dict[str, dict[str, list[tuple[float, float]]]] = {
+    runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {
         name: {path: [] for path in PATHS} for name in arms
     }
     for _ in range(args.repeats):  # alternating arms, so a slow spell of the machine hits both
@@ -162,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     ray.shutdown()
     results = {name: {path: _median(r) for path, r in by_path.items()} for name, by_path in runs.items()}
+    cpu_ms = {name: {path: _median_cpu(r) for path, r in by_path.items()} for name, by_path in runs.items()}
 
     print(
         f"{len(rows)} rollouts ({len(rows) // GROUP_SIZE} groups of {GROUP_SIZE}), "
@@ -170,12 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     for path in PATHS:
         print(f"{path}:")
         for name, by_path in results.items():
-            rate, agreed = by_path[path]
+            rate, agreed, _ = by_path[path]
             agreed_text = "n/a" if name == FLOOR else f"{agreed:.2%}"
-            print(f"  {name:<30} {rate:9.1f} samples/s   agreement with labels {agreed_text}")
+            print(
+                f"  {name:<30} {rate:9.1f} samples/s {cpu_ms[name][path]:7.2f} CPU ms/sample   "
+                f"agreement with labels {agreed_text}"
+            )
         cost = 1 - results[TERMS][path][0] / results["deepmath"][path][0]
+        cpu_cost = cpu_ms[TERMS][path] / cpu_ms["deepmath"][path] - 1
         print(
-            f"  terms registry (accuracy 1, length 0.1, repetition 0.1) costs {cost:.1%} of plain accuracy's throughput"
+            f"  terms registry (accuracy 1, length 0.1, repetition 0.1) costs {cost:.1%} of plain accuracy's "
+            f"throughput, {cpu_cost:+.1%} reward CPU per sample"
         )
         if args.terms_only:
             continue
@@ -186,9 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """The run of median throughput (with its agreement)."""
+def _median(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The run of median throughput (with its agreement and CPU time)."""
     return sorted(runs)[len(runs) // 2]
+
+
+def _median_cpu(runs: list[tuple[float, float, float]]) -> float:
+    """The median reward CPU ms per sample of the runs."""
+    return sorted(cpu for _, _, cpu in runs)[len(runs) // 2]
 
 
 if __name__ == "__main__":
