@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from deepmath_ext.reward.recipe import manager_overrides
+
 REPO = Path(__file__).resolve().parents[1]
 GROUP_SIZE = 16
 PATHS = ("batch", "stream")
@@ -46,9 +48,9 @@ def no_grading_score(data_source, solution_str, ground_truth, extra_info=None, *
 
 
 ARMS = {
-    "deepmath": ["reward.reward_manager.name=deepmath"],
+    "deepmath": manager_overrides(),
     TERMS: [
-        "reward.reward_manager.name=deepmath",
+        *manager_overrides(),
         "+reward.reward_kwargs.terms={accuracy: 1.0, length: 0.1, repetition: 0.1}",
     ],
     "verl naive + math_verify": [
