@@ -14,9 +14,12 @@ same manager with `terms: {accuracy: 1.0, length: 0.1, repetition: 0.1}`: its th
 `deepmath` (`terms: {accuracy: 1.0}`) is what the reward-terms registry costs. `--terms-only` runs just those
 two, alternating them `--repeats` times on fresh actors and reporting each arm's median.
 Besides samples/s, each run reports the CPU time its reward actors and their verifier workers spent per
-sample: on a shared machine the wall-clock rate follows the load of other jobs, the CPU time much less so.
+sample. `--in-process` instead scores the two terms arms with verl's `load_reward_manager` + `run_single` in
+this process (no Ray), the verifier's memo warm, and reports this process's CPU ms per sample: the terms' own
+cost, which a shared machine's load moves far less than the Ray figures.
 
     python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2] [--terms-only --repeats 3]
+    python benchmarks/reward_bench.py --in-process [--rollouts 1024 --repeats 5]
 """
 
 from __future__ import annotations
@@ -159,6 +162,37 @@ def run_arm(
     return len(labels) / elapsed, agreement(accs, labels), cpu / len(labels) * 1e3
 
 
+def in_process_cpu_ms(tokenizer, samples, repeats: int) -> dict[str, float]:
+    """Median CPU ms per sample of each terms arm's `run_single` in this process, the verifier memo warm."""
+    import asyncio
+
+    from reward_support import verl_config
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    async def load(
+        name: str,
+    ):  # inside the loop: verl's manager keeps the running loop for its executor calls
+        return load_reward_manager(
+            verl_config([*ARMS[name], "+reward.reward_kwargs.verifier_workers=1"]), tokenizer
+        )
+
+    async def score_all(manager) -> None:
+        await asyncio.gather(*(manager.run_single(sample) for sample in samples))
+
+    loop = asyncio.new_event_loop()
+    managers = {name: loop.run_until_complete(load(name)) for name in ("deepmath", TERMS)}
+    for manager in managers.values():
+        loop.run_until_complete(score_all(manager))  # the verifier's memo and the tokenizer warm up
+    runs: dict[str, list[float]] = {name: [] for name in managers}
+    for _ in range(repeats):
+        for name, manager in managers.items():
+            started = time.process_time()
+            loop.run_until_complete(score_all(manager))
+            runs[name].append((time.process_time() - started) / len(samples) * 1e3)
+    loop.close()
+    return {name: sorted(ms)[len(ms) // 2] for name, ms in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both arms on the same rollouts and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each arm, alternating; medians reported"
     )
+    parser.add_argument("--in-process", action="store_true", help="the terms arms' CPU time without Ray")
     args = parser.parse_args(argv)
     sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 
@@ -180,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     rows, labels = rollouts(args.rollouts, args.seed)
     warm_rows, _ = rollouts(GROUP_SIZE * args.num_workers, args.seed + 1)
     batch, warm_up = rollout_batch(tokenizer, rows), rollout_batch(tokenizer, warm_rows)
+    if args.in_process:
+        ms = in_process_cpu_ms(tokenizer, single_samples(batch), args.repeats)
+        plain, terms = ms["deepmath"], ms[TERMS]
+        print(f"{len(rows)} rollouts, in-process run_single, median of {args.repeats} run(s), CPU ms/sample:")
+        print(f"  deepmath {plain:.3f}   deepmath terms {terms:.3f}   terms add {terms - plain:.3f} ms")
+        return 0
     ray.init(num_cpus=max(2, args.num_workers), include_dashboard=False, log_to_driver=False)
     samples = single_samples(batch)
     arms = {name: ARMS[name] for name in ("deepmath", TERMS)} if args.terms_only else ARMS
