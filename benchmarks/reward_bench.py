@@ -13,8 +13,13 @@ the floor: verl's naive manager with a reward function that grades nothing, i.e.
 same manager with `terms: {accuracy: 1.0, length: 0.1, repetition: 0.1}`: its throughput against plain
 `deepmath` (`terms: {accuracy: 1.0}`) is what the reward-terms registry costs. `--terms-only` runs just those
 two, alternating them `--repeats` times on fresh actors and reporting each arm's median.
+Besides samples/s, each run reports the CPU time its reward actors and their verifier workers spent per
+sample. `--in-process` instead scores the two terms arms with verl's `load_reward_manager` + `run_single` in
+this process (no Ray), the verifier's memo warm, and reports this process's CPU ms per sample: the terms' own
+cost, which a shared machine's load moves far less than the Ray figures.
 
     python benchmarks/reward_bench.py [--rollouts 2048] [--num-workers 2] [--terms-only --repeats 3]
+    python benchmarks/reward_bench.py --in-process [--rollouts 1024 --repeats 5]
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from deepmath_ext.reward.recipe import manager_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 GROUP_SIZE = 16
@@ -44,9 +51,9 @@ def no_grading_score(data_source, solution_str, ground_truth, extra_info=None, *
 
 
 ARMS = {
-    "deepmath": ["reward.reward_manager.name=deepmath"],
+    "deepmath": manager_overrides(),
     TERMS: [
-        "reward.reward_manager.name=deepmath",
+        *manager_overrides(),
         "+reward.reward_kwargs.terms={accuracy: 1.0, length: 0.1, repetition: 0.1}",
     ],
     "verl naive + math_verify": [
@@ -109,8 +116,35 @@ def score(manager, path: str, batch, samples) -> list[float]:
     return [out["reward_extra_info"]["acc"] for out in ray.get(refs)]
 
 
-def run_arm(overrides, path: str, batch, samples, warm_up, labels, num_workers: int) -> tuple[float, float]:
-    """(samples/s, agreement with labels) of one reward configuration on one path, on fresh actors."""
+def _process_tree_cpu_s(actor) -> float:
+    """CPU seconds of the actor's process and its descendants (the verifier workers), run inside the actor."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process()
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # a worker the pool replaced after a timeout
+            continue
+        total += times.user + times.system
+    return total
+
+
+def reward_cpu_s(manager) -> float:
+    """CPU seconds spent so far by the manager's reward actors and their verifier workers."""
+    import ray
+
+    return sum(
+        ray.get([actor.__ray_call__.remote(_process_tree_cpu_s) for actor in manager.reward_loop_workers])
+    )
+
+
+def run_arm(
+    overrides, path: str, batch, samples, warm_up, labels, num_workers: int
+) -> tuple[float, float, float]:
+    """(samples/s, agreement with labels, reward CPU ms per sample) of one configuration on one path, on fresh
+    actors."""
     import ray
     from reward_support import verl_config
     from verl.experimental.reward_loop import RewardLoopManager
@@ -118,13 +152,45 @@ def run_arm(overrides, path: str, batch, samples, warm_up, labels, num_workers: 
     manager = RewardLoopManager(verl_config([f"reward.num_workers={num_workers}", *overrides]))
     try:
         manager.compute_rm_score(warm_up)  # actor start-up, tokenizer and worker-pool start-up
-        started = time.perf_counter()
+        cpu, started = reward_cpu_s(manager), time.perf_counter()
         accs = score(manager, path, batch, samples)
         elapsed = time.perf_counter() - started
+        cpu = reward_cpu_s(manager) - cpu
     finally:
         for actor in manager.reward_loop_workers:  # verl names them; the next run reuses the names
             ray.kill(actor)
-    return len(labels) / elapsed, agreement(accs, labels)
+    return len(labels) / elapsed, agreement(accs, labels), cpu / len(labels) * 1e3
+
+
+def in_process_cpu_ms(tokenizer, samples, repeats: int) -> dict[str, float]:
+    """Median CPU ms per sample of each terms arm's `run_single` in this process, the verifier memo warm."""
+    import asyncio
+
+    from reward_support import verl_config
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    async def load(
+        name: str,
+    ):  # inside the loop: verl's manager keeps the running loop for its executor calls
+        return load_reward_manager(
+            verl_config([*ARMS[name], "+reward.reward_kwargs.verifier_workers=1"]), tokenizer
+        )
+
+    async def score_all(manager) -> None:
+        await asyncio.gather(*(manager.run_single(sample) for sample in samples))
+
+    loop = asyncio.new_event_loop()
+    managers = {name: loop.run_until_complete(load(name)) for name in ("deepmath", TERMS)}
+    for manager in managers.values():
+        loop.run_until_complete(score_all(manager))  # the verifier's memo and the tokenizer warm up
+    runs: dict[str, list[float]] = {name: [] for name in managers}
+    for _ in range(repeats):
+        for name, manager in managers.items():
+            started = time.process_time()
+            loop.run_until_complete(score_all(manager))
+            runs[name].append((time.process_time() - started) / len(samples) * 1e3)
+    loop.close()
+    return {name: sorted(ms)[len(ms) // 2] for name, ms in runs.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each arm, alternating; medians reported"
     )
+    parser.add_argument("--in-process", action="store_true", help="the terms arms' CPU time without Ray")
     args = parser.parse_args(argv)
     sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 
@@ -148,10 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     rows, labels = rollouts(args.rollouts, args.seed)
     warm_rows, _ = rollouts(GROUP_SIZE * args.num_workers, args.seed + 1)
     batch, warm_up = rollout_batch(tokenizer, rows), rollout_batch(tokenizer, warm_rows)
+    if args.in_process:
+        ms = in_process_cpu_ms(tokenizer, single_samples(batch), args.repeats)
+        plain, terms = ms["deepmath"], ms[TERMS]
+        print(f"{len(rows)} rollouts, in-process run_single, median of {args.repeats} run(s), CPU ms/sample:")
+        print(f"  deepmath {plain:.3f}   deepmath terms {terms:.3f}   terms add {terms - plain:.3f} ms")
+        return 0
     ray.init(num_cpus=max(2, args.num_workers), include_dashboard=False, log_to_driver=False)
     samples = single_samples(batch)
     arms = {name: ARMS[name] for name in ("deepmath", TERMS)} if args.terms_only else ARMS
-    runs: dict[str, dict[str, list[tuple[float, float]]]] = {
+    runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {
         name: {path: [] for path in PATHS} for name in arms
     }
     for _ in range(args.repeats):  # alternating arms, so a slow spell of the machine hits both
@@ -162,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     ray.shutdown()
     results = {name: {path: _median(r) for path, r in by_path.items()} for name, by_path in runs.items()}
+    cpu_ms = {name: {path: _median_cpu(r) for path, r in by_path.items()} for name, by_path in runs.items()}
 
     print(
         f"{len(rows)} rollouts ({len(rows) // GROUP_SIZE} groups of {GROUP_SIZE}), "
@@ -170,12 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     for path in PATHS:
         print(f"{path}:")
         for name, by_path in results.items():
-            rate, agreed = by_path[path]
+            rate, agreed, _ = by_path[path]
             agreed_text = "n/a" if name == FLOOR else f"{agreed:.2%}"
-            print(f"  {name:<30} {rate:9.1f} samples/s   agreement with labels {agreed_text}")
+            print(
+                f"  {name:<30} {rate:9.1f} samples/s {cpu_ms[name][path]:7.2f} CPU ms/sample   "
+                f"agreement with labels {agreed_text}"
+            )
         cost = 1 - results[TERMS][path][0] / results["deepmath"][path][0]
+        cpu_cost = cpu_ms[TERMS][path] / cpu_ms["deepmath"][path] - 1
         print(
-            f"  terms registry (accuracy 1, length 0.1, repetition 0.1) costs {cost:.1%} of plain accuracy's throughput"
+            f"  terms registry (accuracy 1, length 0.1, repetition 0.1) costs {cost:.1%} of plain accuracy's "
+            f"throughput, {cpu_cost:+.1%} reward CPU per sample"
         )
         if args.terms_only:
             continue
@@ -186,9 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """The run of median throughput (with its agreement)."""
+def _median(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The run of median throughput (with its agreement and CPU time)."""
     return sorted(runs)[len(runs) // 2]
+
+
+def _median_cpu(runs: list[tuple[float, float, float]]) -> float:
+    """The median reward CPU ms per sample of the runs."""
+    return sorted(cpu for _, _, cpu in runs)[len(runs) // 2]
 
 
 if __name__ == "__main__":

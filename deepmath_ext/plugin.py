@@ -5,9 +5,13 @@ verl 0.9.1 loads it with `entry_point.load()`, i.e. by importing this module, at
 - a verl other than the tested release is reported on stderr in one line naming both versions, and nothing
   is registered (`deepmath train` then stops with the same line; `deepmath_ext.reward.manager` raises it);
 - each step is independent and logs its own failure at WARNING: a broken template registry must not cost
-  us the reward manager.
+  us the trainer modes.
 Registrations into verl's heavy registries run right after verl imports them (`verl_overrides.after_import`),
-so `import verl` stays as cheap as without the plug-in. Every override of a verl internal lives in
+so `import verl` stays as cheap as without the plug-in. The reward manager needs no registration: recipes
+select it by module path through verl's public config (`deepmath_ext.reward.recipe.MANAGER_SELECTION`).
+What still needs the hook has no public config in verl 0.9.1: the trainer modes (`trainer.v1.trainer_mode`
+resolves only against `TRAINER_REGISTRY`), the policy loss (`loss_mode` only against `POLICY_LOSS_REGISTRY`)
+and the R1-Distill token builder (verl picks it from `model_type` alone). Every override of a verl internal lives in
 `deepmath_ext.verl_overrides`, one module each. The reference fork's policy loss (`deepmath-fork`,
 `deepmath_ext/fork_loss.py`) joins verl's policy-loss registry the same way.
 """
@@ -22,13 +26,8 @@ from deepmath_ext.verl_overrides.compat import verl_version_error
 from deepmath_ext.verl_overrides.token_builder import AGENT_LOOP_MODULE, install_token_builder_fallback
 
 logger = logging.getLogger(__name__)
-REWARD_MANAGER_PACKAGE = "verl.experimental.reward_loop.reward_manager"
 TRAINER_PACKAGE = "verl.trainer.ppo.v1"
 CORE_ALGOS_MODULE = "verl.trainer.ppo.core_algos"
-
-
-def _register_reward_manager() -> None:
-    import deepmath_ext.reward.manager  # noqa: F401  (registers `deepmath` on import)
 
 
 def _register_template_resolver() -> None:
@@ -56,7 +55,6 @@ def install() -> bool:
         print(f"deepmath verl plug-in not loaded: {error}", file=sys.stderr)
         return False
     run_step(_register_template_resolver)
-    after_import(REWARD_MANAGER_PACKAGE, _register_reward_manager)
     after_import(TRAINER_PACKAGE, _register_telemetry_trainers)
     after_import(AGENT_LOOP_MODULE, install_token_builder_fallback)
     after_import(CORE_ALGOS_MODULE, _register_fork_loss)

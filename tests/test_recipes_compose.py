@@ -12,6 +12,7 @@ from recipes_support import RECIPE_TEMPLATES, RECIPE_TOKENIZERS, local_overrides
 
 from deepmath_ext import launch
 from deepmath_ext.launch.reference import FAITHFUL_SUFFIX, load_reference
+from deepmath_ext.reward.recipe import uses_deepmath_manager
 from deepmath_ext.templates import get_template
 
 pytestmark = pytest.mark.slow
@@ -55,7 +56,7 @@ def test_recipe_composes_and_validates(recipe: str, data_root: Path, cache_dir: 
     # The template resolver hands verl the registry's chat template, the one the data was prepared with.
     expected = get_template(RECIPE_TEMPLATES[recipe]).chat_template
     assert cfg.actor_rollout_ref.model.custom_chat_template == expected
-    assert cfg.reward.reward_manager.name == "deepmath"
+    assert uses_deepmath_manager(cfg)  # selected by module path: no plug-in registration
     assert cfg.reward.custom_reward_function.path is None  # the deepmath manager refuses one
 
 
@@ -89,11 +90,7 @@ def test_a_users_recipe_file_extends_the_shared_base(tmp_path: Path) -> None:
     source = launch.find_recipe(str(recipe))
     cfg = launch.compose_recipe(source, ["trainer.nnodes=2"])
     assert source.config_path == str(tmp_path) and source.name == "my-run"
-    assert (cfg.data.train_batch_size, cfg.trainer.nnodes, cfg.reward.reward_manager.name) == (
-        64,
-        2,
-        "deepmath",
-    )
+    assert (cfg.data.train_batch_size, cfg.trainer.nnodes, uses_deepmath_manager(cfg)) == (64, 2, True)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The `deepmath` manager in verl's RewardLoopManager, inside Ray actors (each loads the plug-in to find the
-manager by name): the scores, hard deadlines, and the reference's grading policies."""
+"""The deepmath manager in verl's RewardLoopManager, inside Ray actors (each loads it by its module path, as
+the recipes select it): the scores, hard deadlines, and the reference's grading policies."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_config
 from verify_support import SLOW_GOLD, SLOW_PRED
 
+from deepmath_ext.reward.recipe import manager_overrides
 from deepmath_ext.verify import grade
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ def reward_loop(ray_session):
     def get(*overrides: str) -> RewardLoopManager:
         if overrides not in alive:
             kill_alive()
-            config = verl_config(["reward.reward_manager.name=deepmath", *overrides])
+            config = verl_config([*manager_overrides(), *overrides])
             alive[overrides] = RewardLoopManager(config)
         return alive[overrides]
 

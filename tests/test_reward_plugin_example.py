@@ -25,10 +25,10 @@ from reward_support import Rollout, rollout_batch, scores_at_last_token, verl_co
 from transformers import AutoTokenizer
 from verl.experimental.reward_loop import RewardLoopManager
 from deepmath_ext.launch.runtime_env import plugins_piece
-from deepmath_ext.reward.recipe import third_party_references
+from deepmath_ext.reward.recipe import manager_overrides, third_party_references
 
 recipe = OmegaConf.create(json.loads(sys.argv[1]))
-overrides = ["reward.reward_manager.name=deepmath", "reward.num_workers=1", "+reward.reward_kwargs.verifier_workers=1"]
+overrides = [*manager_overrides(), "reward.num_workers=1", "+reward.reward_kwargs.verifier_workers=1"]
 base = verl_config(overrides)
 OmegaConf.set_struct(base, False)  # a recipe file adds reward.reward_kwargs keys, as the docs' YAML does
 config = OmegaConf.merge(base, recipe)

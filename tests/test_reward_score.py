@@ -8,6 +8,7 @@ import pytest
 from reward_support import Rollout, rollout_batch, verl_config
 
 from deepmath_ext.reward import SCORE_KEYS, RewardConfig, compute_score
+from deepmath_ext.reward.recipe import manager_overrides
 from deepmath_ext.reward.telemetry import difficulty_bucket, summarize_reward_infos
 from deepmath_ext.verify import VERIFIER_VERSION, GradeStatus, grade
 
@@ -146,7 +147,7 @@ def test_naive_manager_awaits_our_score(tokenizer, batch):
 
 def test_deepmath_manager_is_verl_dapo_with_our_score(tokenizer, batch):
     """Same batch, same keys: verl's `dapo` manager (with our compute_score) and ours give equal rewards."""
-    ours = run_manager(["reward.reward_manager.name=deepmath", *OVERLONG], tokenizer, batch)
+    ours = run_manager([*manager_overrides(), *OVERLONG], tokenizer, batch)
     dapo = run_manager(["reward.reward_manager.name=dapo", OURS, *OVERLONG], tokenizer, batch)
     for mine, theirs in zip(ours, dapo, strict=True):
         assert mine["reward_score"] == pytest.approx(float(theirs["reward_score"]))
@@ -160,7 +161,7 @@ def test_deepmath_manager_is_verl_dapo_with_our_score(tokenizer, batch):
 
 
 def test_deepmath_manager_extra_info_is_fixed_and_feeds_telemetry(tokenizer, batch):
-    outputs = run_manager(["reward.reward_manager.name=deepmath", *OVERLONG], tokenizer, batch)
+    outputs = run_manager([*manager_overrides(), *OVERLONG], tokenizer, batch)
     infos = [o["reward_extra_info"] for o in outputs]
     # compute_score's keys, then the two verl's DAPO manager adds with overlong_buffer_cfg.log=true
     assert all(tuple(info) == (*SCORE_KEYS, "overlong_reward", "overlong") for info in infos)

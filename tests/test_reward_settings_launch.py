@@ -10,6 +10,7 @@ from deepmath_ext.cli import main
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_launch")]
 ERROR_PREFIX = "deepmath train: error: "
 DAPO_WITH_OUR_SCORE = [
+    "reward.reward_manager.source=register",
     "reward.reward_manager.name=dapo",
     "reward.custom_reward_function.path=pkg://deepmath_ext.reward",
     "reward.custom_reward_function.name=compute_score",

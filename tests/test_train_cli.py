@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from deepmath_ext import launch
 from deepmath_ext.cli import main
+from deepmath_ext.launch.recipe_keys import check_values, number_kinds
 
 pytestmark = pytest.mark.usefixtures("local_launch")
 ERROR_PREFIX = "deepmath train: error: "
@@ -180,9 +181,34 @@ def test_a_key_declared_new_with_plus_is_accepted(tmp_path) -> None:
             "actor_rollout_ref.actor.optim.lr=nan: must be a finite number",
         ),
         ("trainer.val_before_train=maybe", "trainer.val_before_train='maybe': must be true or false"),
+        # Integer keys: by verl's integer default (no dataclass checks trainer or data) or a dataclass's `int`.
+        ("trainer.nnodes=1.5", "trainer.nnodes=1.5: must be an integer"),
+        ("trainer.n_gpus_per_node=1.5", "trainer.n_gpus_per_node=1.5: must be an integer"),
+        ("data.train_batch_size=8.5", "data.train_batch_size=8.5: must be an integer"),
+        (
+            "actor_rollout_ref.actor.ppo_mini_batch_size=4.5",
+            "actor_rollout_ref.actor.ppo_mini_batch_size=4.5: must be",
+        ),
+        (
+            "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1.5",
+            "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1.5: must",
+        ),
+        ("trainer.total_training_steps=2.5", "trainer.total_training_steps=2.5: must be an integer"),
+        # Copied by interpolation into other keys: the error names the key that was set.
+        ("actor_rollout_ref.rollout.n=4.5", "actor_rollout_ref.rollout.n=4.5: must be an integer"),
+        ("data.max_response_length=64.5", "data.max_response_length=64.5: must be an integer"),
     ],
 )
 def test_values_are_type_and_range_checked_before_launch(capfd, override, message) -> None:
     assert main(["train", "--dry-run", "smoke-1gpu", override]) == 2
     error, _ = _error_line(capfd)
     assert error.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "override", ["actor_rollout_ref.actor.entropy_coeff=0.01", "actor_rollout_ref.rollout.top_p=0.9"]
+)
+def test_a_float_field_whose_default_verl_writes_as_an_integer_takes_a_float(override) -> None:
+    cfg = launch.compose_recipe(launch.find_recipe("smoke-1gpu"), [override])
+    check_values(cfg)  # verl's YAML writes 0 and 1; its dataclasses annotate them float
+    assert number_kinds()[override.partition("=")[0]] is float

@@ -27,7 +27,7 @@ from deepmath_ext.cli import main
 from deepmath_ext.errors import LaunchError
 from deepmath_ext.launch import cluster, runtime_env
 from deepmath_ext.launch.runtime_env import MODULES_VAR, Piece
-from deepmath_ext.reward.recipe import Reference, third_party_references
+from deepmath_ext.reward.recipe import Reference, manager_overrides, third_party_references
 
 # --- the runtime env ------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_recipe_plugins_ship_their_modules_and_entry_point_metadata(plugin_site: Path) -> None:
     reward = {
-        "reward_manager": {"name": "deepmath"},
+        "reward_manager": OmegaConf.from_dotlist(manager_overrides()).reward.reward_manager,
         "reward_kwargs": {
             "terms": {"accuracy": 1.0, "short_answers": 0.1, "pkg://one_off:score": 0.5},
             "policy": "pkg://one_off:lenient",

@@ -77,11 +77,12 @@ def test_the_manager_loads_through_verls_public_importlib_config_without_the_plu
     probe = (
         "from omegaconf import OmegaConf\n"
         "from verl.trainer.ppo.reward import resolve_reward_manager_cls\n"
-        "cfg = OmegaConf.create({'reward': {'reward_manager': {'source': 'importlib', "
-        "'name': 'DeepMathRewardManager', 'module': {'path': 'pkg://deepmath_ext.reward.manager'}}}})\n"
-        "print(resolve_reward_manager_cls(cfg).__module__)\n"
+        "from deepmath_ext.reward.recipe import manager_overrides\n"
+        "cfg = OmegaConf.from_dotlist(manager_overrides())\n"
+        "cls = resolve_reward_manager_cls(cfg)\n"
+        "print(cls.__module__, cls.__name__)\n"
     )
     env = {**os.environ, "VERL_USE_EXTERNAL_PLUGINS": "none"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "deepmath_ext.reward.manager"
+    assert done.stdout.strip().splitlines()[-1] == "deepmath_ext.reward.manager DeepMathRewardManager"

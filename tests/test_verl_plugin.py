@@ -1,5 +1,5 @@
-"""What a fresh `import verl` gets from the plug-in: the reward manager, the template resolver and the trainer
-modes, registered lazily, and R1-Distill rollouts' token builder; whether verl finds the plug-in by its entry
+"""What a fresh `import verl` gets from the plug-in: the template resolver and the trainer modes, registered
+lazily, and R1-Distill rollouts' token builder (the reward manager is loaded by module path, never registered); whether verl finds the plug-in by its entry
 point or by module name (a Ray job that shipped the package), and nothing when plug-ins are off."""
 
 from __future__ import annotations
@@ -84,11 +84,12 @@ def test_entry_point_is_installed():
     assert [ep.value for ep in points] == ["deepmath_ext.plugin"]
 
 
-def test_import_verl_registers_manager_resolver_and_trainer_modes_lazily(fresh_verl):
+def test_import_verl_registers_resolver_and_trainer_modes_lazily_and_no_reward_manager(fresh_verl):
     report = fresh_verl("entry point")
     assert report["template_resolver"] is True
-    assert report["manager_loaded_by_import_verl"] is False  # registered when verl loads its registry
-    assert report["manager"] == "deepmath_ext.reward.manager"
+    # Recipes select the manager by module path (reward.reward_manager.source=importlib): nothing registers it.
+    assert report["manager_loaded_by_import_verl"] is False
+    assert report["manager"] is None
     assert report["trainer_modes"] == ["deepmath_colocate_async", "deepmath_separate_async", "deepmath_sync"]
     assert report["sync_mro"] == ["DeepMathPPOTrainerSync", "RewardTelemetryMixin", "PPOTrainerSync"]
     # verl branches on `trainer_mode == "sync"`: our modes must look like verl's own to the trainer.

@@ -32,6 +32,29 @@ def comma_separated(text: str) -> list[str]:
     return items
 
 
+def grading_policy(text: str) -> str:
+    """A grading policy: a built-in, an installed entry point or `pkg://module:attribute` (else a usage error)."""
+    from deepmath_ext.verify import get_policy
+
+    try:
+        get_policy(text)
+    except ValueError as error:  # unknown, or a plug-in that does not load: the message names it
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def grading_policies(text: str) -> list[str]:
+    """Comma-separated grading policies, each checked as `grading_policy` checks it."""
+    return [grading_policy(item) for item in comma_separated(text)]
+
+
+def policies_help() -> str:
+    """The policies an option accepts, for its help: every built-in and installed name, and module paths."""
+    from deepmath_ext.verify import policy_names
+
+    return f"{', '.join(policy_names())}, or pkg://module:attribute"
+
+
 def _number(text: str, kind: type) -> float:
     try:
         value = kind(text)

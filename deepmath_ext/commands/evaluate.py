@@ -14,8 +14,10 @@ from typing import Any
 
 from deepmath_ext.commands import (
     comma_separated,
+    grading_policies,
     non_negative_float,
     non_negative_int,
+    policies_help,
     positive_float,
     positive_int,
     probability,
@@ -29,7 +31,6 @@ from deepmath_ext.evaluate.backends.openai import MIN_TOKENS_PER_S, REQUEST_TIME
 from deepmath_ext.evaluate.runner import EvalConfig
 from deepmath_ext.evaluate.series import evaluate_models
 from deepmath_ext.templates import BOS_RULES, list_templates, model_families
-from deepmath_ext.verify import POLICY_NAMES
 from deepmath_ext.verify.pool import MAX_DEFAULT_WORKERS
 
 # CLI option -> backend keyword, passed on only when given (each backend ignores the others' options).
@@ -104,9 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--policies",
-        type=comma_separated,
+        type=grading_policies,
         default=",".join(EvalConfig.policies),
-        help=f"comma-separated grading policies, of: {', '.join(POLICY_NAMES)}; samples are generated once "
+        help=f"comma-separated grading policies, of: {policies_help()}; samples are generated once "
         "and graded by each (default: %(default)s)",
     )
     add(

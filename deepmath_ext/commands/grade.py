@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from deepmath_ext.commands import positive_float, positive_int
+from deepmath_ext.commands import grading_policy, policies_help, positive_float, positive_int
 from deepmath_ext.data.benchmarks import BENCHMARKS
 from deepmath_ext.errors import UserError
 from deepmath_ext.files import atomic_path, check_output_file
-from deepmath_ext.verify import DEFAULT_POLICY, POLICY_NAMES
+from deepmath_ext.verify import DEFAULT_POLICY
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 CHUNK_ROWS = 4096
@@ -40,9 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--policy",
-        choices=POLICY_NAMES,
+        type=grading_policy,
         default=DEFAULT_POLICY,
-        help="grading policy (docs/verifier.md); the reference-* ones reproduce the DeepMath research code",
+        help=f"grading policy: {policies_help()} (docs/verifier.md; the reference-* ones reproduce the "
+        "DeepMath research code; default: %(default)s)",
     )
     add(
         "--benchmark",

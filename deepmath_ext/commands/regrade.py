@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepmath_ext.commands import comma_separated, positive_float, positive_int
-from deepmath_ext.verify import POLICY_NAMES
+from deepmath_ext.commands import grading_policies, policies_help, positive_float, positive_int
 from deepmath_ext.verify.pool import DEFAULT_TIMEOUT_S
 
 
@@ -17,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("run_dir", type=Path, help="a directory written by `deepmath eval`")
     add(
         "--policies",
-        type=comma_separated,
+        type=grading_policies,
         default=[],
-        help=f"grading policies to add to the run's own (of: {', '.join(POLICY_NAMES)}); every policy "
+        help=f"grading policies to add to the run's own (of: {policies_help()}); every policy "
         "is graded again, nothing is generated (default: only the run's own)",
     )
     add("--grading-workers", type=positive_int, help="verifier worker processes")

@@ -122,14 +122,20 @@ def check_reward(cfg: DictConfig) -> None:
     (verl's DAPO checks of the overlong buffer, our misspelt-key check); no verifier worker starts."""
     from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
 
-    manager = cfg.reward.reward_manager
+    from deepmath_ext.reward.recipe import describe_manager, manager_overrides
+
+    where = f"reward.reward_manager {describe_manager(cfg)}"
     try:
         manager_cls = resolve_reward_manager_cls(cfg)
-        manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
     except Exception as error:
         raise LaunchError(
-            f"reward.reward_manager {manager.source}:{manager.name}: {one_line(error, ERROR_CHARS)}"
+            f"{where}: {one_line(error, ERROR_CHARS)}; verl's own managers are selected with "
+            f"reward.reward_manager.source=register, deepmath's with {' '.join(manager_overrides())}"
         ) from error
+    try:
+        manager_cls(config=cfg, tokenizer=None, compute_score=get_custom_reward_fn(cfg))
+    except Exception as error:
+        raise LaunchError(f"{where}: {one_line(error, ERROR_CHARS)}") from error
 
 
 def check_trainer_mode(cfg: DictConfig) -> None:

@@ -10,15 +10,22 @@ maps (a `{}` default such as `override_config`), or lie under a key the file cha
     new_keys: [+reward.reward_kwargs]   # written as Hydra's add-override, `+KEY`
 
 Values of the composed config (overrides included, resolved) are checked against verl's defaults: a number
-where the default is a number, true/false where it is a bool, a finite number everywhere, and no negative
-number where verl's default is not negative. Whether a number must be an integer only verl's dataclasses
-know (its YAML writes `entropy_coeff: 0` for a float): they check their sections (`check_dataclass_sections`).
+where the default is a number, true/false where it is a bool, a finite number everywhere, no negative
+number where verl's default is not negative, and an integer where the key is an integer (`number_kinds`).
+verl's dataclasses do not check that (`trainer.nnodes=1.5` and `ppo_mini_batch_size=8.5` reach the trainer):
+a key is an integer when its section's dataclass annotates it `int`, or, with no annotation, when verl's
+default is an integer; an annotation `float` wins over an integer default (verl's YAML writes
+`entropy_coeff: 0` for a float).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import importlib
 import math
+import re
+import typing
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -35,6 +42,18 @@ VERL_CONFIG_MODULE = "verl.trainer.config"
 VERL_CONFIG_NAME = "ppo_trainer"
 NEW_KEYS = "new_keys"  # the top-level list of a recipe file's declared new keys
 NOT_SETTINGS = ("defaults", "hydra", NEW_KEYS)  # top-level keys of a recipe file that verl does not read
+# Integer keys that verl leaves null and no dataclass annotates (so `number_kinds` cannot tell).
+NULL_INTEGER_KEYS = (
+    "data.val_batch_size",
+    "data.gen_batch_size",
+    "data.seed",
+    "trainer.total_training_steps",
+    "trainer.max_actor_ckpt_to_keep",
+    "trainer.max_critic_ckpt_to_keep",
+    "actor_rollout_ref.ref.log_prob_micro_batch_size",
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu",
+    "ray_kwargs.ray_init.num_cpus",
+)
 
 
 @functools.cache
@@ -140,35 +159,88 @@ def packaged_recipes_dir() -> Path:
     return Path(str(resources.files("deepmath_ext.recipes")))
 
 
-def _value_problem(value: Any, default: Any) -> str | None:
-    """Why `value` cannot stand where verl's default is `default`, or None."""
+def _annotated_kind(annotation: Any) -> type | None:
+    """int or float for an annotation of that number type (Optional included), else None."""
+    if isinstance(annotation, str):  # unresolved under `from __future__ import annotations`
+        names = set(re.findall(r"\w+", annotation)) - {"Optional", "None", "typing"}
+        return {frozenset({"int"}): int, frozenset({"float"}): float}.get(frozenset(names))
+    kinds = {arg for arg in typing.get_args(annotation) if arg is not type(None)} or {annotation}
+    return next(iter(kinds)) if kinds in ({int}, {float}) else None
+
+
+def _dataclass_kinds(target: Any) -> dict[str, type]:
+    """{field: int or float} of the dataclass a section's `_target_` names ({} when it is none or missing)."""
+    module, _, name = str(target).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except Exception:  # an optional backend's config (megatron, ...): no annotations to read
+        return {}
+    if not dataclasses.is_dataclass(cls):
+        return {}
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # a forward reference to a name only imported for type checkers
+        hints = {field.name: field.type for field in dataclasses.fields(cls)}
+    return {key: kind for key, hint in hints.items() if (kind := _annotated_kind(hint)) is not None}
+
+
+@functools.cache
+def number_kinds() -> dict[str, type]:
+    """{dotted key: int or float} for verl's numeric keys: the section dataclass's annotation, else the type of
+    verl's integer default, else `NULL_INTEGER_KEYS`."""
+    kinds: dict[str, type] = dict.fromkeys(NULL_INTEGER_KEYS, int)
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        annotated = _dataclass_kinds(node["_target_"]) if "_target_" in node else {}
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            elif key in annotated:
+                kinds[f"{prefix}{key}"] = annotated[key]
+            elif isinstance(value, int) and not isinstance(value, bool):
+                kinds[f"{prefix}{key}"] = int
+
+    walk(verl_defaults(), "")
+    return kinds
+
+
+def _value_problem(value: Any, default: Any, kind: type | None = None) -> str | None:
+    """Why `value` cannot stand where verl's default is `default` and its number kind `kind`, or None."""
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number"
-    if value is None or default is None:
+    if value is None:
         return None
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "must be true or false"
-    if isinstance(default, int | float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+    numeric = kind is not None or isinstance(default, int | float)
+    if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
         return "must be a number"
+    if kind is int and not isinstance(value, int):
+        return "must be an integer"
     if isinstance(default, int | float) and default >= 0 and value < 0:
         return "must be >= 0"
     return None
 
 
+def _is_interpolation(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("${")
+
+
 def check_values(cfg: DictConfig) -> None:
-    """Each resolved value of verl's keys has its default's type and sign, and no number is NaN or infinite."""
+    """Each resolved value of verl's keys has its default's type and sign, an integer where the key is one, and
+    no number is NaN or infinite."""
     values = OmegaConf.to_container(cfg, resolve=True)
-    defaults = verl_defaults()
-    flat_defaults = dict(dotted_items(defaults))
-    for key, value in dotted_items(values):
+    written = dict(dotted_items(OmegaConf.to_container(cfg, resolve=False)))
+    flat_defaults = dict(dotted_items(verl_defaults()))
+    kinds = number_kinds()
+    # Keys written as an interpolation last: a bad value is reported at the key that was set, not at a copy.
+    for key, value in sorted(dotted_items(values), key=lambda item: _is_interpolation(written.get(item[0]))):
         if isinstance(value, dict | list):
             continue
         default = flat_defaults.get(key)
-        if isinstance(default, str) and default.startswith(
-            "${"
-        ):  # an interpolation: its type is its target's
+        if _is_interpolation(default):  # its type is its target's
             default = None
-        problem = _value_problem(value, default)
+        problem = _value_problem(value, default, kinds.get(key))
         if problem:
             raise LaunchError(f"{key}={value!r}: {problem} (verl's default: {default!r})")
 

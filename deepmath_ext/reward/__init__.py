@@ -1,7 +1,8 @@
 """verl adapters: the async `compute_score` over reward terms and, in `deepmath_ext.reward.manager`, the
-`deepmath` manager.
+deepmath reward manager.
 
-The manager imports verl and is registered by the `verl.plugins` entry point; importing this package
+The manager imports verl and is loaded by verl from its module path (`reward.reward_manager.source=importlib`,
+see `deepmath_ext.reward.recipe.MANAGER_SELECTION`); importing this package
 stays light so `pkg://deepmath_ext.reward` is cheap to resolve. Plug-in authors use `reward_term` and
 `sample_grade` (docs/reward.md, "Write a reward plug-in").
 """

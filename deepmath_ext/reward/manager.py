@@ -1,4 +1,9 @@
-"""The `deepmath` reward manager: verl's own DAPO manager with deepmath's `compute_score`."""
+"""The deepmath reward manager: verl's own DAPO manager with deepmath's `compute_score`.
+
+Recipes select it through verl's public config, with no registration (`deepmath_ext.reward.recipe.
+MANAGER_SELECTION`): `reward.reward_manager.source=importlib`, `.name=DeepMathRewardManager`,
+`.module.path=pkg://deepmath_ext.reward.manager`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from deepmath_ext.verl_overrides.compat import check_verl_version
 
 check_verl_version()  # before touching verl's internals: an untested verl fails here, in one line
 
-from verl.experimental.reward_loop.reward_manager import register  # noqa: E402
 from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager  # noqa: E402
 
 from deepmath_ext.reward import score  # noqa: E402
@@ -17,7 +21,6 @@ from deepmath_ext.reward.score import RewardConfig  # noqa: E402
 from deepmath_ext.verify import get_pool  # noqa: E402
 
 
-@register("deepmath")
 class DeepMathRewardManager(DAPORewardManager):
     """DAPO's decoding and overlong shaping; reward terms and grading settings from `reward.reward_kwargs`."""
 
@@ -27,7 +30,7 @@ class DeepMathRewardManager(DAPORewardManager):
         custom_path = (config.reward.get("custom_reward_function") or {}).get("path")
         if custom_path:  # verl would hand us that function; refuse rather than ignore it
             raise ValueError(
-                "reward.reward_manager.name=deepmath scores with deepmath_ext.reward.compute_score and would "
+                "the deepmath reward manager scores with deepmath_ext.reward.compute_score and would "
                 f"ignore reward.custom_reward_function.path={custom_path!r}: unset it, or use verl's dapo or "
                 "naive manager with it"
             )

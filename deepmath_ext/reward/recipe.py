@@ -1,8 +1,13 @@
 """Where a composed verl config's deepmath reward settings are read, so none is silently dropped.
 
 verl passes `reward.reward_kwargs` to its reward manager and `reward.custom_reward_function.reward_kwargs` to
-the custom function. The `deepmath` manager reads the first; verl's `naive`/`dapo` managers with deepmath's
+the custom function. The deepmath manager reads the first; verl's `naive`/`dapo` managers with deepmath's
 `compute_score` pass it only the second (`dapo` itself still reads the overlong keys of the first).
+
+The deepmath manager is selected through verl's public config alone (`MANAGER_SELECTION`): verl 0.9.1's
+`resolve_reward_manager_cls` loads `reward.reward_manager.name` from `module.path` when `source` is `importlib`,
+in the driver (the batch path's `assemble_rm_scores`) and in every `RewardLoopWorker` (`load_reward_manager`,
+which both the batch and the per-sample path call), so no plug-in registers it.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ from deepmath_ext.verify.policies import POLICIES
 
 MANAGER_KWARGS = "reward.reward_kwargs"
 CUSTOM_KWARGS = "reward.custom_reward_function.reward_kwargs"
-# `reward.reward_manager.name` of the deepmath manager: its registered name, or its class with source importlib.
-DEEPMATH_MANAGERS = frozenset({"deepmath", "DeepMathRewardManager"})
+MANAGER_KEY = "reward.reward_manager"
+# The `reward.reward_manager` keys that select the deepmath manager (`deepmath_ext.reward.manager`).
+MANAGER_SELECTION = {
+    "source": "importlib",
+    "name": "DeepMathRewardManager",
+    "module.path": "pkg://deepmath_ext.reward.manager",
+}
 CUSTOM_PATH = "reward.custom_reward_function.path"
 # `reward.custom_reward_function.path` values that load deepmath's compute_score.
 DEEPMATH_SCORE_PATHS = frozenset({"pkg://deepmath_ext.reward", "pkg://deepmath_ext.reward.score"})
@@ -47,9 +57,26 @@ def _select(cfg: Any, dotted: str) -> Any:
     return node
 
 
+def manager_overrides() -> list[str]:
+    """The command-line overrides that select the deepmath manager."""
+    return [f"{MANAGER_KEY}.{key}={value}" for key, value in MANAGER_SELECTION.items()]
+
+
+def uses_deepmath_manager(cfg: Any) -> bool:
+    """True when the config's `reward.reward_manager` selects the deepmath manager."""
+    return all(_select(cfg, f"{MANAGER_KEY}.{key}") == value for key, value in MANAGER_SELECTION.items())
+
+
+def describe_manager(cfg: Any) -> str:
+    """`deepmath (DeepMathRewardManager)`, or verl's `source:name` of any other manager."""
+    if uses_deepmath_manager(cfg):
+        return f"deepmath ({MANAGER_SELECTION['name']})"
+    return f"{_select(cfg, f'{MANAGER_KEY}.source')}:{_select(cfg, f'{MANAGER_KEY}.name')}"
+
+
 def settings_location(cfg: Any) -> str | None:
     """The config key deepmath's reward settings are read from, or None when deepmath does not score."""
-    if _select(cfg, "reward.reward_manager.name") in DEEPMATH_MANAGERS:
+    if uses_deepmath_manager(cfg):
         return MANAGER_KWARGS
     custom = _select(cfg, "reward.custom_reward_function") or {}
     if custom.get("path") in DEEPMATH_SCORE_PATHS and custom.get("name") == "compute_score":
@@ -70,7 +97,7 @@ def ignored_settings_error(cfg: Any) -> str | None:
     if not ignored:
         return None
     keys = ", ".join(f"{MANAGER_KWARGS}.{key}" for key in ignored)
-    manager = _select(cfg, "reward.reward_manager.name")
+    manager = _select(cfg, f"{MANAGER_KEY}.name")
     if settings_location(cfg) == CUSTOM_KWARGS:
         return (
             f"{keys} would be ignored: verl's {manager!r} manager passes deepmath's compute_score only "
@@ -78,7 +105,7 @@ def ignored_settings_error(cfg: Any) -> str | None:
         )
     return (
         f"{keys} would be ignored: neither the deepmath manager nor deepmath's compute_score scores this run "
-        f"(reward.reward_manager.name={manager!r}); select one (docs/reward.md) or remove them"
+        f"(reward.reward_manager {describe_manager(cfg)}); select one (docs/reward.md) or remove them"
     )
 
 

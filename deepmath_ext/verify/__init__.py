@@ -1,7 +1,7 @@
 """A strict, fast, hang-proof grader of boxed math answers (see docs/verifier.md)."""
 
 from deepmath_ext.verify.normalize import normalize_answer
-from deepmath_ext.verify.policies import DEFAULT_POLICY, POLICY_NAMES, get_policy
+from deepmath_ext.verify.policies import DEFAULT_POLICY, POLICY_NAMES, get_policy, policy_names
 from deepmath_ext.verify.pool import VerifierPool, get_pool, grade, grade_batch
 from deepmath_ext.verify.status import Grade, GradeStatus
 
@@ -21,4 +21,5 @@ __all__ = [
     "grade",
     "grade_batch",
     "normalize_answer",
+    "policy_names",
 ]

@@ -59,6 +59,23 @@ POLICIES: dict[str, Policy] = {
 POLICY_NAMES = tuple(POLICIES)
 
 
+def _is_policy(name: str) -> bool:
+    try:
+        return isinstance(extensions.load_object(name), Policy)
+    except extensions.ExtensionError:  # a broken plug-in: naming it in a recipe or option reports why
+        return False
+
+
+def installed_policy_names() -> tuple[str, ...]:
+    """The entry points of the `deepmath.rewards` group that are grading policies (terms share the group)."""
+    return tuple(name for name in extensions.entry_point_names() if name not in POLICIES and _is_policy(name))
+
+
+def policy_names() -> tuple[str, ...]:
+    """Every policy a name selects: the built-ins, then the installed entry-point policies."""
+    return (*POLICY_NAMES, *installed_policy_names())
+
+
 def get_policy(name: str) -> Policy:
     """A built-in policy, a `Policy` entry point of `deepmath.rewards`, or `pkg://module:attribute`;
     an unknown name is an error listing the known ones."""
@@ -68,7 +85,10 @@ def get_policy(name: str) -> Policy:
         extensions.is_module_path(name) or name in extensions.entry_point_names()
     )
     if not known:
-        raise ValueError(f"unknown grading policy {name!r}; known policies: {', '.join(POLICY_NAMES)}")
+        raise ValueError(
+            f"unknown grading policy {name!r}; known policies: {', '.join(policy_names())}, "
+            "or pkg://module:attribute"
+        )
     policy = extensions.load_object(name)  # a broken plug-in's error names it
     if not isinstance(policy, Policy):
         raise ValueError(f"grading policy {name!r} is a {type(policy).__name__}, not a Policy")

@@ -51,7 +51,6 @@ class Internal:
 
 
 RELIED_ON: tuple[Internal, ...] = (
-    Internal("verl.experimental.reward_loop.reward_manager", "register", "reward.manager"),
     Internal(
         "verl.experimental.reward_loop.reward_manager.dapo",
         "DAPORewardManager.__init__",
