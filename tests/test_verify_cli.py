@@ -90,7 +90,7 @@ def test_policy_option_grades_by_the_reference_rules(tmp_path, capsys):
     assert row["status"] == "wrong"
     with pytest.raises(SystemExit):
         main(["grade", str(source), "--policy", "lenient"])
-    assert "invalid choice: 'lenient'" in capsys.readouterr().err
+    assert "unknown grading policy 'lenient'" in capsys.readouterr().err
 
 
 def test_missing_input_file_is_an_error(tmp_path, capsys):
