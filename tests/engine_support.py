@@ -22,6 +22,7 @@ from trimmed_tokenizer import trim_tokenizer
 
 from deepmath_ext.cpu_smoke.tiny_model import CHAT_END, build_tiny_qwen2
 from deepmath_ext.data.prepare import prepare_dataset
+from deepmath_ext.reward.recipe import MANAGER_SELECTION
 from deepmath_ext.templates import get_template
 
 # Tokenizer folders of the test data (shared_tokenizer finds them).
@@ -217,7 +218,8 @@ def assert_launch_stages(log: str, train_file: Path) -> None:
     import pyarrow.parquet as pq
 
     filtered = f"filter dataset len: {pq.read_metadata(train_file).num_rows}"
-    stages = ["ray init kwargs", "'name': 'deepmath'", "Filtering prompts longer than", filtered]
+    manager = f"'name': '{MANAGER_SELECTION['name']}'"
+    stages = ["ray init kwargs", manager, "Filtering prompts longer than", filtered]
     positions = {stage: log.find(stage) for stage in stages}
     assert -1 not in positions.values() and list(positions.values()) == sorted(positions.values()), positions
     assert log.count(filtered) == 2

@@ -133,6 +133,12 @@ def preflight(config: EvalConfig) -> list[dict[str, Any]]:
             f"--ray: the preflight task failed on the cluster ({one_line(error, 300)}): install deepmath on "
             "every node"
         ) from error
+    for address in report["lost"]:
+        log.warning(
+            "--ray preflight: node %s left the cluster before its check ran; it takes no work", address
+        )
+    if not report["nodes"]:
+        raise UserError("--ray preflight: no node of the Ray cluster is alive")
     problems = [f"node {address}: {p}" for address, found in report["problems"] for p in found]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

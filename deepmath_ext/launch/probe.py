@@ -54,28 +54,35 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def probe_nodes(spec: dict[str, Any]) -> dict[str, Any]:
-    """`probe`'s report from a process already connected to the cluster (one pinned task per alive node)."""
+    """`probe`'s report from a process already connected to the cluster (one pinned task per alive node).
+
+    A node that dies before its task runs (Ray still listed it alive) is left out of `nodes` and named under
+    `lost`: the report describes the nodes that can take work now.
+    """
     import ray
+    from ray.exceptions import NodeDiedError, TaskUnschedulableError, WorkerCrashedError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    nodes = [node for node in ray.nodes() if node["Alive"]]
+    alive = [node for node in ray.nodes() if node["Alive"]]
     task = ray.remote(num_cpus=0)(check_node)
     pending = [
         task.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
             spec
         )
-        for node in nodes
+        for node in alive
     ]
-    return {
-        "nodes": [
+    nodes, problems, lost = [], [], []
+    for node, checked in zip(alive, pending, strict=True):
+        try:
+            found = ray.get(checked)
+        except (NodeDiedError, TaskUnschedulableError, WorkerCrashedError):
+            lost.append(node["NodeManagerAddress"])
+            continue
+        nodes.append(
             {"id": node["NodeID"], "address": node["NodeManagerAddress"], "resources": node["Resources"]}
-            for node in nodes
-        ],
-        "problems": [
-            [node["NodeManagerAddress"], problems]
-            for node, problems in zip(nodes, ray.get(pending), strict=True)
-        ],
-    }
+        )
+        problems.append([node["NodeManagerAddress"], found])
+    return {"nodes": nodes, "problems": problems, "lost": lost}
 
 
 if __name__ == "__main__":
