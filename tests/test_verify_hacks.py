@@ -155,6 +155,14 @@ def test_a_false_claim_in_a_chain_is_wrong(pool):
     assert grade(pool, "x = 2+2 = 3", "3").status == GradeStatus.WRONG
 
 
+@pytest.mark.parametrize(
+    ("answer", "gold", "correct"), [("3 = 3", "3", True), ("2 = 2", "5", False), ("2x = 2x", "2x", True)]
+)
+def test_a_claim_that_reads_as_its_value_keeps_the_value(pool, answer, gold, correct):
+    # The hypothesis property test found `mx=1x=1x`: every side was taken as a claim, leaving no value at all.
+    assert grade(pool, answer, gold).correct is correct
+
+
 def test_hack_search_finds_no_unexplained_acceptance(pool):
     # A few pairs per operator: the search itself, not its examples, is what is pinned here.
     golds = hack_search.load_golds()[::25] + hack_search.EXTRA_GOLDS

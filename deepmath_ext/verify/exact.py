@@ -376,7 +376,8 @@ def split_claims(answer: str, identities: bool = True) -> tuple[str, tuple[tuple
         if len(sides) > 1 and sides[-1]:
             claimed = [side for side in sides[:-1] if _is_claim(side, sides[-1], identities)]
             claims += [(side, sides[-1]) for side in claimed]
-            part = "=".join(side for side in sides if side not in claimed)
+            # The last side stays even when a claim reads the same (`2 = 2` is the claim and the value 2).
+            part = "=".join([*(side for side in sides[:-1] if side not in claimed), sides[-1]])
         parts.append(part)
     return ",".join(parts), tuple(claims)
 
