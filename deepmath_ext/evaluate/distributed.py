@@ -122,7 +122,7 @@ def actor_slots(nodes: Sequence[dict[str, Any]], config: EvalConfig, cpu_per_nod
 def preflight(config: EvalConfig) -> list[dict[str, Any]]:
     """The alive nodes (the probe's report of each), once every one of them reads the model (and tokenizer) folder; else one line naming the
     node and the path."""
-    from deepmath_ext.launch.probe import probe_nodes
+    from deepmath_ext.launch.probe import node_problems, probe_nodes
 
     paths = [("--model", config.model), ("--tokenizer", config.backend_options.get("tokenizer"))]
     spec = {"read": [[flag, path] for flag, path in paths if path and not is_hub_id(path)]}
@@ -139,7 +139,7 @@ def preflight(config: EvalConfig) -> list[dict[str, Any]]:
         )
     if not report["nodes"]:
         raise UserError("--ray preflight: no node of the Ray cluster is alive")
-    problems = [f"node {address}: {p}" for address, found in report["problems"] for p in found]
+    problems = node_problems(report)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(f"--ray preflight: {problems[0]}{more}: the model must be readable on every node")

@@ -166,9 +166,7 @@ def cluster_problems(cfg: DictConfig, report: dict) -> list[str]:
             f"{per_node} GPU(s) each, but the cluster's {len(gpus)} node(s) offer {gpus or 'none'} GPUs: start "
             "more nodes (cluster/ray_start.sh) or lower trainer.nnodes / trainer.n_gpus_per_node"
         )
-    for address, node_problems in report["problems"]:
-        problems += [f"node {address}: {problem}" for problem in node_problems]
-    return problems
+    return problems + probe.node_problems(report)
 
 
 def submit(client: Any, entrypoint: list[str], runtime_env: dict, name: str) -> Job:

@@ -85,5 +85,10 @@ def probe_nodes(spec: dict[str, Any]) -> dict[str, Any]:
     return {"nodes": nodes, "problems": problems, "lost": lost}
 
 
+def node_problems(report: dict[str, Any]) -> list[str]:
+    """The report's problems, one line each, naming the node: `node ADDRESS: problem`."""
+    return [f"node {address}: {problem}" for address, found in report["problems"] for problem in found]
+
+
 if __name__ == "__main__":
     print(f"{MARKER} {json.dumps(probe(json.loads(sys.argv[1])))}", flush=True)
