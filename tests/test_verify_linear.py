@@ -165,6 +165,8 @@ def test_the_verifier_and_reward_never_import_a_backtracking_regex_engine():
 def test_every_pattern_the_verifier_holds_is_re2():
     patterns = [p for module in _modules("deepmath_ext.verify") for p in _module_patterns(module)]
     assert not [p.pattern for p in patterns if not isinstance(p, linear.Pattern)]
+    # RE2 compiles a pattern at its first use: reading `groups` compiles each one here (a bad one raises).
+    assert all(isinstance(p.groups, int) for p in patterns)
     assert len(patterns) > 50  # the walk reaches the rewrite tables' closures
 
 
@@ -249,6 +251,40 @@ def test_linear_classes_are_pythons_unicode_classes(escape):
 def test_replacement_strings_are_literal_unless_they_name_groups():
     assert linear.compile(r"\\\\").sub("\ue000", r"a\\b") == "a\ue000b"
     assert linear.compile(r"(a)(b)").sub(r"\2\1", "xab") == "xba"
+
+
+def _verifier_patterns() -> tuple[list[linear.Pattern], list[linear.PatternSet]]:
+    modules = _modules("deepmath_ext.verify")
+    values = [value for module in modules for value in vars(module).values()]
+    patterns = [p for module in modules for p in _module_patterns(module)]
+    return [p for p in patterns if isinstance(p, linear.Pattern)], [
+        value for value in values if isinstance(value, linear.PatternSet)
+    ]
+
+
+ASCII_PIECES = [chr(code) for code in range(128)] + [
+    r"\frac", r"\text{", r"\boxed{", r"\circ", r"\sqrt", r"\left(", r"\right)", r"\mathrm{", r"\dfrac",
+    r"\pm", r"\\", r"\,", r"\!", r"\cdot", r"\times", " cm", " m^2", "3.14", "1,000", "x=", "^{", "_{",
+    r"\begin{array}{c}", r"\end{array}", "pmatrix", "1e5", "(A)", " or ", r"\ln", r"\log_e",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(ASCII_PIECES), max_size=30).map("".join))
+@example("5 \\text{ cm}")
+@example("x_1 = 3.5e-2, \t\x0b\x1c")
+def test_the_ascii_programs_match_what_the_unicode_programs_match_on_ascii_text(text):
+    # Each pattern runs a small ASCII program on ASCII text; it must mean exactly the Unicode one there.
+    patterns, sets = _verifier_patterns()
+    for pattern in patterns:
+        unicode = pattern._unicode_program()
+        for anchor in (linear._ANCHOR.UNANCHORED, linear._ANCHOR.ANCHOR_BOTH):
+            ours = [m._spans for m in pattern._matches(anchor, text)]
+            assert ours == [m._spans for m in unicode._match(anchor, text)], pattern.pattern
+    for pattern_set in sets:
+        assert sorted(pattern_set._set("ascii").Match(text) or ()) == sorted(
+            pattern_set._set("unicode").Match(text) or ()
+        )
 
 
 # Adversarial answers, built from what the normaliser's patterns repeat or look around: a number and an

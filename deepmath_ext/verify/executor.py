@@ -6,13 +6,14 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from deepmath_ext.verify.status import Grade, GradeStatus
 
-if TYPE_CHECKING:  # the zygote's modules (sockets, multiprocessing) load with the first worker, not here
+if TYPE_CHECKING:  # the zygote's modules (sockets, multiprocessing) and futures load with the first check
+    from concurrent.futures import Future
+
     from deepmath_ext.verify.zygote import ForkedWorker, Zygote
 
 DEFAULT_MEMORY_MB = 3072
@@ -125,6 +126,8 @@ class SymbolicExecutor:
         """Queue one check for a worker."""
         if self._closed:
             raise RuntimeError("the verifier pool is closed")
+        from concurrent.futures import Future
+
         future: Future[Grade] = Future()
         self._jobs.put((future, check))
         return future

@@ -8,12 +8,15 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from deepmath_ext.verify.executor import DEFAULT_MEMORY_MB, SymbolicExecutor, WorkerCheck
 from deepmath_ext.verify.pipeline import decide_answer
 from deepmath_ext.verify.policies import DEFAULT_POLICY, Decision, get_policy
 from deepmath_ext.verify.status import Grade
+
+if TYPE_CHECKING:  # futures (and the logging they import) load with the first worker check, not here
+    from concurrent.futures import Future
 
 MAX_DEFAULT_WORKERS = 8
 DEFAULT_TIMEOUT_S = 2.0
@@ -75,18 +78,20 @@ class VerifierPool:
         """Grade responses[i] against golds[i] for every i, in order, under one policy."""
         if len(responses) != len(golds):
             raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
-        get_policy(policy)  # an unknown name fails before any grading
-        futures = [
-            self.submit(
-                response, gold, policy=policy, require_think=require_think, olympiad_judge=olympiad_judge
+        decide = get_policy(policy).decide  # an unknown name fails before any grading
+        # A grade the caller's thread decided is final; only a worker check gets a future.
+        outcomes: list[Grade | Future[Grade]] = [
+            decision if isinstance(decision, Grade) else self._finish(decision)
+            for decision in (
+                decide(response, gold, require_think, olympiad_judge)
+                for response, gold in zip(responses, golds, strict=True)
             )
-            for response, gold in zip(responses, golds, strict=True)
         ]
-        if not progress:
-            return [f.result() for f in futures]
-        from tqdm.auto import tqdm  # imported only when asked for: it is a tenth of the verifier's import
+        if progress:
+            from tqdm.auto import tqdm  # imported only when asked for: it is a tenth of the verifier's import
 
-        return [f.result() for f in tqdm(futures, desc="grading", unit="item")]
+            outcomes = tqdm(outcomes, desc="grading", unit="item")
+        return [outcome if isinstance(outcome, Grade) else outcome.result() for outcome in outcomes]
 
     def start(self, wait: bool = True) -> VerifierPool:
         """Start the worker processes now rather than at the first symbolic check; returns self.
@@ -125,6 +130,8 @@ class VerifierPool:
 
     def _finish(self, decision: Decision) -> Future[Grade]:
         """A done future for a grade; for a policy's `WorkerCheck`, the worker's grade as the check finishes it."""
+        from concurrent.futures import Future
+
         result: Future[Grade] = Future()
         if isinstance(decision, Grade):
             result.set_result(decision)
