@@ -282,8 +282,8 @@ def test_the_ascii_programs_match_what_the_unicode_programs_match_on_ascii_text(
             ours = [m._spans for m in pattern._matches(anchor, text)]
             assert ours == [m._spans for m in unicode._match(anchor, text)], pattern.pattern
     for pattern_set in sets:
-        assert sorted(pattern_set._set("ascii").Match(text) or ()) == sorted(
-            pattern_set._set("unicode").Match(text) or ()
+        assert sorted(pattern_set._set(True).Match(text) or ()) == sorted(
+            pattern_set._set(False).Match(text) or ()
         )
 
 

@@ -11,6 +11,7 @@ import pytest
 from verify_support import SLOW_GOLD, SLOW_PRED, think
 
 from deepmath_ext.verify import GradeStatus, VerifierPool, grade, grade_batch
+from deepmath_ext.verify.pipeline import MAX_CACHED_CHARS, _decide_cached
 
 # Generous: these tests are about faults and callers; deadlines have their own short-deadline pool below.
 DEADLINE_S = 30.0
@@ -92,6 +93,17 @@ def test_works_inside_a_running_event_loop(pool):
 def test_batch_length_mismatch_is_an_error(pool):
     with pytest.raises(ValueError, match="2 responses but 1 gold"):
         pool.grade_batch(["a", "b"], ["1"])
+
+
+def test_repeated_boxes_are_decided_once_and_long_ones_are_not_kept(pool):
+    _decide_cached.cache_clear()
+    grades = pool.grade_batch([think(r"\boxed{\frac{1}{2}}")] * 3 + [think(r"\boxed{0.25}")], ["0.5"] * 4)
+    assert [g.correct for g in grades] == [True, True, True, False]
+    assert grades[0] == grades[1] == grades[2]
+    assert (_decide_cached.cache_info().misses, _decide_cached.cache_info().hits) == (2, 2)
+    long_box = think(r"\boxed{" + "7" * (MAX_CACHED_CHARS + 1) + "}")
+    assert pool.grade_batch([long_box] * 2, ["7"] * 2)[0].status == GradeStatus.WRONG
+    assert _decide_cached.cache_info().currsize == 2  # a long box is decided each time, never kept
 
 
 @pytest.mark.slow

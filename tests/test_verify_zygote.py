@@ -114,17 +114,19 @@ def test_exiting_while_the_zygote_is_still_starting_leaves_nothing():
 def test_grading_what_the_exact_path_decides_starts_no_process():
     result = run_python(
         """
-        import json, os
+        import json, os, sys
         from verify_support import think
         from deepmath_ext.verify import get_pool, grade_batch
         grades = grade_batch([think(r"\\boxed{5}"), think(r"\\boxed{\\sqrt{34}+3\\sqrt{10}}")], ["5", "28"])
         tasks = os.listdir("/proc/self/task")
         children = [c for t in tasks for c in open(f"/proc/self/task/{t}/children").read().split()]
+        # What only a worker check needs: sympy, and the futures (with logging) that carry its grade.
+        loaded = [name for name in ("sympy", "math_verify", "concurrent.futures") if name in sys.modules]
         print(json.dumps({"statuses": [g.status for g in grades], "zygote": get_pool().zygote_pid(),
-                          "children": children}))
+                          "children": children, "loaded": loaded}))
         """
     )
-    assert result == {"statuses": ["correct_exact", "wrong"], "zygote": None, "children": []}
+    assert result == {"statuses": ["correct_exact", "wrong"], "zygote": None, "children": [], "loaded": []}
 
 
 def test_importing_the_grader_starts_no_process():

@@ -52,7 +52,6 @@ class Pattern:
         "_ascii_source",
         "_options",
         "_unicode",
-        "_unicode_source",
         "groupindex",
         "groups",
         "pattern",
@@ -61,9 +60,8 @@ class Pattern:
     def __init__(self, pattern: str, ignore_case: bool = False) -> None:
         _check(pattern)
         self.pattern = pattern  # as written, in Python's dialect
-        # Translated now, so that what RE2 cannot read is refused at import.
+        # Translated now, so that what RE2 cannot read is refused at import (both spellings refuse the same).
         self._ascii_source = _translate(pattern, _ASCII_ESCAPES)
-        self._unicode_source = _translate(pattern, _UNICODE_ESCAPES)
         self._options = re2.Options()
         self._options.case_sensitive = not ignore_case
         self._ascii = self._unicode = None
@@ -79,10 +77,13 @@ class Pattern:
     def _unicode_program(self) -> re2._Regexp:
         """google-re2's pattern object with the Unicode classes, for text that is not ASCII."""
         if self._unicode is None:
-            program = re2._Regexp(self._unicode_source, self._options)
+            program = re2._Regexp(self._unicode_source(), self._options)
             self.groups, self.groupindex = program.groups, program.groupindex
             self._unicode = program
         return self._unicode
+
+    def _unicode_source(self) -> str:
+        return _translate(self.pattern, _UNICODE_ESCAPES)
 
     def __getattr__(self, name: str) -> object:
         # `groups` and `groupindex` are set by the first compile; reading one before that compiles.
@@ -185,26 +186,22 @@ class PatternSet:
     As `Pattern`, a set for ASCII text and one with the Unicode classes, each compiled at first use."""
 
     def __init__(self, patterns: list[str]) -> None:
-        for pattern in patterns:
-            _check(pattern)
-        self._sources = {
-            kind: [_translate(pattern, escapes) for pattern in patterns]
-            for kind, escapes in (("ascii", _ASCII_ESCAPES), ("unicode", _UNICODE_ESCAPES))
-        }
-        self._sets: dict[str, object] = {}
+        self._patterns = [Pattern(pattern) for pattern in patterns]  # each refuses what RE2 cannot read
+        self._sets: dict[bool, object] = {}
 
-    def _set(self, kind: str) -> object:
-        if kind not in self._sets:
+    def _set(self, ascii: bool) -> object:
+        """The set for ASCII text, or the one with the Unicode classes; compiled at first use."""
+        if ascii not in self._sets:
             compiled = re2.Set.SearchSet()
-            for source in self._sources[kind]:
-                compiled.Add(source)
+            for pattern in self._patterns:
+                compiled.Add(pattern._ascii_source if ascii else pattern._unicode_source())
             compiled.Compile()
-            self._sets[kind] = compiled
-        return self._sets[kind]
+            self._sets[ascii] = compiled
+        return self._sets[ascii]
 
     def matching(self, text: str) -> list[int]:
         """Indices of the patterns that match somewhere in the text, in increasing order."""
-        return sorted(self._set("ascii" if text.isascii() else "unicode").Match(text) or ())
+        return sorted(self._set(text.isascii()).Match(text) or ())
 
 
 # A macro name as a group: with `macro_rewrite`, what `\\name(?![a-zA-Z])` is in `re`.

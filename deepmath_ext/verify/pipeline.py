@@ -31,6 +31,11 @@ MAX_NORMALIZED_CHARS = 2 * MAX_ANSWER_CHARS
 MAX_SYMBOLIC_BOXES = 4
 # Golds normalised once per problem: a group of rollouts, or an evaluation's samples, share one gold.
 GOLD_CACHE_SIZE = 65_536
+# The same boxes against the same gold are decided once: a group of rollouts or an evaluation's samples
+# repeat answers (600 long Qwen2.5-Math responses hold 107 distinct pairs). Only short boxes are kept, so
+# the cache stays under about 60 MB whatever the answers.
+DECISION_CACHE_SIZE = 65_536
+MAX_CACHED_CHARS = 512
 
 
 @dataclass(frozen=True)
@@ -137,21 +142,36 @@ def _compare_boxes(answer: str, last: str) -> GradeStatus | None:
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
     """Grade one extracted answer against the gold, or say that a symbolic check is needed."""
-    return _decide([pred.strip()], *gold_form(gold))
+    gold_form(gold)  # a bad gold is an error even when the answer's decision is cached
+    return _decide_boxes((pred.strip(),), gold)
 
 
 def decide_response(response: str, gold: str, require_think: bool = True) -> Grade | PendingCheck:
     """Grade one response against the gold, or say that a symbolic check is needed."""
     if not isinstance(response, str):
         raise TypeError(f"response must be a string, got {type(response).__name__}")
-    gold_norm, gold_unit = gold_form(gold)
+    gold_form(gold)  # a bad gold is an error whatever the response
     extraction = extract(response, require_think)
     if extraction.status is not None:
         return Grade.of(extraction.status, None, extraction.detail)
-    return _decide([answer.strip() for answer in extraction.answers], gold_norm, gold_unit)
+    return _decide_boxes(tuple(answer.strip() for answer in extraction.answers), gold)
 
 
-def _decide(raw_answers: list[str], gold_norm: str, gold_unit: Unit | None = None) -> Grade | PendingCheck:
+def _decide_boxes(raw_answers: tuple[str, ...], gold: str) -> Grade | PendingCheck:
+    """`_decide` on a response's boxes, from the cache when they are short (the result is immutable)."""
+    if sum(map(len, raw_answers)) <= MAX_CACHED_CHARS:
+        return _decide_cached(raw_answers, gold)
+    return _decide(raw_answers, *gold_form(gold))
+
+
+@lru_cache(maxsize=DECISION_CACHE_SIZE)
+def _decide_cached(raw_answers: tuple[str, ...], gold: str) -> Grade | PendingCheck:
+    return _decide(raw_answers, *gold_form(gold))
+
+
+def _decide(
+    raw_answers: tuple[str, ...], gold_norm: str, gold_unit: Unit | None = None
+) -> Grade | PendingCheck:
     pred = raw_answers[-1]
     if len(raw_answers) == 1 and is_decimal_comma_of(pred, gold_norm):
         return Grade.of(GradeStatus.CORRECT_NUMERIC, pred)
