@@ -25,7 +25,7 @@ from recipes_support import local_overrides
 from deepmath_ext import extensions
 from deepmath_ext.cli import main
 from deepmath_ext.errors import LaunchError
-from deepmath_ext.launch import cluster, runtime_env
+from deepmath_ext.launch import cluster, probe, runtime_env
 from deepmath_ext.launch.runtime_env import MODULES_VAR, Piece
 from deepmath_ext.reward.recipe import Reference, manager_overrides, third_party_references
 
@@ -191,6 +191,21 @@ def test_preflight_reports_gpus_relative_checkpoints_and_a_plugin_missing_on_the
     assert "`import deepmath_local_hooks` fails on this node" in plugin
     assert "Ray auth: token" in result.stdout
     assert "preflight found 3 problem(s)" in result.stderr and "submitted" not in result.stdout
+
+
+def test_a_node_lost_during_the_probe_is_named_and_its_gpus_are_not_counted() -> None:
+    # The probe's report when Ray listed a node alive that died before its check ran.
+    report = {
+        "nodes": [{"id": "a1", "address": "127.0.0.2", "resources": {"GPU": 8.0}}],
+        "problems": [],
+        "lost": ["127.0.0.3"],
+    }
+    cfg = OmegaConf.create({"trainer": {"nnodes": 2, "n_gpus_per_node": 8}})
+    assert probe.lost_nodes(report) == [
+        "node 127.0.0.3 left the cluster before its check ran; it takes no work"
+    ]
+    (gpus,) = cluster.cluster_problems(cfg, report)
+    assert "needs 2 node(s) with 8 GPU(s) each, but the cluster's 1 node(s) offer [8] GPUs" in gpus
 
 
 def test_the_probe_checks_paths_and_shipped_plugins_on_every_node(head: LocalCluster, tmp_path: Path) -> None:

@@ -224,7 +224,7 @@ def _submit(
     smoke_env: dict[str, str] | None,
 ) -> int:
     """Build the job's runtime env, check the cluster, submit, then follow the job (or return, --detach)."""
-    from deepmath_ext.launch import cluster, runtime_env
+    from deepmath_ext.launch import cluster, probe, runtime_env
     from deepmath_ext.launch.runtime_env import Piece
     from deepmath_ext.reward.recipe import third_party_references
 
@@ -249,7 +249,10 @@ def _submit(
         return 0
     if not args.no_preflight:
         spec = cluster.probe_spec(cfg, job_env, plugins, recipe_file)
-        problems += cluster.cluster_problems(cfg, cluster.run_probe(client, spec, job_env))
+        report = cluster.run_probe(client, spec, job_env)
+        for line in probe.lost_nodes(report):  # the GPU count below is of the nodes that are left
+            print(f"preflight: warning: {line}", file=sys.stderr)
+        problems += cluster.cluster_problems(cfg, report)
     _report(problems, fatal=True)
     job = cluster.submit(client, entrypoint, job_env, source.name)
     print(f"submitted Ray job {job.job_id}\n{job.follow_hint()}", flush=True)

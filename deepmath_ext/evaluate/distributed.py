@@ -122,7 +122,7 @@ def actor_slots(nodes: Sequence[dict[str, Any]], config: EvalConfig, cpu_per_nod
 def preflight(config: EvalConfig) -> list[dict[str, Any]]:
     """The alive nodes (the probe's report of each), once every one of them reads the model (and tokenizer) folder; else one line naming the
     node and the path."""
-    from deepmath_ext.launch.probe import node_problems, probe_nodes
+    from deepmath_ext.launch.probe import lost_nodes, node_problems, probe_nodes
 
     paths = [("--model", config.model), ("--tokenizer", config.backend_options.get("tokenizer"))]
     spec = {"read": [[flag, path] for flag, path in paths if path and not is_hub_id(path)]}
@@ -133,10 +133,8 @@ def preflight(config: EvalConfig) -> list[dict[str, Any]]:
             f"--ray: the preflight task failed on the cluster ({one_line(error, 300)}): install deepmath on "
             "every node"
         ) from error
-    for address in report["lost"]:
-        log.warning(
-            "--ray preflight: node %s left the cluster before its check ran; it takes no work", address
-        )
+    for line in lost_nodes(report):
+        log.warning("--ray preflight: %s", line)
     if not report["nodes"]:
         raise UserError("--ray preflight: no node of the Ray cluster is alive")
     problems = node_problems(report)

@@ -90,5 +90,13 @@ def node_problems(report: dict[str, Any]) -> list[str]:
     return [f"node {address}: {problem}" for address, found in report["problems"] for problem in found]
 
 
+def lost_nodes(report: dict[str, Any]) -> list[str]:
+    """One line per node that left the cluster before its check ran (a warning: it takes no work)."""
+    return [
+        f"node {address} left the cluster before its check ran; it takes no work"
+        for address in report["lost"]
+    ]
+
+
 if __name__ == "__main__":
     print(f"{MARKER} {json.dumps(probe(json.loads(sys.argv[1])))}", flush=True)
