@@ -23,7 +23,8 @@ _UNICODE_ESCAPES = (
     {"d": r"\p{Nd}", "s": f"[{_SPACE_CLASS}]", "S": f"[^{_SPACE_CLASS}]", "w": r"[\pL\pN_]"},
     {"d": r"\p{Nd}", "s": _SPACE_CLASS, "w": r"\pL\pN_"},
 )
-# The same classes on ASCII text (most answers): the same matches there from a program RE2 compiles 5x faster.
+# The same classes on ASCII text (most answers): the same matches there, and RE2 compiles the verifier's
+# patterns 4x faster with them (`[0-9A-Za-z_]` about 100x faster than `[\pL\pN_]`).
 _ASCII_SPACE_CLASS = r"\x{9}-\x{d}\x{1c}-\x{20}"
 _ASCII_ESCAPES = (
     {"d": "[0-9]", "s": f"[{_ASCII_SPACE_CLASS}]", "S": f"[^{_ASCII_SPACE_CLASS}]", "w": "[0-9A-Za-z_]"},

@@ -142,7 +142,7 @@ def _compare_boxes(answer: str, last: str) -> GradeStatus | None:
 
 def decide_answer(pred: str, gold: str) -> Grade | PendingCheck:
     """Grade one extracted answer against the gold, or say that a symbolic check is needed."""
-    gold_form(gold)  # a bad gold is an error even when the answer's decision is cached
+    gold_form(gold)  # checked before the cache: a gold that is not a string gets gold_form's TypeError
     return _decide_boxes((pred.strip(),), gold)
 
 

@@ -80,12 +80,12 @@ class VerifierPool:
             raise ValueError(f"{len(responses)} responses but {len(golds)} gold answers")
         decide = get_policy(policy).decide  # an unknown name fails before any grading
         # A grade the caller's thread decided is final; only a worker check gets a future.
+        decisions = (
+            decide(response, gold, require_think, olympiad_judge)
+            for response, gold in zip(responses, golds, strict=True)
+        )
         outcomes: list[Grade | Future[Grade]] = [
-            decision if isinstance(decision, Grade) else self._finish(decision)
-            for decision in (
-                decide(response, gold, require_think, olympiad_judge)
-                for response, gold in zip(responses, golds, strict=True)
-            )
+            decision if isinstance(decision, Grade) else self._finish(decision) for decision in decisions
         ]
         if progress:
             from tqdm.auto import tqdm  # imported only when asked for: it is a tenth of the verifier's import
